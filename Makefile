@@ -1,0 +1,31 @@
+# One command sets up and runs the study (`make demo`), one runs the tests (`make test`).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# chainer 7.8.1 builds from an sdist that needs setuptools<81 (see constraints.txt).
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export CHAINER_VAE_DATA ?= $(abspath $(CURDIR)/../shared/data)
+OUT ?= study
+
+.PHONY: install demo test bench clean
+
+$(VENV)/.installed: setup.py constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,notebooks]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/chainer-vae study --out $(OUT)
+
+test: install
+	$(PY) -m pytest -q tests
+
+bench: install
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache
