@@ -1,0 +1,98 @@
+"""Encoders: x (B, *input_shape) -> q(z|x), an Independent Normal over (B, latent).
+
+Each encoder builds features h (B, H) its own way; one shared head turns them into the
+mean and log standard deviation of q.
+"""
+import chainer
+import chainer.distributions as D
+import chainer.functions as F
+import chainer.links as L
+import numpy
+
+from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
+                                conv_grid, image_shape, sequence_shape)
+
+
+class _GaussianEncoder(chainer.Chain):
+    """Adds the head h -> (mu, log sigma) -> q(z|x) to a feature extractor."""
+
+    def __init__(self, feature_size, latent):
+        super().__init__()
+        with self.init_scope():
+            self.mu = L.Linear(feature_size, latent)
+            self.ln_sigma = L.Linear(feature_size, latent)
+
+    def forward(self, x):
+        h = self.features(x)
+        return D.Independent(D.Normal(loc=self.mu(h), log_scale=self.ln_sigma(h)),
+                             reinterpreted_batch_ndims=1)
+
+    def features(self, x):
+        raise NotImplementedError
+
+
+class MLPEncoder(_GaussianEncoder):
+    """Flattens x and applies fully connected layers of sizes ``hidden``."""
+
+    def __init__(self, input_shape, latent, hidden=(500,), activation_name="tanh", **unused):
+        in_size = int(numpy.prod(input_shape))
+        trunk = MLP(in_size, list(hidden), activation_name)
+        super().__init__(trunk.out_size, latent)
+        with self.init_scope():
+            self.trunk = trunk
+
+    def features(self, x):
+        return self.trunk(F.reshape(x, (x.shape[0], -1)))
+
+
+class ConvEncoder(_GaussianEncoder):
+    """Stride-2 convolutions with ``channels`` output channels each, then one dense layer.
+
+    Accepts (C, H, W) images or (T, F) piano-roll windows (read as a one-channel image).
+    """
+
+    def __init__(self, input_shape, latent, hidden=(500,), channels=(32, 64),
+                 activation_name="relu", **unused):
+        self._image_shape = image_shape(input_shape)
+        n_channels, height, width = self._image_shape
+        last_h, last_w = conv_grid(height, width, len(channels))[-1]
+        dense = hidden[0] if hidden else 256
+        super().__init__(dense, latent)
+        with self.init_scope():
+            self.convs = chainer.ChainList(*[
+                L.Convolution2D(c_in, c_out, CONV_KERNEL, CONV_STRIDE, CONV_PAD)
+                for c_in, c_out in zip((n_channels,) + tuple(channels), channels)])
+            self.dense = L.Linear(channels[-1] * last_h * last_w, dense)
+        self._activate = activation(activation_name)
+
+    def features(self, x):
+        h = F.reshape(x, (x.shape[0],) + self._image_shape)
+        for conv in self.convs:
+            h = self._activate(conv(h))
+        return self._activate(self.dense(h))
+
+
+class LSTMEncoder(_GaussianEncoder):
+    """A bidirectional LSTM over the time steps (or image rows); the last states of both
+    directions are the features."""
+
+    def __init__(self, input_shape, latent, hidden=(256,), bidirectional=True, **unused):
+        steps, features = sequence_shape(input_shape)
+        size = hidden[0] if hidden else 256
+        n_directions = 2 if bidirectional else 1
+        super().__init__(n_directions * size, latent)
+        self._sequence_shape = (steps, features)
+        with self.init_scope():
+            if bidirectional:
+                self.lstm = L.NStepBiLSTM(1, features, size, dropout=0.0)
+            else:
+                self.lstm = L.NStepLSTM(1, features, size, dropout=0.0)
+
+    def features(self, x):
+        x = F.reshape(x, (x.shape[0],) + self._sequence_shape)
+        last_states, _, _ = self.lstm(None, None, list(F.separate(x, axis=0)))
+        # (directions, B, H) -> (B, directions * H)
+        return F.concat(list(F.separate(last_states, axis=0)), axis=1)
+
+
+ENCODERS = {"mlp": MLPEncoder, "conv": ConvEncoder, "lstm": LSTMEncoder}

@@ -1,0 +1,62 @@
+"""Build a VAE from a ``ModelConfig``: parts are looked up by name, so ``config.json``
+rebuilds any model, and saved weights are loaded into it."""
+from pathlib import Path
+
+import chainer
+
+from chainer_vae.config import ModelConfig
+from chainer_vae.decoders import DECODERS
+from chainer_vae.encoders import ENCODERS
+from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.likelihoods import make_likelihood
+from chainer_vae.vae import VAE, Prior
+
+MODEL_FILE = "model.npz"
+
+
+def _lookup(table, name, what):
+    try:
+        return table[name]
+    except KeyError:
+        raise ConfigError("unknown {} {!r}; choose one of {}".format(
+            what, name, ", ".join(sorted(table)))) from None
+
+
+def _check(config):
+    if config.latent < 1:
+        raise ConfigError("latent size must be at least 1, got {}".format(config.latent))
+    if any(size < 1 for size in list(config.hidden) + list(config.channels)):
+        raise ConfigError("hidden sizes and channels must be positive, got hidden={} "
+                          "channels={}".format(config.hidden, config.channels))
+    if not config.input_shape or any(size < 1 for size in config.input_shape):
+        raise ConfigError("impossible input shape {}".format(tuple(config.input_shape)))
+    if config.autoregressive and config.decoder != "lstm":
+        raise ConfigError("--autoregressive needs the lstm decoder, not {!r}".format(config.decoder))
+
+
+def build_model(config: ModelConfig) -> VAE:
+    """A freshly initialised VAE (on the CPU) with the parts named in ``config``."""
+    _check(config)
+    encoder_cls = _lookup(ENCODERS, config.encoder, "encoder")
+    decoder_cls = _lookup(DECODERS, config.decoder, "decoder")
+    options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
+                   channels=tuple(config.channels), bidirectional=config.bidirectional,
+                   autoregressive=config.autoregressive)
+    likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
+                                 learned_variance=config.learned_variance)
+    encoder = encoder_cls(config.input_shape, config.latent, **options)
+    decoder = decoder_cls(config.input_shape, config.latent, likelihood, **options)
+    return VAE(encoder, decoder, Prior(config.latent))
+
+
+def load_model(run_dir, config: ModelConfig) -> VAE:
+    """The VAE of a finished run: built from ``config``, weights from ``run_dir/model.npz``."""
+    path = Path(run_dir) / MODEL_FILE
+    if not path.is_file():
+        raise RunDirError("{}: no {} (has training finished?)".format(run_dir, MODEL_FILE))
+    model = build_model(config)
+    try:
+        chainer.serializers.load_npz(str(path), model)
+    except (KeyError, ValueError, OSError) as error:
+        raise RunDirError("{}: weights do not fit config.json ({})".format(path, error)) from None
+    return model

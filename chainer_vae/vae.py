@@ -1,0 +1,132 @@
+"""The VAE: prior, model and the loss chain (negative ELBO), plus the IWAE log-likelihood.
+
+Every loss and likelihood here is in nats per example: summed over the dimensions of an
+example, averaged over the batch.
+"""
+import math
+
+import chainer
+import chainer.distributions as D
+import chainer.functions as F
+import numpy
+
+
+class Prior(chainer.Link):
+    """p(z) = N(0, I) over ``latent`` dimensions; a Link so its arrays follow the device."""
+
+    def __init__(self, latent):
+        super().__init__()
+        self.latent = latent
+        self.loc = numpy.zeros(latent, numpy.float32)
+        self.scale = numpy.ones(latent, numpy.float32)
+        self.register_persistent("loc")
+        self.register_persistent("scale")
+
+    def forward(self):
+        return D.Independent(D.Normal(self.loc, scale=self.scale), reinterpreted_batch_ndims=1)
+
+
+class VAE(chainer.Chain):
+    """An encoder q(z|x), a decoder p(x|z) and a prior p(z)."""
+
+    def __init__(self, encoder, decoder, prior):
+        super().__init__()
+        with self.init_scope():
+            self.encoder = encoder
+            self.decoder = decoder
+            self.prior = prior
+
+    @property
+    def latent(self):
+        return self.prior.latent
+
+    def encode(self, x):
+        """The mean of q(z|x) as an array (B, latent)."""
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            return self.encoder(x).distribution.loc.array
+
+    def decode(self, z, sample=False):
+        """The mean of p(x|z) as an array (B, *data_shape); see ``Decoder.generate``."""
+        return self.decoder.generate(z, sample=sample)
+
+    def sample_prior(self, n):
+        """n draws of z from the prior, shape (n, latent)."""
+        return self.prior().sample(n).array
+
+    def log_weights(self, x, n_samples):
+        """log p(x, z) - log q(z|x) for ``n_samples`` draws of z per example: (n_samples, B)."""
+        q_z = self.encoder(x)
+        z = q_z.sample(n_samples)  # (n_samples, B, latent)
+        batch = x.shape[0]
+        z_flat = F.reshape(z, (n_samples * batch, self.latent))
+        x_rep = _repeat(x, n_samples)
+        log_px_z = F.reshape(self.decoder(z_flat, x_rep).log_prob(x_rep), (n_samples, batch))
+        return log_px_z + self.prior().log_prob(z) - q_z.log_prob(z)
+
+    def log_likelihood(self, x, n_samples=5000, chunk=None):
+        """The importance-weighted estimate of log p(x) (Burda et al., 2016), per example.
+
+        Draws ``n_samples`` z from q(z|x) per example, ``chunk`` at a time (by default as
+        many as keep about 2**22 data values in memory at once), and combines the chunks
+        with a running log-sum-exp, so memory does not grow with ``n_samples``.
+        Returns an array (B,) in nats.
+        """
+        xp = self.xp
+        x = chainer.as_array(x)
+        if chunk is None:
+            values = max(1, int(numpy.prod(x.shape)))
+            chunk = max(1, min(n_samples, (1 << 22) // values))
+        total = xp.full(x.shape[0], -numpy.inf, dtype=numpy.float64)
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            done = 0
+            while done < n_samples:
+                count = min(chunk, n_samples - done)
+                log_w = self.log_weights(x, count).array.astype(numpy.float64)
+                total = xp.logaddexp(total, _logsumexp(xp, log_w))
+                done += count
+        return total - math.log(n_samples)
+
+
+class ELBOLoss(chainer.Chain):
+    """The negative ELBO with ``k`` samples of z per example and a KL weight ``beta``.
+
+    loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)), reported as ``loss``,
+    ``reconstr``, ``kl`` and ``beta`` (nats per example). The KL term is the closed form
+    from ``chainer.kl_divergence``. ``beta`` is changed during training by the KL warm-up.
+    """
+
+    def __init__(self, model, k=1, beta=1.0):
+        super().__init__()
+        self.k = k
+        self.beta = beta
+        with self.init_scope():
+            self.model = model
+
+    def forward(self, x, *unused_labels):
+        model = self.model
+        q_z = model.encoder(x)
+        z = q_z.sample(self.k)
+        batch = x.shape[0]
+        z_flat = F.reshape(z, (self.k * batch, model.latent))
+        x_rep = _repeat(x, self.k)
+        reconstr = -F.sum(model.decoder(z_flat, x_rep).log_prob(x_rep)) / (self.k * batch)
+        kl = F.mean(chainer.kl_divergence(q_z, model.prior()))
+        loss = reconstr + self.beta * kl
+        chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
+        return loss
+
+
+def _repeat(x, times):
+    """x (B, ...) repeated as (times * B, ...), sample-major to match z.reshape."""
+    if times == 1:
+        return x
+    xp = chainer.backend.get_array_module(x)
+    x = chainer.as_array(x)
+    return xp.broadcast_to(x, (times,) + x.shape).reshape((times * x.shape[0],) + x.shape[1:])
+
+
+def _logsumexp(xp, a):
+    """log sum exp over axis 0, stable."""
+    peak = a.max(axis=0)
+    safe = xp.where(xp.isfinite(peak), peak, 0)
+    return safe + xp.log(xp.exp(a - safe).sum(axis=0))
