@@ -132,3 +132,17 @@ def atomic_write_text(path, text):
     tmp = path.with_name(".{}.tmp".format(path.name))
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def default_model_config(dataset="mnist", arch="mlp") -> ModelConfig:
+    """The model a dataset and architecture start from.
+
+    MNIST: Chainer's VAE example (784-500-20, tanh) for mlp. MIDI: the study's MLP
+    (15600-1000-500-100-20, ReLU). Conv and LSTM parts take their first hidden size as the
+    width of their dense layer or LSTM state.
+    """
+    if arch == "mlp":
+        hidden, act = ([500], "tanh") if dataset == "mnist" else ([1000, 500, 100], "relu")
+    else:
+        hidden, act = [256], "relu"
+    return ModelConfig(encoder=arch, decoder=arch, hidden=hidden, activation=act)

@@ -1,0 +1,204 @@
+"""The ``chainer-vae`` command: argument parsing and error-to-exit-code mapping only.
+
+Exit codes: 0 done, 2 bad input or options (one line on stderr, no traceback),
+130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from chainer_vae.config import RunConfig, default_model_config
+from chainer_vae.errors import ChainerVAEError
+
+ARCHES = ("mlp", "conv", "lstm")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (exit 2) instead of the usage text."""
+
+    def error(self, message):
+        self.exit(2, "{}: error: {}\n".format(self.prog, message))
+
+
+def _add_train(subparsers):
+    p = subparsers.add_parser("train", help="train a VAE; writes a run folder",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", choices=("mnist", "midi"), default="mnist")
+    data.add_argument("--data-dir", help="MNIST folder (default $CHAINER_VAE_DATA/mnist, else "
+                      "downloaded to ~/.cache/chainer_vae/mnist) or MIDI root of <label>/*.mid")
+    data.add_argument("--binarize", choices=("none", "threshold", "dynamic"), default="threshold",
+                      help="MNIST: grey levels, x >= 0.5, or Bernoulli draws every epoch")
+    data.add_argument("--classes", type=int, nargs="+", help="MNIST: keep only these digits")
+    data.add_argument("--train-per-class", type=int, help="MNIST: training images per digit")
+    data.add_argument("--test-per-class", type=int, help="MNIST: test images per digit")
+    data.add_argument("--limit", type=int, help="use only the first N training and test examples")
+    data.add_argument("--steps-per-beat", type=int, default=4, help="MIDI: grid steps per quarter note")
+    data.add_argument("--window", type=int, default=100, help="MIDI: steps per example")
+    data.add_argument("--hop", type=int, help="MIDI: steps between windows (default: window)")
+    data.add_argument("--transpose", type=int, nargs="*", default=[],
+                      help="MIDI: extra training copies transposed by these semitones")
+
+    model = p.add_argument_group("model")
+    model.add_argument("--arch", choices=ARCHES, default="mlp", help="encoder and decoder")
+    model.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
+    model.add_argument("--decoder", choices=ARCHES, help="override the decoder of --arch")
+    model.add_argument("--latent", type=int, help="latent size (default 20)")
+    model.add_argument("--hidden", type=int, nargs="+",
+                       help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
+    model.add_argument("--activation", choices=("relu", "tanh", "softplus", "elu", "leaky_relu"))
+    model.add_argument("--channels", type=int, nargs="+", help="conv channels per layer")
+    model.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
+    model.add_argument("--sigma", type=float, default=1.0, help="gaussian: fixed std")
+    model.add_argument("--learned-variance", action="store_true", help="gaussian: learn the std")
+    model.add_argument("--autoregressive", action="store_true",
+                       help="lstm decoder reads the previous step")
+
+    run = p.add_argument_group("training")
+    run.add_argument("--epochs", type=int, default=None, help="epochs (default 20)")
+    run.add_argument("--batch-size", type=int, default=100)
+    run.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    run.add_argument("--k", type=int, default=1, help="samples of z per example in the ELBO")
+    run.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    run.add_argument("--kl-warmup", type=float, default=0.0,
+                     help="epochs over which beta rises from 0 (0: no warm-up)")
+    run.add_argument("--device", default="@numpy",
+                     help="Chainer device: @numpy, @cupy:0, or an integer (-1 = CPU)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", default="result", help="run folder")
+    run.add_argument("--resume", nargs="?", const="latest",
+                     help="continue the run in --out from its newest snapshot (or this one); "
+                          "its config.json is used, --epochs may extend it")
+    _add_progress(p)
+    p.set_defaults(handler=_train)
+
+
+def _add_evaluate(subparsers):
+    p = subparsers.add_parser("evaluate", help="test-set ELBO and IWAE log-likelihood of a run")
+    p.add_argument("run_dir")
+    p.add_argument("--iw-samples", type=int, default=5000, help="importance samples K")
+    p.add_argument("--limit", type=int, help="score only the first N test examples")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--device", help="Chainer device (default: the run's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_progress(p)
+    p.set_defaults(handler=_evaluate)
+
+
+def _add_study(subparsers):
+    p = subparsers.add_parser("study", help="run the study end to end (short runs by default)")
+    p.add_argument("--out", default="study", help="output folder")
+    p.add_argument("--epochs", type=int, help="epochs per model (default: quick)")
+    p.add_argument("--device", default="@numpy")
+    _add_progress(p)
+    p.set_defaults(handler=_study)
+
+
+def _add_progress(p):
+    p.add_argument("--progress", dest="progress", action="store_true", default=None,
+                   help="show progress bars (default: when stderr is a terminal)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def _config_from_args(args) -> RunConfig:
+    config = RunConfig()
+    data = config.data
+    data.dataset, data.data_dir, data.binarize = args.dataset, args.data_dir, args.binarize
+    data.classes, data.limit = args.classes, args.limit
+    data.train_per_class, data.test_per_class = args.train_per_class, args.test_per_class
+    data.steps_per_beat, data.window, data.hop = args.steps_per_beat, args.window, args.hop
+    data.transpose = list(args.transpose)
+
+    model = default_model_config(args.dataset, args.arch)
+    model.encoder = args.encoder or args.arch
+    model.decoder = args.decoder or args.arch
+    for name in ("latent", "hidden", "activation", "channels"):
+        if getattr(args, name) is not None:
+            setattr(model, name, getattr(args, name))
+    model.likelihood, model.sigma = args.likelihood, args.sigma
+    model.learned_variance, model.autoregressive = args.learned_variance, args.autoregressive
+    config.model = model
+
+    train = config.train
+    if args.epochs is not None:
+        train.epochs = args.epochs
+    train.batch_size, train.lr, train.k, train.beta = args.batch_size, args.lr, args.k, args.beta
+    train.kl_warmup, train.device, train.seed = args.kl_warmup, args.device, args.seed
+    return config
+
+
+def _train(args):
+    from chainer_vae.training import train
+
+    if args.resume is not None:
+        config = RunConfig.load(args.out)
+        if args.epochs is not None:
+            config.train.epochs = args.epochs
+    else:
+        config = _config_from_args(args)
+    train(config, args.out, resume=args.resume, progress=args.progress)
+    print("trained model written to {}/model.npz".format(args.out))
+
+
+def _evaluate(args):
+    from chainer_vae.evaluation import evaluate
+
+    result = evaluate(args.run_dir, iw_samples=args.iw_samples, batch_size=args.batch_size,
+                      limit=args.limit, seed=args.seed, device=args.device,
+                      progress=_progress(args))
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print("test examples:        {}".format(result.n))
+        print("ELBO:                 {:.2f} nats per example (negative ELBO {:.2f})".format(
+            result.elbo, -result.elbo))
+        print("log p(x), IWAE K={}: {:.2f} nats per example".format(
+            result.iw_samples, result.log_likelihood))
+
+
+def _study(args):
+    from chainer_vae.study import run_study
+
+    run_study(args.out, epochs=args.epochs, device=args.device, progress=_progress(args))
+
+
+def _progress(args):
+    return sys.stderr.isatty() if args.progress is None else args.progress
+
+
+def build_parser():
+    parser = _Parser(
+        prog="chainer-vae", description="Variational autoencoders in Chainer for MNIST and MIDI.")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
+    _add_study(subparsers)
+    return parser
+
+
+def _user_errors():
+    """The exception types that mean bad input (including unreadable or unwritable paths):
+    reported in one line, exit code 2."""
+    from midi.errors import MidiFileError
+
+    return ChainerVAEError, MidiFileError, OSError
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except _user_errors() as error:
+        print("chainer-vae {}: error: {}".format(args.command, error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("chainer-vae {}: interrupted".format(args.command), file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

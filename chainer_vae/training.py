@@ -1,0 +1,222 @@
+"""Training: one Chainer Trainer for every model and dataset, built from a ``RunConfig``.
+
+The run folder ``out`` receives ``config.json`` first, then per epoch the ``log``, the
+loss plots and a snapshot, and ``model.npz`` when training ends. A snapshot holds the
+model, the optimizer, the iterator, the log and the NumPy random state, so a resumed run
+ends with the same parameters as an uninterrupted one (on the CPU, same seed).
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import sys
+from pathlib import Path
+
+import chainer
+import matplotlib
+import numpy
+from chainer import training
+from chainer.training import extensions
+
+from chainer_vae.config import RunConfig
+from chainer_vae.datasets import load_data
+from chainer_vae.errors import ConfigError, RunDirError, TrainingDiverged
+from chainer_vae.model import MODEL_FILE, build_model
+from chainer_vae.vae import ELBOLoss
+
+matplotlib.use("Agg")  # PlotReport draws in the run folder; no display is needed
+
+SNAPSHOT_PREFIX = "snapshot_epoch_"
+LOG_FILE = "log"
+REPORT_KEYS = ["main/loss", "main/reconstr", "main/kl", "main/beta",
+               "validation/main/loss", "validation/main/reconstr", "validation/main/kl"]
+
+
+def get_device(spec):
+    """A Chainer device from ``@numpy``, ``@cupy:0``, ``@intel64`` or an integer (-1 = CPU)."""
+    spec = str(spec).strip()
+    if re.fullmatch(r"-?\d+", spec):
+        spec = "@numpy" if int(spec) < 0 else "@cupy:{}".format(int(spec))
+    try:
+        return chainer.get_device(spec)
+    except Exception as error:  # chainer raises bare ValueError/RuntimeError/ImportError
+        raise ConfigError("device {!r} is not available: {}".format(spec, error)) from None
+
+
+def seed_everything(seed, device):
+    """Seed every generator a run draws from: Python, NumPy and, on a GPU, CuPy."""
+    random.seed(seed)
+    numpy.random.seed(seed)
+    if device.xp is not numpy:
+        device.xp.random.seed(seed)
+
+
+class KLWarmup(training.Extension):
+    """Sets the loss chain's beta to ``beta * min(1, epoch / span)`` before each update."""
+
+    trigger = 1, "iteration"
+    priority = training.PRIORITY_WRITER
+
+    def __init__(self, loss, beta, span):
+        self._loss, self._beta, self._span = loss, beta, span
+
+    def _set(self, trainer):
+        progress = 1.0 if self._span <= 0 else min(1.0, trainer.updater.epoch_detail / self._span)
+        self._loss.beta = self._beta * progress
+
+    initialize = _set
+
+    def __call__(self, trainer):
+        self._set(trainer)
+
+
+class NaNGuard(training.Extension):
+    """Stops training when the loss is NaN or infinite, before a snapshot could save it."""
+
+    trigger = 1, "iteration"
+    priority = training.PRIORITY_WRITER + 1  # before the snapshot of the same iteration
+
+    def __init__(self, out):
+        self._out = Path(out)
+
+    def __call__(self, trainer):
+        loss = trainer.observation.get("main/loss")
+        if loss is None:
+            return
+        value = float(chainer.as_array(loss))
+        if not math.isfinite(value):
+            last = latest_snapshot(self._out)
+            kept = "last good snapshot: {}".format(last) if last else "no snapshot was written yet"
+            raise TrainingDiverged("loss became {} at iteration {} (epoch {:.2f}); {}".format(
+                value, trainer.updater.iteration, trainer.updater.epoch_detail, kept))
+
+
+class RandomStateKeeper(training.Extension):
+    """Saves and restores NumPy's global random state in snapshots.
+
+    Shuffling, dynamic binarization and the reparameterised samples all draw from it, so
+    a resumed run must continue from the same state.
+    """
+
+    trigger = 1, "epoch"
+
+    def __call__(self, trainer):
+        pass
+
+    def serialize(self, serializer):
+        name, keys, pos, has_gauss, cached = numpy.random.get_state()
+        keys = serializer("keys", keys)
+        pos = int(serializer("pos", pos))
+        has_gauss = int(serializer("has_gauss", has_gauss))
+        cached = float(serializer("cached_gaussian", cached))
+        if isinstance(serializer, chainer.serializer.Deserializer):
+            numpy.random.set_state((name, numpy.asarray(keys, dtype=numpy.uint32), pos,
+                                    has_gauss, cached))
+
+
+class _PlainText:
+    """A text stream that drops PrintReport's screen-erase code when it is not a terminal,
+    so logs captured to a file read as plain lines."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._plain = not stream.isatty()
+
+    def write(self, text):
+        self._stream.write(text.replace("\033[J", "") if self._plain else text)
+
+    def flush(self):
+        self._stream.flush()
+
+
+def latest_snapshot(out):
+    """The snapshot of the highest epoch in ``out``, or None."""
+    found = []
+    for path in Path(out).glob(SNAPSHOT_PREFIX + "*"):
+        match = re.fullmatch(re.escape(SNAPSHOT_PREFIX) + r"(\d+)", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def build_trainer(config: RunConfig, out, progress=True, data=None):
+    """The Trainer for ``config`` writing to ``out``; returns (trainer, model, data)."""
+    train_config = config.train
+    if train_config.epochs < 1 or train_config.batch_size < 1 or train_config.k < 1:
+        raise ConfigError("epochs, batch size and k must be at least 1")
+    if train_config.lr <= 0 or train_config.beta < 0:
+        raise ConfigError("the learning rate must be positive and beta non-negative")
+    device = get_device(train_config.device)
+    seed_everything(train_config.seed, device)
+    if data is None:
+        data = load_data(config.data, config.model.encoder, progress=progress)
+    if len(data.train) == 0 or len(data.test) == 0:
+        raise ConfigError("the data set has no training or no test examples")
+    config.model.input_shape = tuple(data.input_shape)
+    model = build_model(config.model)
+    model.to_device(device)
+    device.use()
+
+    loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta)
+    test_loss = ELBOLoss(model, k=1, beta=1.0)  # the test loss is the plain negative ELBO
+    optimizer = chainer.optimizers.Adam(alpha=train_config.lr)
+    optimizer.setup(loss)
+
+    batch = min(train_config.batch_size, len(data.train))
+    train_iter = chainer.iterators.SerialIterator(data.train, batch)
+    test_iter = chainer.iterators.SerialIterator(data.test, train_config.batch_size,
+                                                 repeat=False, shuffle=False)
+    updater = training.updaters.StandardUpdater(train_iter, optimizer, device=device)
+    trainer = training.Trainer(updater, (train_config.epochs, "epoch"), out=str(out))
+
+    trainer.extend(KLWarmup(loss, train_config.beta, train_config.kl_warmup))
+    trainer.extend(NaNGuard(out))
+    trainer.extend(extensions.Evaluator(test_iter, test_loss, device=device))
+    trainer.extend(RandomStateKeeper(), name="random_state")
+    trainer.extend(extensions.LogReport(trigger=(1, "epoch"), filename=LOG_FILE))
+    trainer.extend(extensions.PrintReport(["epoch"] + REPORT_KEYS + ["elapsed_time"],
+                                          out=_PlainText(sys.stdout)))
+    trainer.extend(extensions.PlotReport(["main/loss", "validation/main/loss"], "epoch",
+                                         file_name="loss.png"))
+    trainer.extend(extensions.PlotReport(["main/kl", "validation/main/kl"], "epoch",
+                                         file_name="kl.png"))
+    # Lowest priority: the snapshot is taken after every extension that draws random
+    # numbers (the Evaluator), so a resumed run sees the same random state.
+    trainer.extend(extensions.snapshot(filename=SNAPSHOT_PREFIX + "{.updater.epoch}"),
+                   trigger=(train_config.snapshot_every, "epoch"), priority=-1000)
+    if progress:
+        trainer.extend(extensions.ProgressBar(update_interval=10))
+    return trainer, model, data
+
+
+def train(config: RunConfig, out, resume=None, progress=None):
+    """Train as ``config`` says, in the run folder ``out``; returns the trained model.
+
+    ``resume`` is a snapshot path, or ``"latest"`` for the newest snapshot in ``out``.
+    """
+    out = Path(out)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    out.mkdir(parents=True, exist_ok=True)
+    trainer, model, _ = build_trainer(config, out, progress=progress)
+    config.save(out)
+    if resume is not None:
+        snapshot = latest_snapshot(out) if resume == "latest" else Path(resume)
+        if snapshot is None or not snapshot.is_file():
+            raise RunDirError("{}: no snapshot to resume from".format(
+                snapshot if snapshot is not None else out))
+        chainer.serializers.load_npz(str(snapshot), trainer)
+    trainer.run(show_loop_exception_msg=False)
+    save_model(model, out)
+    return model
+
+
+def save_model(model, out):
+    """Write ``out/model.npz`` (CPU arrays) through a temporary file and a rename."""
+    path = Path(out) / MODEL_FILE
+    tmp = path.with_name(".model.tmp.npz")
+    chainer.serializers.save_npz(str(tmp), model)
+    os.replace(tmp, path)
+    return path
