@@ -1,0 +1,40 @@
+"""The typed errors of ``midi``: one family, rooted at :class:`MidiFileError`.
+
+Every problem with a file, a byte string or a folder of files is raised as one of these,
+never as a bare EOFError, OSError, KeyError or IndexError, so that a caller can catch
+``MidiFileError`` and report the message, which always names the file.
+"""
+from __future__ import annotations
+
+
+class MidiFileError(Exception):
+    """A MIDI source (file, bytes, folder) that cannot be read; the message names it.
+
+    ``source`` is the file or folder name (``"<bytes>"`` for in-memory data) and
+    ``problem`` the bare description, so that ``str(error)`` reads ``"source: problem"``.
+    """
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+    def __reduce__(self):
+        # Keeps the two-argument constructor picklable across worker processes.
+        return (type(self), (self.source, self.problem))
+
+
+class MidiFormatError(MidiFileError, ValueError):
+    """The bytes are not a valid Standard MIDI File (bad header, data byte, track count)."""
+
+
+class MidiTruncatedError(MidiFormatError):
+    """The file ends inside a chunk or an event: it was cut short."""
+
+
+class RollFileError(MidiFileError, ValueError):
+    """A saved piano-roll archive (``.npz``) is missing, unreadable or lacks its arrays."""
+
+
+class MidiDatasetError(MidiFileError):
+    """A data-set folder is missing or holds no usable MIDI file."""

@@ -1,0 +1,163 @@
+"""Piano rolls (or a model's note-state probabilities) back to Standard MIDI Files."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import mido
+import numpy as np
+
+from .errors import MidiFileError
+from .roll import PianoRoll
+
+DEFAULT_RESOLUTION = 480
+"""Ticks per quarter note aimed at when a roll's own resolution does not fit its grid."""
+
+
+def roll_to_midi(roll_or_array, path=None, threshold: float = 0.5, *,
+                 steps_per_beat: int = 4, low: int = 24, high: int = 102,
+                 bpm: float = 120.0, program: int = 0, velocity: int = 100,
+                 ticks_per_beat: int = None) -> mido.MidiFile:
+    """A type-1 MIDI file of a roll, a list of rolls (one track each) or an array.
+
+    An array is either the note-state layout (steps, 2P) or a play-only roll (steps, P),
+    with ``P = high - low`` pitches from MIDI ``low``, ``steps_per_beat`` steps per
+    quarter note, and values binary or probabilities (on above ``threshold``); a
+    play-only array starts a note wherever a pitch starts to play. A PianoRoll brings
+    its own grid, pitches, tempo map, program and velocities; ``bpm``, ``program`` and
+    ``velocity`` (MIDI 1..127) fill in what it lacks. Re-articulations (an onset inside
+    a held pitch) end the note before; every note is closed by its own note-off. With
+    ``path`` the file is also written there atomically (temporary file, then rename).
+    """
+    rolls = _rolls(roll_or_array, threshold, steps_per_beat, low, high)
+    grid = rolls[0].steps_per_beat
+    if any(roll.steps_per_beat != grid for roll in rolls):
+        raise ValueError("rolls written together must share steps_per_beat")
+    if not 1 <= velocity <= 127 or not 0 <= program <= 127:
+        raise ValueError("velocity must be in 1..127 and program in 0..127")
+    resolution = ticks_per_beat or _resolution(rolls[0].ticks_per_beat, grid)
+    if resolution < grid:
+        raise ValueError(f"ticks_per_beat {resolution} is coarser than the grid of {grid} steps per beat")
+    length = max(roll.n_steps for roll in rolls)
+    midi_file = mido.MidiFile(type=1, ticks_per_beat=resolution)
+    tempos = next((roll.tempos for roll in rolls if roll.tempos), ())
+    signatures = next((roll.time_signatures for roll in rolls if roll.time_signatures), ())
+    midi_file.tracks.append(_conductor_track(tempos or ((0, mido.bpm2tempo(bpm)),),
+                                             signatures, length, resolution, grid))
+    for roll, channel in zip(rolls, _channels(rolls)):
+        midi_file.tracks.append(_note_track(roll, channel, program, velocity, length, resolution))
+    if path is not None:
+        save_atomically(midi_file, path)
+    return midi_file
+
+
+def _rolls(roll_or_array, threshold, steps_per_beat, low, high) -> list:
+    """The input as a non-empty list of PianoRolls."""
+    if isinstance(roll_or_array, PianoRoll):
+        return [roll_or_array]
+    if isinstance(roll_or_array, (list, tuple)) and roll_or_array and all(
+            isinstance(item, PianoRoll) for item in roll_or_array):
+        return list(roll_or_array)
+    array = np.asarray(roll_or_array)
+    width = high - low
+    if array.ndim == 2 and array.shape[1] == 2 * width:
+        return [PianoRoll.from_note_state(array, steps_per_beat, low, threshold)]
+    if array.ndim == 2 and array.shape[1] == width:
+        return [PianoRoll(array > threshold, steps_per_beat=steps_per_beat, low=low)]
+    raise ValueError(f"expected a PianoRoll, a list of them, or an array of {width} or "
+                     f"{2 * width} columns for pitches [{low}, {high}), got shape {array.shape}")
+
+
+def _resolution(ticks_per_beat: int, steps_per_beat: int) -> int:
+    """The roll's own ticks per beat when every step falls on a tick, else a multiple of the grid."""
+    if ticks_per_beat % steps_per_beat == 0:
+        return ticks_per_beat
+    return steps_per_beat * max(1, -(-DEFAULT_RESOLUTION // steps_per_beat))
+
+
+def _channels(rolls: list) -> list:
+    """Channel 10 (9) for drum rolls, the others in order, skipping it."""
+    melodic = [channel for channel in range(16) if channel != 9]
+    if sum(not roll.is_drum for roll in rolls) > len(melodic):
+        raise ValueError(f"at most {len(melodic)} non-drum rolls fit the 16 MIDI channels")
+    free = iter(melodic)
+    return [9 if roll.is_drum else next(free) for roll in rolls]
+
+
+def _ticks(steps, resolution: int, steps_per_beat: int) -> np.ndarray:
+    """Nearest tick of each step; exact when ``resolution`` is a multiple of the grid."""
+    return (2 * np.asarray(steps, dtype=np.int64) * resolution + steps_per_beat) // (2 * steps_per_beat)
+
+
+def _delta_track(timed: list, end_tick: int) -> mido.MidiTrack:
+    """A track of (tick, message) pairs, sorted by tick, in delta times, ended at ``end_tick``."""
+    track = mido.MidiTrack()
+    now = 0
+    for tick, message in timed:
+        message.time = tick - now
+        track.append(message)
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=max(end_tick - now, 0)))
+    return track
+
+
+def _conductor_track(tempos, signatures, length, resolution, grid) -> mido.MidiTrack:
+    """Track 0: time signatures and the tempo map, as long as the longest roll."""
+    timed = [(int(_ticks(step, resolution, grid)),
+              mido.MetaMessage("time_signature", numerator=numerator, denominator=denominator))
+             for step, numerator, denominator in signatures]
+    timed += [(int(_ticks(step, resolution, grid)), mido.MetaMessage("set_tempo", tempo=tempo))
+              for step, tempo in tempos]
+    timed.sort(key=lambda pair: pair[0])
+    return _delta_track(timed, int(_ticks(length, resolution, grid)))
+
+
+def _note_track(roll: PianoRoll, channel: int, program: int, velocity: int, length: int,
+                resolution: int) -> mido.MidiTrack:
+    """One roll as a track: its program, then a note-on and a note-off per note."""
+    notes = roll.notes()
+    grid = roll.steps_per_beat
+    on_ticks = _ticks(notes[:, 1], resolution, grid)
+    off_ticks = _ticks(notes[:, 2], resolution, grid)
+    velocities = np.where(notes[:, 3] > 0, notes[:, 3], velocity)
+    # Note-offs sort before note-ons of the same tick, so a re-articulated pitch is
+    # released before it is struck again.
+    ticks = np.concatenate([off_ticks, on_ticks])
+    is_on = np.concatenate([np.zeros(len(notes), bool), np.ones(len(notes), bool)])
+    pitches = np.concatenate([notes[:, 0], notes[:, 0]])
+    levels = np.concatenate([np.zeros(len(notes), np.int64), velocities])
+    order = np.lexsort((pitches, is_on, ticks))
+    timed = [(0, mido.Message("program_change", channel=channel,
+                              program=roll.program if roll.program is not None else program))]
+    timed += [(tick, mido.Message("note_on" if on else "note_off", channel=channel,
+                                  note=pitch, velocity=level))
+              for tick, on, pitch, level in zip(ticks[order].tolist(), is_on[order].tolist(),
+                                                pitches[order].tolist(), levels[order].tolist())]
+    return _delta_track(timed, int(_ticks(length, resolution, grid)))
+
+
+def save_atomically(midi_file: mido.MidiFile, path) -> None:
+    """Write ``midi_file`` to ``path`` through a temporary file and a rename.
+
+    A reader never sees a half-written file, and a failure leaves any old file intact.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".", suffix=".mid.part", dir=directory)
+    except OSError as error:
+        raise MidiFileError(path, f"cannot write: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            midi_file.save(file=stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException as error:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise MidiFileError(path, f"cannot write: {error.strerror or error}") from None
+        raise
+    midi_file.filename = path
