@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import mido
 import numpy as np
 
-from .errors import MidiFileError
+from .atomic import write_atomically
 from .roll import PianoRoll
 
 DEFAULT_RESOLUTION = 480
@@ -137,27 +136,6 @@ def _note_track(roll: PianoRoll, channel: int, program: int, velocity: int, leng
 
 
 def save_atomically(midi_file: mido.MidiFile, path) -> None:
-    """Write ``midi_file`` to ``path`` through a temporary file and a rename.
-
-    A reader never sees a half-written file, and a failure leaves any old file intact.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=".", suffix=".mid.part", dir=directory)
-    except OSError as error:
-        raise MidiFileError(path, f"cannot write: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            midi_file.save(file=stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException as error:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise MidiFileError(path, f"cannot write: {error.strerror or error}") from None
-        raise
-    midi_file.filename = path
+    """Write ``midi_file`` to ``path`` through a temporary file and a rename."""
+    write_atomically(path, lambda stream: midi_file.save(file=stream))
+    midi_file.filename = os.fspath(path)

@@ -1,0 +1,316 @@
+"""Folders of labelled MIDI files to fixed-length note-state windows for training.
+
+The layout is ``ROOT/<label>/*.mid`` (label = genre, or key as in the study's
+``cminor``/``ebmajor``). Files convert in parallel, optionally through a cache; a bad
+file is reported, not fatal. Pieces, not windows, are split into train and test,
+because written-out repeats make windows of one piece near-duplicates of each other.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .atomic import write_atomically
+from .encode import RollOptions, roll_from_events
+from .errors import MidiDatasetError, MidiFileError
+from .reader import parse_midi_bytes, source_bytes
+
+CACHE_VERSION = 1
+"""Part of every cache key; bumped when a conversion changes its output."""
+
+MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+"""File name endings (any case) taken for MIDI files in a data-set folder."""
+
+
+@dataclass
+class PieceSet:
+    """Converted pieces of a folder: one bool note-state array (steps, 2P) per piece.
+
+    ``labels[i]`` indexes ``label_names`` for ``pieces[i]`` (a file path); ``errors``
+    lists (path, message) for files that could not be converted and are left out.
+    """
+
+    pieces: list
+    labels: np.ndarray
+    label_names: list
+    note_states: list
+    errors: list = field(default_factory=list)
+
+
+@dataclass
+class WindowSplit:
+    """Training and test windows, float32 (N, window, 2P) in the study's note-state layout.
+
+    Columns 0..P-1 say a pitch plays during the step, P..2P-1 that it is articulated;
+    pitch ``low + j`` for column ``j``; ``window`` steps of ``steps_per_beat`` per quarter
+    note. ``*_labels`` index ``label_names``, ``*_pieces`` index ``pieces`` (file paths);
+    no piece has windows on both sides. ``train_transpositions`` gives each training
+    window's transposition in semitones (0 for the original). ``errors`` lists
+    (path, message) for files left out.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    train_labels: np.ndarray
+    test_labels: np.ndarray
+    train_pieces: np.ndarray
+    test_pieces: np.ndarray
+    train_transpositions: np.ndarray
+    label_names: list
+    pieces: list
+    errors: list
+    steps_per_beat: int
+    low: int
+    high: int
+    window: int
+
+    def summary(self) -> str:
+        """One line: windows and pieces on each side, labels, errors."""
+        return (f"{len(self.train)} train / {len(self.test)} test windows of {self.window} steps "
+                f"from {len(set(self.train_pieces.tolist()))} / "
+                f"{len(set(self.test_pieces.tolist()))} pieces, labels {self.label_names}, "
+                f"{len(self.errors)} files left out")
+
+
+def midi_files(root, labels=None) -> tuple:
+    """(paths, label index per path, label names) of the MIDI files under ``root``.
+
+    Each sub-folder of ``root`` is a label (its files found at any depth); ``labels``
+    picks and orders them. A folder without sub-folders is one label, its own name.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise MidiDatasetError(str(root), "no such folder")
+    folders = sorted(path for path in root.iterdir() if path.is_dir() and _midi_in(path))
+    if labels is not None:
+        missing = [label for label in labels if not (root / label).is_dir()]
+        if missing:
+            raise MidiDatasetError(str(root), f"no label folder {', '.join(missing)}")
+        folders = [root / label for label in labels]
+    elif not folders:
+        folders = [root]
+    paths, path_labels = [], []
+    for index, folder in enumerate(folders):
+        recursive = folder != root
+        found = _midi_in(folder, recursive)
+        paths += found
+        path_labels += [index] * len(found)
+    if not paths:
+        raise MidiDatasetError(str(root), "holds no MIDI files (.mid, .midi)")
+    return paths, np.array(path_labels, dtype=np.int64), [folder.name for folder in folders]
+
+
+def _midi_in(folder: Path, recursive: bool = True) -> list:
+    """Sorted paths of MIDI files in ``folder``."""
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(str(path) for path in candidates
+                  if path.suffix.lower() in MIDI_SUFFIXES and path.is_file())
+
+
+def load_pieces(root, steps_per_beat: int = 4, low: int = 24, high: int = 102, labels=None,
+                cache_dir=None, workers: Optional[int] = None, progress: bool = True,
+                strict: bool = True, **policies) -> PieceSet:
+    """Every MIDI file under ``root`` as a note-state array, converted in parallel.
+
+    ``workers`` processes convert (default: one per core; 1 converts here).
+    ``cache_dir`` keeps each conversion as ``.npz`` keyed by the file's content and
+    the options, so a second run reads instead of converting. ``policies`` go to
+    :class:`midi.RollOptions`. Raises :class:`MidiDatasetError` when no file converts.
+    """
+    options = RollOptions(steps_per_beat, low, high, strict, velocity=False, **policies)
+    paths, path_labels, label_names = midi_files(root, labels)
+    results = _convert_all(paths, options, cache_dir, workers, progress)
+    errors = [(path, message) for path, (_, message) in zip(paths, results) if message]
+    kept = [index for index, (state, _) in enumerate(results) if state is not None]
+    if not kept:
+        first = f": {errors[0][1]}" if errors else ""
+        raise MidiDatasetError(str(root), f"no usable MIDI file among {len(paths)}{first}")
+    return PieceSet(pieces=[paths[i] for i in kept], labels=path_labels[kept],
+                    label_names=label_names, note_states=[results[i][0] for i in kept],
+                    errors=errors)
+
+
+def _convert_all(paths: list, options: RollOptions, cache_dir, workers, progress) -> list:
+    """(note state or None, error message or None) per path, in the order of ``paths``."""
+    from tqdm.auto import tqdm
+
+    workers = min(workers or os.cpu_count() or 1, len(paths))
+    cache = None if cache_dir is None else os.fspath(cache_dir)
+    if cache is not None:
+        os.makedirs(cache, exist_ok=True)
+    bar = tqdm(total=len(paths), desc="MIDI files", unit="file", disable=not progress)
+    results = [None] * len(paths)
+    with bar:
+        if workers <= 1:
+            for index, path in enumerate(paths):
+                results[index] = convert_file(path, options, cache)
+                bar.update()
+            return results
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(convert_file, path, options, cache): index
+                       for index, path in enumerate(paths)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    return results
+
+
+def convert_file(path: str, options: RollOptions, cache_dir: Optional[str] = None) -> tuple:
+    """(bool note state (steps, 2P), None), or (None, message) when the file is bad."""
+    try:
+        data, name = source_bytes(path)
+        cached = None if cache_dir is None else os.path.join(cache_dir, _cache_key(data, options))
+        if cached is not None and os.path.exists(cached):
+            state = _read_cached(cached)
+            if state is not None:
+                return state, None
+        roll = roll_from_events(parse_midi_bytes(data, name, options.strict), options)
+        state = roll.to_note_state()
+        if cached is not None:
+            write_atomically(cached, lambda stream: np.savez_compressed(stream, note_state=state))
+        return state, None
+    except MidiFileError as error:
+        return None, error.problem
+
+
+def _cache_key(data: bytes, options: RollOptions) -> str:
+    """File name of a conversion's cache entry: a hash of content, options and version."""
+    digest = hashlib.sha256(data)
+    digest.update(json.dumps([CACHE_VERSION, options.as_dict()], sort_keys=True).encode())
+    return digest.hexdigest()[:40] + ".npz"
+
+
+def _read_cached(path: str) -> Optional[np.ndarray]:
+    """A cached note state, or None when the entry is unreadable (it is then rebuilt)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return archive["note_state"].astype(bool)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def split_pieces(labels: np.ndarray, test_fraction: float, seed: int = 0) -> np.ndarray:
+    """Whether each piece goes to test: ``test_fraction`` of each label, drawn with ``seed``.
+
+    Each label with two pieces or more gives at least one to each side when
+    ``0 < test_fraction < 1``.
+    """
+    if not 0 <= test_fraction <= 1:
+        raise ValueError(f"test_fraction must be in [0, 1], not {test_fraction}")
+    rng = np.random.default_rng(seed)
+    is_test = np.zeros(len(labels), bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        count = int(round(test_fraction * len(members)))
+        if len(members) >= 2 and 0 < test_fraction < 1:
+            count = min(max(count, 1), len(members) - 1)
+        is_test[rng.permutation(members)[:count]] = True
+    return is_test
+
+
+def piece_windows(note_state: np.ndarray, window: int, hop: Optional[int] = None,
+                  windows_per_piece: Optional[int] = None, rng=None) -> np.ndarray:
+    """Non-empty windows (N, window, 2P) of one piece's note state (steps, 2P).
+
+    Windows start every ``hop`` steps (default: ``window`` without ``windows_per_piece``,
+    else 1); ``windows_per_piece`` draws that many distinct starts at random (``rng``).
+    A window where no pitch plays is skipped; a piece shorter than ``window`` gives one
+    window padded with silence.
+    """
+    width = note_state.shape[1] // 2
+    if len(note_state) < window:
+        note_state = np.vstack([note_state, np.zeros((window - len(note_state), 2 * width), bool)])
+    hop = hop or (1 if windows_per_piece else window)
+    starts = np.arange(0, len(note_state) - window + 1, hop)
+    sounding = np.concatenate([[0], np.cumsum(note_state[:, :width].any(axis=1))])
+    starts = starts[sounding[starts + window] > sounding[starts]]
+    if windows_per_piece is not None and len(starts) > windows_per_piece:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        starts = np.sort(rng.choice(starts, size=windows_per_piece, replace=False))
+    return note_state[starts[:, None] + np.arange(window)]
+
+
+def transposed_windows(windows: np.ndarray, semitones: int) -> tuple:
+    """(windows moved by ``semitones``, mask of the input windows that stay in range).
+
+    Windows that would push a note out of the pitch range are left out rather than cut.
+    """
+    width = windows.shape[2] // 2
+    play = windows[:, :, :width]
+    if semitones > 0:
+        fits = ~play[:, :, width - semitones:].any(axis=(1, 2))
+    elif semitones < 0:
+        fits = ~play[:, :, :-semitones].any(axis=(1, 2))
+    else:
+        fits = np.ones(len(windows), bool)
+    halves = windows[fits].reshape(int(fits.sum()), windows.shape[1], 2, width)
+    return np.roll(halves, semitones, axis=3).reshape(-1, windows.shape[1], 2 * width), fits
+
+
+def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,
+                 window: int = 100, hop: Optional[int] = None,
+                 windows_per_piece: Optional[int] = None, test_fraction: float = 0.2,
+                 seed: int = 0, transpose=(), labels=None, cache_dir=None,
+                 workers: Optional[int] = None, progress: bool = True, strict: bool = True,
+                 **policies) -> WindowSplit:
+    """Train/test windows of the MIDI files under ``root``, split by piece.
+
+    Each file becomes a roll of ``steps_per_beat`` steps per quarter note over MIDI
+    pitches [low, high) (see :func:`midi.midi_to_roll`; ``policies`` go there), then
+    windows of ``window`` steps (see :func:`piece_windows`). ``test_fraction`` of each
+    label's pieces, drawn with ``seed``, go to test. ``transpose`` lists semitone shifts
+    added to the training windows only (test stays as written). ``cache_dir``,
+    ``workers``, ``progress``: see :func:`load_pieces`.
+    """
+    if window < 1:
+        raise ValueError(f"window must be positive, not {window}")
+    pieces = load_pieces(root, steps_per_beat, low, high, labels, cache_dir, workers,
+                         progress, strict, **policies)
+    is_test = split_pieces(pieces.labels, test_fraction, seed)
+    rng = np.random.default_rng(seed)
+    width = 2 * (high - low)
+    sides = {False: _Side(), True: _Side()}
+    for index, state in enumerate(pieces.note_states):
+        windows = piece_windows(state, window, hop, windows_per_piece, rng)
+        side = sides[bool(is_test[index])]
+        side.add(windows, pieces.labels[index], index, 0)
+        if not is_test[index]:
+            for semitones in transpose:
+                if semitones:
+                    side.add(transposed_windows(windows, semitones)[0], pieces.labels[index],
+                             index, semitones)
+    train, test = sides[False].arrays(window, width), sides[True].arrays(window, width)
+    return WindowSplit(
+        train=train[0], test=test[0], train_labels=train[1], test_labels=test[1],
+        train_pieces=train[2], test_pieces=test[2], train_transpositions=train[3],
+        label_names=pieces.label_names, pieces=pieces.pieces, errors=pieces.errors,
+        steps_per_beat=steps_per_beat, low=low, high=high, window=window)
+
+
+class _Side:
+    """Windows gathered for one side of the split, with their label, piece, transposition."""
+
+    def __init__(self):
+        self.windows, self.labels, self.pieces, self.shifts = [], [], [], []
+
+    def add(self, windows: np.ndarray, label: int, piece: int, semitones: int) -> None:
+        self.windows.append(windows)
+        for column, value in ((self.labels, label), (self.pieces, piece), (self.shifts, semitones)):
+            column.append(np.full(len(windows), value, dtype=np.int64))
+
+    def arrays(self, window: int, width: int) -> tuple:
+        """(float32 windows, labels, pieces, transpositions) as arrays."""
+        if not self.windows:
+            empty = np.zeros(0, np.int64)
+            return np.zeros((0, window, width), np.float32), empty, empty, empty
+        return (np.concatenate(self.windows).astype(np.float32),
+                np.concatenate(self.labels), np.concatenate(self.pieces),
+                np.concatenate(self.shifts))

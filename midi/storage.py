@@ -1,0 +1,72 @@
+"""Piano rolls to ``.npz`` archives and back, with every field of the roll.
+
+Arrays: ``play``, ``onset`` (bool, steps x pitches), ``velocity`` (uint8, when kept),
+``note_state`` (bool, steps x 2 pitches: the study's layout, for readers without this
+package), ``tempos`` (step, microseconds per quarter note), ``time_signatures`` (step,
+numerator, denominator) and scalars ``steps_per_beat``, ``low``, ``ticks_per_beat``,
+``program`` (-1 when unknown), ``programs``, ``is_drum``, ``source``, ``version``.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+
+import numpy as np
+
+from .atomic import write_atomically
+from .errors import RollFileError
+from .roll import PianoRoll
+
+FORMAT_VERSION = 1
+"""Version of the archive layout; bumped when a field changes meaning."""
+
+
+def roll_arrays(roll: PianoRoll) -> dict:
+    """The arrays an archive of ``roll`` holds, by name."""
+    arrays = {
+        "play": roll.play, "onset": roll.onset, "note_state": roll.to_note_state(),
+        "tempos": np.array(roll.tempos, dtype=np.int64).reshape(-1, 2),
+        "time_signatures": np.array(roll.time_signatures, dtype=np.int64).reshape(-1, 3),
+        "steps_per_beat": roll.steps_per_beat, "low": roll.low,
+        "ticks_per_beat": roll.ticks_per_beat,
+        "program": -1 if roll.program is None else roll.program,
+        "programs": np.array(roll.programs, dtype=np.int64), "is_drum": roll.is_drum,
+        "source": roll.source or "", "version": FORMAT_VERSION,
+    }
+    if roll.velocity is not None:
+        arrays["velocity"] = roll.velocity
+    return arrays
+
+
+def save_roll(roll: PianoRoll, path) -> None:
+    """Write ``roll`` to ``path`` as a compressed ``.npz``, atomically."""
+    write_atomically(path, lambda stream: np.savez_compressed(stream, **roll_arrays(roll)))
+
+
+def load_roll(path) -> PianoRoll:
+    """The roll saved at ``path``; :class:`RollFileError` naming it if that fails."""
+    name = os.fsdecode(os.fspath(path))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise RollFileError(name, "no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise RollFileError(name, f"not a piano-roll archive: {error}") from None
+    missing = {"play", "onset", "steps_per_beat", "low"} - set(arrays)
+    if missing:
+        raise RollFileError(name, f"not a piano-roll archive: lacks {', '.join(sorted(missing))}")
+    program = int(arrays.get("program", -1))
+    try:
+        return PianoRoll(
+            arrays["play"], arrays["onset"], steps_per_beat=int(arrays["steps_per_beat"]),
+            low=int(arrays["low"]), ticks_per_beat=int(arrays.get("ticks_per_beat", 480)),
+            tempos=tuple(map(tuple, arrays.get("tempos", np.zeros((0, 2), int)).tolist())),
+            time_signatures=tuple(map(tuple, arrays.get("time_signatures",
+                                                        np.zeros((0, 3), int)).tolist())),
+            velocity=arrays.get("velocity"), program=None if program < 0 else program,
+            programs=tuple(arrays.get("programs", np.zeros(0, int)).tolist()),
+            is_drum=bool(arrays.get("is_drum", False)),
+            source=str(arrays.get("source", "")) or None)
+    except ValueError as error:
+        raise RollFileError(name, f"inconsistent piano-roll archive: {error}") from None
