@@ -43,17 +43,19 @@ def save_roll(roll: PianoRoll, path) -> None:
     write_atomically(path, lambda stream: np.savez_compressed(stream, **roll_arrays(roll)))
 
 
-def load_roll(path) -> PianoRoll:
-    """The roll saved at ``path``; :class:`RollFileError` naming it if that fails."""
+def load_roll(path, steps_per_beat: int = 4, low: int = 24, threshold: float = 0.5) -> PianoRoll:
+    """The roll saved at ``path``; :class:`RollFileError` naming it if that fails.
+
+    An archive that is not a saved roll but holds a single 2-D array (a model's
+    note-state output, binary or probabilities) is read as a note-state array of
+    ``steps_per_beat`` steps per quarter note from MIDI pitch ``low``, on above
+    ``threshold``.
+    """
     name = os.fsdecode(os.fspath(path))
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise RollFileError(name, "no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise RollFileError(name, f"not a piano-roll archive: {error}") from None
+    arrays = _archive_arrays(path, name)
     missing = {"play", "onset", "steps_per_beat", "low"} - set(arrays)
+    if missing and len(arrays) == 1:
+        return _note_state_roll(name, next(iter(arrays.values())), steps_per_beat, low, threshold)
     if missing:
         raise RollFileError(name, f"not a piano-roll archive: lacks {', '.join(sorted(missing))}")
     program = int(arrays.get("program", -1))
@@ -70,3 +72,30 @@ def load_roll(path) -> PianoRoll:
             source=str(arrays.get("source", "")) or None)
     except ValueError as error:
         raise RollFileError(name, f"inconsistent piano-roll archive: {error}") from None
+
+
+def _archive_arrays(path, name: str) -> dict:
+    """The arrays of an ``.npz`` archive (or of a single ``.npy`` array, under its name)."""
+    try:
+        with open(path, "rb") as stream:
+            magic = stream.read(6)
+            stream.seek(0)
+            if magic == b"\x93NUMPY":
+                return {"array": np.load(stream, allow_pickle=False)}
+            if not magic.startswith(b"PK"):
+                raise RollFileError(name, "not a .npz archive")
+            with np.load(stream, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise RollFileError(name, "no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise RollFileError(name, f"not a piano-roll archive: {error}") from None
+
+
+def _note_state_roll(name: str, array: np.ndarray, steps_per_beat: int, low: int,
+                     threshold: float) -> PianoRoll:
+    """The roll of a bare note-state array found in an archive."""
+    try:
+        return PianoRoll.from_note_state(array, steps_per_beat, low, threshold, source=name)
+    except ValueError as error:
+        raise RollFileError(name, f"not a note-state array: {error}") from None
