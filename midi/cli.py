@@ -18,7 +18,7 @@ from .storage import load_roll, save_roll
 from .writer import roll_to_midi
 
 PROGRAM = "midi-roll"
-ROLL_SUFFIXES = (".npz",)
+ROLL_SUFFIXES = (".npz", ".npy")
 
 
 def main(argv=None) -> int:

@@ -396,8 +396,8 @@ def _skip(chunk: bytes, pos: int, length: int) -> int:
 def _data_bytes(strict: bool, state: _TrackState, offset: int, first: int, second: int) -> tuple:
     """Data bytes must be 0..127: strict refuses, lenient clips to 127 and counts."""
     if strict:
-        bad = first if first & 0x80 else second
-        raise _Damage(offset, f"data byte 0x{bad:02X} out of range 0..127")
+        bad, where = (first, offset) if first & 0x80 else (second, offset + 1)
+        raise _Damage(where, f"data byte 0x{bad:02X} out of range 0..127")
     state.clipped += (first > 127) + (second > 127)
     return min(first, 127), min(second, 127)
 

@@ -86,6 +86,8 @@ def _archive_arrays(path, name: str) -> dict:
                 raise RollFileError(name, "not a .npz archive")
             with np.load(stream, allow_pickle=False) as archive:
                 return {key: archive[key] for key in archive.files}
+    except RollFileError:
+        raise
     except FileNotFoundError:
         raise RollFileError(name, "no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
