@@ -6,6 +6,7 @@ note), time in files is in ticks.
 """
 from __future__ import annotations
 
+from .dataset import PieceSet, WindowSplit, load_pieces, load_windows
 from .encode import RollOptions, midi_to_roll, midi_to_rolls
 from .errors import (MidiDatasetError, MidiFileError, MidiFormatError, MidiTruncatedError,
                      RollFileError)
@@ -16,6 +17,6 @@ from .writer import roll_to_midi
 
 __all__ = [
     "ConversionReport", "MidiDatasetError", "MidiEvents", "MidiFileError", "MidiFormatError",
-    "MidiTruncatedError", "PianoRoll", "RollFileError", "RollOptions", "midi_to_roll",
-    "midi_to_rolls", "read_midi", "roll_to_midi",
+    "MidiTruncatedError", "PianoRoll", "PieceSet", "RollFileError", "RollOptions", "WindowSplit",
+    "load_pieces", "load_windows", "midi_to_roll", "midi_to_rolls", "read_midi", "roll_to_midi",
 ]
