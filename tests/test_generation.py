@@ -1,0 +1,332 @@
+"""chainer_vae.generation: prior samples, reconstructions, latent paths, completion, writers."""
+from __future__ import annotations
+
+import json
+
+import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
+import chainer
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from chainer_vae import generation as gen
+from chainer_vae.config import ModelConfig, RunConfig
+from chainer_vae.datasets import Data
+from chainer_vae.errors import ConfigError
+from chainer_vae.model import build_model
+from chainer_vae.training import save_model
+from chainer_vae.vae import ELBOLoss
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def toy_images(n, seed=0, classes=4):
+    """Learnable stand-ins for digits: class c is a bright bar at rows 4 + 5c, with noise.
+    Flat float32 (n, 784) in {0, 1} and int labels (n,)."""
+    rng = np.random.RandomState(seed)
+    labels = np.arange(n) % classes
+    x = np.zeros((n, 28, 28), np.float32)
+    for i, label in enumerate(labels):
+        x[i, 4 + 5 * label:8 + 5 * label, 4:24] = 1
+    x = np.maximum(x, rng.rand(n, 28, 28) < 0.02).astype(np.float32)
+    return x.reshape(n, 784), labels
+
+
+def train_tiny(config, x, steps=60, seed=0, lr=1e-2):
+    """A model built from ``config`` after a few Adam steps on ``x`` (global RNG kept)."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    model = build_model(config)
+    loss = ELBOLoss(model)
+    optimizer = chainer.optimizers.Adam(alpha=lr)
+    optimizer.setup(loss)
+    rng = np.random.RandomState(seed)
+    for _ in range(steps):
+        batch = x[rng.choice(len(x), 32)]
+        loss.cleargrads()
+        loss(batch).backward()
+        optimizer.update()
+    np.random.set_state(state)
+    return model
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_images(120)
+
+
+@pytest.fixture(scope="module")
+def model(toy):
+    config = ModelConfig(input_shape=(784,), latent=2, hidden=[24])
+    return train_tiny(config, toy[0], steps=150)
+
+
+# ---------------------------------------------------------------------------- sampling
+
+def test_prior_samples_shape_range_and_seed(model):
+    state = np.random.get_state()
+    first = gen.prior_samples(model, 7, seed=3)
+    again = gen.prior_samples(model, 7, seed=3)
+    other = gen.prior_samples(model, 7, seed=4)
+    after = np.random.get_state()
+    assert first.shape == (7, 784) and isinstance(first, np.ndarray)
+    assert first.min() >= 0 and first.max() <= 1
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert all(np.array_equal(a, b) for a, b in zip(state, after)), "global RNG was touched"
+
+
+def test_prior_samples_unseeded_leaves_global_rng(model):
+    state = np.random.get_state()
+    gen.prior_samples(model, 3, sample=True)
+    assert all(np.array_equal(a, b) for a, b in zip(state, np.random.get_state()))
+
+
+def test_prior_samples_temperature_threshold_and_bernoulli(model):
+    cold = gen.prior_samples(model, 4, temperature=0.0, seed=0)
+    centre = gen.decode(model, np.zeros((1, 2), np.float32))
+    np.testing.assert_allclose(cold, np.repeat(centre, 4, axis=0), atol=1e-6)
+
+    means = gen.prior_samples(model, 5, seed=1)
+    thresholded = gen.prior_samples(model, 5, threshold=0.2, seed=1)
+    np.testing.assert_array_equal(thresholded, (means > 0.2).astype(np.float32))
+
+    drawn = gen.prior_samples(model, 5, sample=True, seed=1)
+    assert set(np.unique(drawn)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(drawn, gen.prior_samples(model, 5, sample=True, seed=1))
+    # Pixels with probability near 0 or 1 are drawn accordingly.
+    assert (drawn[means > 0.999] == 1).all() and (drawn[means < 0.001] == 0).all()
+
+    z = gen.prior_latents(model, 20000, temperature=2.0, seed=0)
+    assert z.shape == (20000, 2) and abs(z.std() - 2.0) < 0.05
+
+
+def test_sampling_a_gaussian_model_is_refused():
+    model = build_model(ModelConfig(input_shape=(784,), latent=2, hidden=[8],
+                                    likelihood="gaussian"))
+    assert gen.prior_samples(model, 2, seed=0).shape == (2, 784)
+    with pytest.raises(ConfigError, match="Bernoulli"):
+        gen.prior_samples(model, 2, sample=True, seed=0)
+
+
+def test_reconstruct_is_decode_of_encode(model, toy):
+    x = toy[0][:9]
+    recon = gen.reconstruct(model, x, batch_size=4)
+    expected = model.decode(model.encode(x))
+    np.testing.assert_allclose(recon, expected, atol=1e-6)
+    # One example without a batch axis works too.
+    np.testing.assert_allclose(gen.reconstruct(model, x[0]), expected[:1], atol=1e-6)
+    with pytest.raises(ConfigError, match="shape"):
+        gen.reconstruct(model, np.zeros((2, 10), np.float32))
+
+
+def test_the_trained_model_reconstructs_its_classes(model, toy):
+    x, labels = toy
+    recon = gen.reconstruct(model, x).reshape(-1, 28, 28)
+    bands = np.stack([recon[:, 4 + 5 * c:8 + 5 * c, 4:24].mean(axis=(1, 2)) for c in range(4)],
+                     axis=1)
+    assert np.mean(bands.argmax(axis=1) == labels) > 0.8
+
+
+# ---------------------------------------------------------------------------- latent paths
+
+@pytest.mark.parametrize("method", ["linear", "slerp"])
+def test_interpolation_endpoints_decode_like_the_encodings(model, toy, method):
+    x_a, x_b = toy[0][0], toy[0][1]
+    z_path, decoded = gen.interpolate(model, x_a, x_b, 6, method)
+    assert z_path.shape == (6, 2) and decoded.shape == (6, 784)
+    np.testing.assert_allclose(z_path[0], model.encode(x_a[None])[0], atol=1e-6)
+    np.testing.assert_allclose(z_path[-1], model.encode(x_b[None])[0], atol=1e-6)
+    np.testing.assert_allclose(decoded[0], model.decode(model.encode(x_a[None]))[0], atol=1e-5)
+    np.testing.assert_allclose(decoded[-1], model.decode(model.encode(x_b[None]))[0], atol=1e-5)
+    assert not np.allclose(decoded[0], decoded[-1])
+
+
+def test_linear_and_slerp_paths():
+    a = np.array([3.0, 0.0, 0.0], np.float32)
+    b = np.array([0.0, 3.0, 0.0], np.float32)
+    linear = gen.interpolate_latents(a, b, 5, "linear")
+    slerp = gen.interpolate_latents(a, b, 5, "slerp")
+    assert linear.shape == slerp.shape == (5, 3)
+    np.testing.assert_array_equal(linear[[0, -1]], [a, b])
+    np.testing.assert_array_equal(slerp[[0, -1]], [a, b])
+    np.testing.assert_allclose(linear[2], (a + b) / 2, atol=1e-6)
+    # Slerp stays on the sphere of radius 3 and halves the angle at the midpoint.
+    np.testing.assert_allclose(np.linalg.norm(slerp, axis=1), 3.0, atol=1e-5)
+    np.testing.assert_allclose(slerp[2], 3 * np.array([1, 1, 0]) / np.sqrt(2), atol=1e-5)
+    # Parallel vectors: slerp falls back to the straight line.
+    np.testing.assert_allclose(gen.interpolate_latents(a, 2 * a, 3, "slerp")[1], 1.5 * a,
+                               atol=1e-6)
+    with pytest.raises(ConfigError):
+        gen.interpolate_latents(a, b, 1)
+    with pytest.raises(ConfigError, match="slerp"):
+        gen.interpolate_latents(a, b, 3, "cubic")
+
+
+def test_class_mean_latents(model, toy):
+    x, labels = toy
+    means = gen.class_mean_latents(model, x, labels)
+    assert list(means) == [0, 1, 2, 3]
+    z = model.encode(x)
+    for label, mean in means.items():
+        np.testing.assert_allclose(mean, z[labels == label].mean(axis=0), atol=1e-5)
+    with pytest.raises(ConfigError):
+        gen.class_mean_latents(model, x, labels[:-1])
+
+
+def test_latent_grid_uses_the_inverse_gaussian_cdf():
+    grid = gen.latent_grid(5, span=0.95)
+    values = norm.ppf(np.linspace(0.05, 0.95, 5))
+    assert grid.shape == (25, 2) and grid.dtype == np.float32
+    square = grid.reshape(5, 5, 2)
+    np.testing.assert_allclose(square[0, :, 0], values, atol=1e-6)  # z1 left to right
+    np.testing.assert_allclose(square[:, 0, 1], values[::-1], atol=1e-6)  # z2 grows upwards
+    np.testing.assert_allclose(gen.latent_grid(3, span=0.9)[:3, 0], norm.ppf([0.1, 0.5, 0.9]),
+                               atol=1e-6)
+    np.testing.assert_array_equal(gen.latent_grid(1), [[0.0, 0.0]])
+    with pytest.raises(ConfigError):
+        gen.latent_grid(4, span=1.0)
+
+
+# ---------------------------------------------------------------------------- completion
+
+def test_occlusion_mask_and_image_layout():
+    assert gen.image_layout((784,)) == (28, 28)
+    assert gen.image_layout((1, 28, 28)) == (28, 28)
+    assert gen.image_layout((16, 156)) == (16, 156)
+    assert gen.image_layout((10,)) == (1, 10)
+    mask = gen.occlusion_mask((784,), "bottom", 0.5).reshape(28, 28)
+    assert mask[:14].all() and not mask[14:].any()
+    mask = gen.occlusion_mask((1, 28, 28), "left", 0.25)
+    assert mask.shape == (1, 28, 28) and not mask[0, :, :7].any() and mask[0, :, 7:].all()
+    with pytest.raises(ConfigError):
+        gen.occlusion_mask((784,), "middle")
+
+
+def test_completion_keeps_observed_pixels(model, toy):
+    x = toy[0][:6]
+    mask = gen.occlusion_mask((784,), "bottom", 0.5)
+    completed, history = gen.complete_occluded(model, x, mask, iterations=5,
+                                               return_history=True)
+    assert completed.shape == x.shape and history.shape == (6,) + x.shape
+    np.testing.assert_array_equal(completed[:, mask], x[:, mask])
+    np.testing.assert_array_equal(history[0][:, ~mask], 0)
+    assert (completed[:, ~mask] != 0).any(), "the hidden part was not filled in"
+    # The filled-in pixels are the reconstruction of the previous guess.
+    np.testing.assert_allclose(completed[:, ~mask],
+                               gen.reconstruct(model, history[-2])[:, ~mask], atol=1e-6)
+    # One mask per example works too.
+    masks = np.stack([mask, ~mask] * 3)
+    np.testing.assert_array_equal(gen.complete_occluded(model, x, masks, 2)[masks], x[masks])
+
+
+# ---------------------------------------------------------------------------- other parts
+
+@pytest.mark.parametrize("arch,shape", [("conv", (1, 28, 28)), ("lstm", (28, 28))])
+def test_other_architectures(arch, shape):
+    config = ModelConfig(encoder=arch, decoder=arch, input_shape=shape, latent=3, hidden=[8],
+                         channels=[2, 4], activation="relu")
+    model = build_model(config)
+    x = np.random.RandomState(0).rand(2, *shape).astype(np.float32)
+    assert gen.prior_samples(model, 3, seed=0).shape == (3,) + shape
+    _, decoded = gen.interpolate(model, x[0], x[1], 4, "slerp")
+    np.testing.assert_allclose(decoded[0], model.decode(model.encode(x[:1]))[0], atol=1e-5)
+    assert gen.as_images(decoded).shape == (4, 28, 28)
+
+
+def test_write_image_grid(tmp_path, toy):
+    path = gen.write_image_grid(toy[0][:10], tmp_path / "grid.png", ncols=5)
+    data = path.read_bytes()
+    assert data.startswith(PNG)
+    from matplotlib import image as mpimage
+
+    image = mpimage.imread(str(path))
+    assert image.shape[:2] == ((2 * 29 - 1) * 4, (5 * 29 - 1) * 4)
+    assert not list(tmp_path.glob(".*")), "temporary files left behind"
+
+
+def _midi_or_skip():
+    midi = pytest.importorskip("midi")
+    if not hasattr(midi, "roll_to_midi"):
+        pytest.skip("the midi package has no roll_to_midi yet")
+    return pytest.importorskip("mido", reason="mido is needed to read MIDI files back")
+
+
+def _note_ons(path, mido):
+    return [m for track in mido.MidiFile(str(path)).tracks for m in track
+            if m.type == "note_on" and m.velocity > 0]
+
+
+def test_write_midi_samples(tmp_path):
+    mido = _midi_or_skip()
+    rng = np.random.RandomState(0)
+    probabilities = rng.rand(3, 16, 2 * 78).astype(np.float32) * 0.4  # some above 0.2
+    paths = gen.write_midi_samples(probabilities, tmp_path / "out", threshold=0.2)
+    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
+    for path in paths:
+        assert len(_note_ons(path, mido)) > 0
+        assert path.with_suffix(".png").read_bytes().startswith(PNG)
+    silent = gen.write_midi_samples([np.zeros((8, 156), np.float32)], tmp_path / "q",
+                                    prefix="quiet")
+    assert _note_ons(silent[0], mido) == []
+    # A stricter threshold keeps fewer notes.
+    strict = gen.write_midi_samples(probabilities[:1], tmp_path / "s", threshold=0.35)
+    assert len(_note_ons(strict[0], mido)) < len(_note_ons(paths[0], mido))
+    with pytest.raises(ConfigError):
+        gen.write_midi_samples([np.zeros((8, 7), np.float32)], tmp_path / "bad")
+
+
+# ---------------------------------------------------------------------------- run folders
+
+def _run_folder(path, model_config, dataset="mnist", **data_options):
+    config = RunConfig()
+    config.data.dataset = dataset
+    for key, value in data_options.items():
+        setattr(config.data, key, value)
+    config.model = model_config
+    path.mkdir()
+    config.save(path)
+    return config
+
+
+def test_sample_run_mnist(tmp_path, model, toy):
+    x, labels = toy
+    run = tmp_path / "run"
+    _run_folder(run, ModelConfig(input_shape=(784,), latent=2, hidden=[24]))
+    save_model(model, run)
+    data = Data(x, x[:20], (784,), labels, labels[:20], [str(d) for d in range(4)])
+    out = tmp_path / "samples"
+    paths = gen.sample_run(run, out, n=12, seed=0, data=data)
+    assert paths == [out / "samples.png"] and paths[0].read_bytes().startswith(PNG)
+    paths = gen.sample_run(run, out, from_test=3, data=data)
+    assert paths == [out / "reconstruction_3.png"]
+    paths = gen.sample_run(run, out, interpolate_between=(0, 1), steps=5, data=data)
+    assert [p.name for p in paths] == ["interpolation_linear.png", "interpolation_slerp.png"]
+    with pytest.raises(ConfigError, match="does not exist"):
+        gen.sample_run(run, out, from_test=20, data=data)
+
+
+def test_sample_run_midi(tmp_path):
+    mido = _midi_or_skip()
+    shape = (16, 2 * 78)
+    config = ModelConfig(input_shape=shape, latent=3, hidden=[16], activation="relu")
+    rng = np.random.RandomState(0)
+    windows = (rng.rand(40, *shape) < 0.15).astype(np.float32)
+    model = train_tiny(config, windows.reshape(40, -1).reshape(40, *shape), steps=10)
+    run = tmp_path / "run"
+    _run_folder(run, config, dataset="midi", window=16)
+    save_model(model, run)
+    data = Data(windows, windows[:5], shape, np.zeros(40, int), np.zeros(5, int), ["piece"])
+    out = tmp_path / "midi"
+    paths = gen.sample_run(run, out, n=3, seed=0, data=data)
+    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
+    assert all(_note_ons(p, mido) for p in paths)
+    assert all(p.with_suffix(".png").is_file() for p in paths)
+    bernoulli = gen.sample_run(run, tmp_path / "b", n=2, sample=True, seed=0, data=data)
+    assert all(_note_ons(p, mido) for p in bernoulli)
+    paths = gen.sample_run(run, out, from_test=2, data=data)
+    assert [p.name for p in paths] == ["test_2_000.mid", "reconstruction_2_000.mid"]
+    assert len(_note_ons(paths[0], mido)) > 0
+    paths = gen.sample_run(run, out, interpolate_between=(0, 1), steps=4, data=data)
+    assert len(paths) == 8 and paths[0].name == "linear_000.mid"
+    assert json.loads((run / "config.json").read_text())["data"]["dataset"] == "midi"
