@@ -118,7 +118,7 @@ def _note_track(roll: PianoRoll, channel: int, program: int, velocity: int, leng
     grid = roll.steps_per_beat
     on_ticks = _ticks(notes[:, 1], resolution, grid)
     off_ticks = _ticks(notes[:, 2], resolution, grid)
-    velocities = np.where(notes[:, 3] > 0, notes[:, 3], velocity)
+    velocities = np.where(notes[:, 3] > 0, np.minimum(notes[:, 3], 127), velocity)
     # Note-offs sort before note-ons of the same tick, so a re-articulated pitch is
     # released before it is struck again.
     ticks = np.concatenate([off_ticks, on_ticks])
@@ -126,13 +126,21 @@ def _note_track(roll: PianoRoll, channel: int, program: int, velocity: int, leng
     pitches = np.concatenate([notes[:, 0], notes[:, 0]])
     levels = np.concatenate([np.zeros(len(notes), np.int64), velocities])
     order = np.lexsort((pitches, is_on, ticks))
-    timed = [(0, mido.Message("program_change", channel=channel,
-                              program=roll.program if roll.program is not None else program))]
-    timed += [(tick, mido.Message("note_on" if on else "note_off", channel=channel,
-                                  note=pitch, velocity=level))
-              for tick, on, pitch, level in zip(ticks[order].tolist(), is_on[order].tolist(),
-                                                pitches[order].tolist(), levels[order].tolist())]
-    return _delta_track(timed, int(_ticks(length, resolution, grid)))
+    deltas = np.diff(ticks[order], prepend=0)
+    track = mido.MidiTrack()
+    track.append(mido.Message("program_change", channel=channel,
+                              program=roll.program if roll.program is not None else program))
+    # Every value was range-checked above (pitches within the roll, velocities 1..127,
+    # ticks sorted), so mido's per-message validation, the writer's main cost, is skipped.
+    track.extend(
+        mido.Message("note_on" if on else "note_off", skip_checks=True, channel=channel,
+                     note=pitch, velocity=level, time=delta)
+        for delta, on, pitch, level in zip(deltas.tolist(), is_on[order].tolist(),
+                                           pitches[order].tolist(), levels[order].tolist()))
+    end = int(_ticks(length, resolution, grid))
+    last = int(ticks[order][-1]) if len(ticks) else 0
+    track.append(mido.MetaMessage("end_of_track", time=end - last))
+    return track
 
 
 def save_atomically(midi_file: mido.MidiFile, path) -> None:
