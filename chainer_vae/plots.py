@@ -1,0 +1,496 @@
+"""Figures of the study, each a PNG: pure functions from (model, data or arrays) to a file.
+
+Every ``plot_*`` function draws with matplotlib's Agg canvas (``matplotlib.figure.Figure``
+without pyplot, so it works headless, in threads and beside a notebook's own backend),
+writes its PNG atomically (a temporary file, then a rename) and returns the path.
+
+- Fig. 2: ``plot_prior_samples`` (digits decoded from z ~ N(0, I));
+- Fig. 3: ``plot_latent_scatter`` (test-set encodings coloured by digit); its GIF over
+  the epochs comes from ``chainer_vae.recorders``;
+- Figs. 4 and 5: ``plot_losses`` (train and test loss and KL per epoch);
+- ``plot_manifold`` (2-D latent space decoded on a grid through the inverse Gaussian CDF),
+  ``plot_samples_by_latent_size``, ``plot_interpolation`` / ``plot_class_interpolation``,
+  ``plot_reconstructions``, ``plot_completion``, ``plot_piano_roll(s)``;
+- ``plot_run(run_dir)`` draws every figure that fits a finished run.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from chainer_vae import generation as gen
+from chainer_vae.errors import ConfigError, RunDirError
+
+DPI = 100
+
+
+# ---------------------------------------------------------------------------- drawing helpers
+
+def _figure(width, height):
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path):
+    """Write ``fig`` to ``path`` as a PNG, atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gen.atomic_output(path) as temporary:
+        fig.savefig(temporary, format="png", dpi=DPI)
+    return path
+
+
+def figure_to_array(fig):
+    """The rendered figure as an RGB uint8 array (H, W, 3)."""
+    fig.canvas.draw()
+    return numpy.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+def _show_tiles(ax, images, ncols=None, title=None, cmap="gray"):
+    """Draw a batch of (N, H, W) images tiled on ``ax``, white on black like MNIST."""
+    ax.imshow(gen.tile(numpy.clip(images, 0, 1), ncols, pad=1, pad_value=0.5),
+              cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+
+
+def _image_figure(images, path, ncols=None, title=None, scale=0.35):
+    """One panel of tiled images, sized to the tiles."""
+    images = numpy.asarray(images)
+    count, height, width = images.shape[:3]
+    ncols = max(1, ncols or math.ceil(math.sqrt(count)))
+    nrows = math.ceil(count / ncols)
+    fig = _figure(max(3.0, ncols * width / 28 * scale * 2.2 + 0.4),
+                  max(2.0, nrows * height / 28 * scale * 2.2 + 0.7))
+    ax = fig.add_axes([0.02, 0.02, 0.96, 0.86])
+    _show_tiles(ax, images, ncols)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def _label_colors(count):
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if count <= 10 else "tab20" if count <= 20 else "hsv"]
+    return [cmap(i % cmap.N if count <= 20 else i / count) for i in range(count)]
+
+
+def latent_projection(z):
+    """Encodings (N, latent) as 2-D points for a scatter plot, and how they were made:
+    the latent axes themselves for 1 or 2 dimensions (one dimension is plotted against
+    zero), else the first two principal components (numpy SVD of the centred points,
+    each axis's sign fixed so its largest loading is positive)."""
+    z = numpy.asarray(z, dtype=numpy.float64)
+    if z.ndim != 2 or z.shape[1] < 1:
+        raise ConfigError("expected encodings (N, latent), got shape {}".format(z.shape))
+    if z.shape[1] == 1:
+        return numpy.column_stack([z[:, 0], numpy.zeros(len(z))]), ("z1", "")
+    if z.shape[1] == 2:
+        return z.copy(), ("z1", "z2")
+    centred = z - z.mean(axis=0)
+    _, singular, axes = numpy.linalg.svd(centred, full_matrices=False)
+    axes = axes[:2]
+    signs = numpy.sign(axes[numpy.arange(2), numpy.abs(axes).argmax(axis=1)])
+    axes = axes * signs[:, None]
+    variance = singular ** 2
+    share = variance[:2] / variance.sum() if variance.sum() > 0 else numpy.zeros(2)
+    return centred @ axes.T, ("PC1 ({:.0%})".format(share[0]), "PC2 ({:.0%})".format(share[1]))
+
+
+def draw_scatter(ax, points, labels=None, label_names=None, axis_names=("z1", "z2"),
+                 limits=None, size=6):
+    """The latent scatter on ``ax``, one colour per label, with a legend."""
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=size, alpha=0.7, linewidths=0)
+    else:
+        labels = numpy.asarray(labels).reshape(-1)
+        classes = numpy.unique(labels)
+        for value, color in zip(classes, _label_colors(len(classes))):
+            chosen = labels == value
+            name = (label_names[int(value)] if label_names is not None
+                    and 0 <= int(value) < len(label_names) else str(value))
+            ax.scatter(points[chosen, 0], points[chosen, 1], s=size, color=color, alpha=0.8,
+                       linewidths=0, label=name)
+        if len(classes) <= 20:
+            ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.7,
+                      ncol=2 if len(classes) > 10 else 1)
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
+    if limits is not None:
+        ax.set_xlim(limits[0])
+        ax.set_ylim(limits[1])
+    ax.grid(True, alpha=0.3)
+
+
+def _scatter_limits(points, margin=0.05):
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = numpy.maximum((high - low) * margin, 1e-3)
+    return (low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1])
+
+
+def render_scatter(points, labels=None, label_names=None, axis_names=("z1", "z2"),
+                   limits=None, title=None, size=(6, 6)):
+    """A latent scatter as a Figure (see ``draw_scatter``)."""
+    fig = _figure(*size)
+    ax = fig.add_subplot(1, 1, 1)
+    draw_scatter(ax, points, labels, label_names, axis_names, limits)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------- the figures
+
+def plot_prior_samples(model, path, n=100, temperature=1.0, seed=0, ncols=10, title=None):
+    """Fig. 2: ``n`` examples decoded (the means of p(x|z)) from z ~ N(0, temperature^2 I)."""
+    samples = gen.prior_samples(model, n, temperature, seed=seed)
+    if title is None:
+        title = "Decoded prior samples (latent {}, T = {:g})".format(model.latent, temperature)
+    return _image_figure(gen.as_images(samples), path, ncols, title)
+
+
+def plot_latent_scatter(model, x, labels, path, label_names=None, title=None):
+    """Fig. 3: the means of q(z|x) of ``x`` coloured by label; for more than two latent
+    dimensions the first two principal components (said in the title)."""
+    z = gen.encode(model, x)
+    points, axis_names = latent_projection(z)
+    if title is None:
+        title = "Test-set encodings (latent {})".format(model.latent)
+        if model.latent > 2:
+            title += ", PCA projection"
+    fig = render_scatter(points, labels, label_names, axis_names, title=title)
+    return save_figure(fig, path)
+
+
+def read_log(log):
+    """The entries of a Chainer ``LogReport`` file: a path to it, to its run folder, or
+    the list itself."""
+    if isinstance(log, (list, tuple)):
+        return list(log)
+    path = Path(log)
+    if path.is_dir():
+        path = path / "log"
+    if not path.is_file():
+        raise RunDirError("{}: no training log".format(path))
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunDirError("{}: not a Chainer log ({})".format(path, error)) from None
+    if not isinstance(entries, list):
+        raise RunDirError("{}: not a Chainer log (expected a list of entries)".format(path))
+    return entries
+
+
+def _series(entries, key):
+    pairs = [(e.get("epoch"), e.get(key)) for e in entries if isinstance(e, dict)]
+    pairs = [(float(x), float(y)) for x, y in pairs if x is not None and y is not None]
+    return numpy.array(pairs).reshape(-1, 2)
+
+
+def plot_losses(log, path, title=None):
+    """Figs. 4 and 5: the negative ELBO (total loss) and the KL term per epoch, training
+    and test, from a run's ``log`` (LogReport JSON: a path, a run folder or the entries)."""
+    entries = read_log(log)
+    fig = _figure(10, 4)
+    panels = (("loss", "total loss (negative ELBO, nats)"), ("kl", "KL(q(z|x) || p(z)) (nats)"))
+    drawn = 0
+    for index, (key, label) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, index + 1)
+        for prefix, name, style in (("main/", "train", "o-"), ("validation/main/", "test", "s--")):
+            series = _series(entries, prefix + key)
+            if len(series):
+                ax.plot(series[:, 0], series[:, 1], style, markersize=3, label=name)
+                drawn += 1
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        if ax.lines:
+            ax.legend()
+    if not drawn:
+        raise RunDirError("the training log has no loss or KL entries yet")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_manifold(model, path, n=20, span=0.95, title=None):
+    """The learned 2-D manifold: the decoder's means on an n x n grid of latent points
+    through the inverse Gaussian CDF (see ``generation.latent_grid``)."""
+    if model.latent != 2:
+        raise ConfigError("the latent manifold needs a 2-D latent space; this model has {} "
+                          "dimensions".format(model.latent))
+    grid = gen.latent_grid(n, span)
+    images = gen.as_images(gen.decode(model, grid))
+    height, width = images.shape[1:]
+    fig = _figure(7, 7.3)
+    ax = fig.add_axes([0.1, 0.08, 0.86, 0.84])
+    ax.imshow(gen.tile(numpy.clip(images, 0, 1), n, pad=0), cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    values = grid[:n, 0]
+    ticks = numpy.unique(numpy.linspace(0, n - 1, min(n, 5)).round().astype(int))
+    ax.set_xticks(ticks * width + (width - 1) / 2)
+    ax.set_xticklabels(["{:.2f}".format(values[i]) for i in ticks])
+    ax.set_yticks(ticks * height + (height - 1) / 2)
+    ax.set_yticklabels(["{:.2f}".format(values[::-1][i]) for i in ticks])
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    ax.set_title(title or "Learned 2-D manifold (grid through the inverse Gaussian CDF)",
+                 fontsize=10)
+    return save_figure(fig, path)
+
+
+def plot_samples_by_latent_size(models_by_size, path, n=25, temperature=1.0, seed=0,
+                                title=None):
+    """Random samples of several models side by side, e.g. {2: m2, 10: m10, 20: m20}."""
+    if not models_by_size:
+        raise ConfigError("plot_samples_by_latent_size needs at least one model")
+    items = sorted(models_by_size.items())
+    fig = _figure(3.2 * len(items), 3.6)
+    ncols = math.ceil(math.sqrt(n))
+    for index, (size, model) in enumerate(items):
+        ax = fig.add_subplot(1, len(items), index + 1)
+        samples = gen.prior_samples(model, n, temperature, seed=seed)
+        _show_tiles(ax, gen.as_images(samples), ncols, "latent = {}".format(size))
+    fig.suptitle(title or "Random samples by latent size", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_interpolation(model, a, b, path, steps=10, methods=("linear", "slerp"), encoded=False,
+                       names=("A", "B"), title=None):
+    """Decodings along latent paths from ``a`` to ``b``, one row per method. ``a`` and
+    ``b`` are examples (encoded to their means of q(z|x)), or latent vectors with
+    ``encoded``. Example endpoints are drawn in the first and last columns."""
+    rows = []
+    for method in methods:
+        if encoded:
+            z_path = gen.interpolate_latents(a, b, steps, method)
+            decoded = gen.decode(model, z_path)
+        else:
+            _, decoded = gen.interpolate(model, a, b, steps, method)
+        rows.append(gen.as_images(decoded))
+    ncols = steps
+    if not encoded:
+        ends = gen.as_images(numpy.stack([numpy.asarray(a), numpy.asarray(b)]))
+        rows = [numpy.concatenate([ends[:1], row, ends[1:]]) for row in rows]
+        ncols += 2
+    fig = _figure(max(4.0, 0.75 * ncols + 0.8), 0.85 * len(rows) + 0.8)
+    for index, (method, row) in enumerate(zip(methods, rows)):
+        ax = fig.add_subplot(len(rows), 1, index + 1)
+        _show_tiles(ax, row, ncols)
+        ax.set_ylabel(method, fontsize=9)
+    fig.suptitle(title or "Interpolation from {} to {}{}".format(
+        names[0], names[1], "" if encoded else " (data at the ends)"), fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_class_interpolation(model, x, labels, path, classes=None, steps=10,
+                             methods=("linear", "slerp"), label_names=None):
+    """Interpolation between the mean encodings of two classes (by default the first two)."""
+    means = gen.class_mean_latents(model, x, labels)
+    if classes is None:
+        if len(means) < 2:
+            raise ConfigError("class interpolation needs examples of two classes")
+        classes = list(means)[:2]
+    missing = [c for c in classes if c not in means]
+    if missing:
+        raise ConfigError("no examples of class {}".format(missing[0]))
+
+    def name(c):
+        return label_names[int(c)] if label_names is not None and int(c) < len(label_names) \
+            else str(c)
+
+    a, b = (means[c] for c in classes)
+    return plot_interpolation(model, a, b, path, steps, methods, encoded=True,
+                              names=(name(classes[0]), name(classes[1])),
+                              title="Between the mean encodings of {} and {}".format(
+                                  name(classes[0]), name(classes[1])))
+
+
+def plot_reconstructions(model, x, path, n=10, title=None):
+    """The first ``n`` examples of ``x`` (top row) and their reconstructions (bottom)."""
+    x = numpy.asarray(x)[:n]
+    recon = gen.reconstruct(model, x)
+    images = numpy.concatenate([gen.as_images(x), gen.as_images(recon)])
+    return _image_figure(images, path, len(x), title or "Test data (top) and reconstructions")
+
+
+HIDDEN_COLOR = (0.15, 0.35, 0.75)
+
+
+def plot_completion(model, x, path, n=8, part="bottom", fraction=0.5, iterations=20,
+                    title=None):
+    """Completion of occluded examples: the data, what the model sees (the hidden part
+    in blue), and the iterative completion (``generation.complete_occluded``)."""
+    x = numpy.asarray(x)[:n]
+    mask = gen.occlusion_mask(x.shape[1:], part, fraction)
+    completed = gen.complete_occluded(model, x, mask, iterations)
+    grey = [numpy.repeat(gen.as_images(v)[..., None], 3, axis=3) for v in (x, x, completed)]
+    hidden = ~gen.as_images(mask[None])[0]
+    grey[1][:, hidden] = HIDDEN_COLOR
+    return _image_figure(numpy.concatenate(grey), path, len(x), title or (
+        "Data, {} {:.0%} hidden (blue), completed ({} passes)".format(part, fraction, iterations)))
+
+
+def _note_state(roll, threshold):
+    """(play, onset, low or None) of a (T, 2P) array or a PianoRoll."""
+    if hasattr(roll, "play") and hasattr(roll, "onset"):
+        return (numpy.asarray(roll.play, numpy.float32), numpy.asarray(roll.onset, numpy.float32),
+                roll.low)
+    array = numpy.asarray(gen.to_numpy(roll), dtype=numpy.float32)
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 2 or array.shape[1] % 2:
+        raise ConfigError("a piano roll is a (steps, 2 * pitches) note-state array, got shape "
+                          "{}".format(array.shape))
+    width = array.shape[1] // 2
+    return array[:, :width], array[:, width:], None
+
+
+def _draw_roll(ax, play, onset, low, threshold, steps_per_beat):
+    steps, pitches = play.shape
+    ax.imshow(play.T, origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1,
+              interpolation="nearest", extent=(-0.5, steps - 0.5, low - 0.5, low + pitches - 0.5))
+    t, j = numpy.nonzero((onset > threshold) & (play > threshold))
+    if len(t):
+        ax.scatter(t - 0.3, j + low, marker=">", s=12, color="tab:red", linewidths=0,
+                   label="onset")
+    bar = 4 * steps_per_beat
+    for step in range(bar, steps, bar):
+        ax.axvline(step - 0.5, color="tab:blue", alpha=0.25, linewidth=0.8)
+    ax.set_ylabel("MIDI pitch")
+
+
+def plot_piano_rolls(rolls, path, titles=None, low=24, threshold=0.5, steps_per_beat=4,
+                     title=None):
+    """Several piano rolls stacked (e.g. real and generated music): each a (T, 2P)
+    note-state array (play in columns 0..P-1, articulate in P..2P-1; binary or
+    probabilities) or a ``midi.PianoRoll``. Play is drawn as an image (darker = more
+    likely), onsets above ``threshold`` as red marks, bar lines every 4 beats."""
+    rolls = list(rolls)
+    if not rolls:
+        raise ConfigError("no piano rolls to draw")
+    fig = _figure(10, 2.6 * len(rolls) + 0.4)
+    for index, roll in enumerate(rolls):
+        play, onset, roll_low = _note_state(roll, threshold)
+        ax = fig.add_subplot(len(rolls), 1, index + 1)
+        _draw_roll(ax, play, onset, low if roll_low is None else roll_low, threshold,
+                   getattr(roll, "steps_per_beat", steps_per_beat))
+        if titles is not None and index < len(titles):
+            ax.set_title(titles[index], fontsize=9)
+        if index == len(rolls) - 1:
+            ax.set_xlabel("step ({} per beat)".format(getattr(roll, "steps_per_beat",
+                                                              steps_per_beat)))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_piano_roll(array_or_roll, path, low=24, title=None, threshold=0.5, steps_per_beat=4):
+    """One piano roll (see ``plot_piano_rolls``)."""
+    return plot_piano_rolls([array_or_roll], path, [title] if title else None, low, threshold,
+                            steps_per_beat)
+
+
+# ---------------------------------------------------------------------------- GIFs
+
+def _frame_to_uint8(frame):
+    frame = numpy.asarray(frame)
+    if frame.dtype != numpy.uint8:
+        frame = (numpy.clip(frame.astype(numpy.float64), 0, 1) * 255).round().astype(numpy.uint8)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        frame = frame[..., :3]
+    if frame.ndim not in (2, 3):
+        raise ConfigError("a GIF frame is (H, W) or (H, W, 3), got shape {}".format(frame.shape))
+    return frame
+
+
+def save_gif(frames, path, fps=4, loop=0):
+    """Write frames, each (H, W) grey or (H, W, 3) RGB, floats in [0, 1] or uint8, as an
+    animated GIF (with Pillow, which matplotlib depends on), atomically; returns the path."""
+    from PIL import Image
+
+    frames = [_frame_to_uint8(frame) for frame in frames]
+    if not frames:
+        raise ConfigError("a GIF needs at least one frame")
+    images = [Image.fromarray(frame).convert("RGB") for frame in frames]
+    images = [image.quantize(colors=256, method=Image.Quantize.MEDIANCUT) for image in images]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gen.atomic_output(path) as temporary:
+        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
+                       duration=max(20, int(round(1000 / fps))), loop=loop, optimize=False)
+    return path
+
+
+# ---------------------------------------------------------------------------- a run folder
+
+def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
+    """Draw every figure that fits a finished run into ``out_dir`` (default
+    ``run_dir/figures``); returns the paths written.
+
+    MNIST (images): prior samples, latent scatter, losses, reconstructions, completion,
+    interpolation between two classes' mean encodings, the manifold when the latent
+    space is 2-D, and the scatter/grid GIFs when the run recorded ``latents.npz``.
+    MIDI: losses, piano rolls of a real test window, its reconstruction and samples
+    from the prior (on above 0.2, the study's threshold), and the scatter of the pieces.
+    ``data`` replaces the run's own data set (loaded from its config otherwise).
+    """
+    from chainer_vae.evaluation import test_array
+
+    run_dir = Path(run_dir)
+    config, model, data = gen._load(run_dir, data, device)
+    out = Path(out_dir) if out_dir is not None else run_dir / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    x = test_array(data, limit)
+    labels = None if data.test_labels is None else numpy.asarray(data.test_labels)[:len(x)]
+    names = data.label_names or None
+    paths = []
+    if (run_dir / "log").is_file():
+        try:
+            paths.append(plot_losses(run_dir / "log", out / "losses.png"))
+        except RunDirError:
+            pass  # a log without epochs yet
+    if len(x) and labels is not None:
+        paths.append(plot_latent_scatter(model, x, labels, out / "latent_scatter.png", names))
+    if config.data.dataset == "midi":
+        low, spb = config.data.low, config.data.steps_per_beat
+        if len(x):
+            recon = gen.reconstruct(model, x[:1])[0]
+            paths.append(plot_piano_rolls([x[0], recon], out / "piano_roll_test.png",
+                                          ["test window 0", "its reconstruction (probabilities)"],
+                                          low, 0.5, spb))
+        samples = gen.prior_samples(model, 3, seed=seed)
+        paths.append(plot_piano_rolls(list(samples), out / "piano_roll_samples.png",
+                                      ["prior sample {} (probabilities)".format(i)
+                                       for i in range(len(samples))], low, 0.2, spb))
+        return paths
+    paths.append(plot_prior_samples(model, out / "prior_samples.png", seed=seed))
+    if len(x):
+        paths.append(plot_reconstructions(model, x, out / "reconstructions.png"))
+        paths.append(plot_completion(model, x, out / "completion.png"))
+    if labels is not None and len(numpy.unique(labels)) >= 2:
+        paths.append(plot_class_interpolation(model, x, labels, out / "interpolation.png",
+                                              label_names=names))
+    if model.latent == 2:
+        paths.append(plot_manifold(model, out / "manifold.png"))
+    if (run_dir / "latents.npz").is_file():
+        from chainer_vae.recorders import write_latent_gifs
+
+        paths += write_latent_gifs(run_dir, out)
+    return paths

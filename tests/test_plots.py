@@ -1,0 +1,320 @@
+"""chainer_vae.plots and chainer_vae.recorders: every figure from tiny trained models."""
+from __future__ import annotations
+
+import copy
+import json
+
+import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
+import chainer
+import numpy as np
+import pytest
+
+from chainer_vae import generation as gen
+from chainer_vae import plots
+from chainer_vae.config import ModelConfig, RunConfig
+from chainer_vae.datasets import Data
+from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.model import build_model
+from chainer_vae.recorders import LatentRecorder, read_latents, write_latent_gifs
+from chainer_vae.training import build_trainer, save_model
+from chainer_vae.vae import ELBOLoss
+
+PNG = b"\x89PNG\r\n\x1a\n"
+GIF = b"GIF89a"
+
+
+def toy_images(n, seed=0, classes=4):
+    """Class c is a bright bar at rows 4 + 5c, with noise: flat float32 (n, 784), labels."""
+    rng = np.random.RandomState(seed)
+    labels = np.arange(n) % classes
+    x = np.zeros((n, 28, 28), np.float32)
+    for i, label in enumerate(labels):
+        x[i, 4 + 5 * label:8 + 5 * label, 4:24] = 1
+    x = np.maximum(x, rng.rand(n, 28, 28) < 0.02).astype(np.float32)
+    return x.reshape(n, 784), labels
+
+
+def train_tiny(config, x, steps=80, seed=0):
+    state = np.random.get_state()
+    np.random.seed(seed)
+    model = build_model(config)
+    loss = ELBOLoss(model)
+    optimizer = chainer.optimizers.Adam(alpha=1e-2)
+    optimizer.setup(loss)
+    rng = np.random.RandomState(seed)
+    for _ in range(steps):
+        loss.cleargrads()
+        loss(x[rng.choice(len(x), 32)]).backward()
+        optimizer.update()
+    np.random.set_state(state)
+    return model
+
+
+def perturbed(model, seed=1, scale=0.3):
+    """A copy of ``model`` with every parameter moved by Gaussian noise."""
+    other = copy.deepcopy(model)
+    rng = np.random.RandomState(seed)
+    for param in other.params():
+        param.array += (scale * rng.standard_normal(param.shape)).astype(param.dtype)
+    return other
+
+
+def png(path):
+    data = path.read_bytes()
+    assert data.startswith(PNG) and len(data) > 1000, path
+    assert not list(path.parent.glob(".*part*")), "temporary files left behind"
+    return data
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_images(80)
+
+
+@pytest.fixture(scope="module")
+def model(toy):
+    return train_tiny(ModelConfig(input_shape=(784,), latent=2, hidden=[16]), toy[0])
+
+
+@pytest.fixture(scope="module")
+def other(model):
+    return perturbed(model)
+
+
+FIGURES = {
+    "prior_samples": lambda m, x, y, p: plots.plot_prior_samples(m, p, n=16),
+    "latent_scatter": lambda m, x, y, p: plots.plot_latent_scatter(m, x, y, p, list("abcd")),
+    "manifold": lambda m, x, y, p: plots.plot_manifold(m, p, n=6),
+    "by_latent_size": lambda m, x, y, p: plots.plot_samples_by_latent_size({2: m}, p, n=9),
+    "interpolation": lambda m, x, y, p: plots.plot_interpolation(m, x[0], x[1], p, steps=5),
+    "class_interpolation": lambda m, x, y, p: plots.plot_class_interpolation(m, x, y, p,
+                                                                             steps=5),
+    "reconstructions": lambda m, x, y, p: plots.plot_reconstructions(m, x, p, n=6),
+    "completion": lambda m, x, y, p: plots.plot_completion(m, x, p, n=4, iterations=3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_every_figure_depends_on_the_model(tmp_path, model, other, toy, name):
+    x, labels = toy
+    draw = FIGURES[name]
+    first = draw(model, x, labels, tmp_path / "a.png")
+    assert first == tmp_path / "a.png"
+    data = png(first)
+    assert png(draw(model, x, labels, tmp_path / "again.png")) == data, "not deterministic"
+    assert png(draw(other, x, labels, tmp_path / "b.png")) != data, "ignores the model"
+
+
+def test_samples_by_latent_size_side_by_side(tmp_path, toy):
+    models = {size: build_model(ModelConfig(input_shape=(784,), latent=size, hidden=[8]))
+              for size in (2, 10, 20)}
+    png(plots.plot_samples_by_latent_size(models, tmp_path / "sizes.png", n=4))
+    with pytest.raises(ConfigError):
+        plots.plot_samples_by_latent_size({}, tmp_path / "none.png")
+
+
+def test_manifold_needs_a_2d_latent_space(tmp_path):
+    model = build_model(ModelConfig(input_shape=(784,), latent=3, hidden=[8]))
+    with pytest.raises(ConfigError, match="2-D"):
+        plots.plot_manifold(model, tmp_path / "m.png")
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_latent_projection():
+    rng = np.random.RandomState(0)
+    plane = rng.standard_normal((200, 2)) * [3.0, 1.0]
+    basis = np.linalg.qr(rng.standard_normal((5, 5)))[0][:, :2]
+    points, names = plots.latent_projection(plane @ basis.T + 7.0)
+    assert names[0].startswith("PC1") and names[1].startswith("PC2")
+    # The projection keeps the distances of points lying in a plane.
+    np.testing.assert_allclose(np.linalg.norm(points[:, None] - points[None], axis=2),
+                               np.linalg.norm(plane[:, None] - plane[None], axis=2), atol=1e-8)
+    assert points[:, 0].var() > points[:, 1].var()
+    same, names = plots.latent_projection(plane)
+    np.testing.assert_array_equal(same, plane) and names == ("z1", "z2")
+    line, _ = plots.latent_projection(plane[:, :1])
+    assert line.shape == (200, 2) and (line[:, 1] == 0).all()
+
+
+def test_scatter_of_a_larger_latent_space(tmp_path, toy):
+    model = build_model(ModelConfig(input_shape=(784,), latent=5, hidden=[8]))
+    png(plots.plot_latent_scatter(model, toy[0], toy[1], tmp_path / "s.png"))
+    png(plots.plot_latent_scatter(model, toy[0], None, tmp_path / "unlabelled.png"))
+
+
+LOG = [{"epoch": e, "iteration": 10 * e, "main/loss": 200.0 / e, "validation/main/loss": 210.0 / e,
+        "main/kl": 5.0 + e, "validation/main/kl": 5.5 + e, "main/reconstr": 190.0 / e}
+       for e in range(1, 6)]
+
+
+def test_plot_losses_from_entries_file_and_folder(tmp_path):
+    data = png(plots.plot_losses(LOG, tmp_path / "from_list.png"))
+    (tmp_path / "log").write_text(json.dumps(LOG))
+    assert png(plots.plot_losses(tmp_path / "log", tmp_path / "from_file.png")) == data
+    assert png(plots.plot_losses(tmp_path, tmp_path / "from_folder.png")) == data
+    changed = [dict(entry, **{"main/kl": 1.0}) for entry in LOG]
+    assert png(plots.plot_losses(changed, tmp_path / "changed.png")) != data
+    # A log of the training loss only (no test set evaluated yet) still draws.
+    png(plots.plot_losses([{"epoch": 1, "main/loss": 3.0}], tmp_path / "train_only.png"))
+    with pytest.raises(RunDirError, match="no loss"):
+        plots.plot_losses([{"epoch": 1}], tmp_path / "empty.png")
+    with pytest.raises(RunDirError, match="no training log"):
+        plots.plot_losses(tmp_path / "missing", tmp_path / "x.png")
+    (tmp_path / "bad").write_text("{not json")
+    with pytest.raises(RunDirError, match="not a Chainer log"):
+        plots.plot_losses(tmp_path / "bad", tmp_path / "x.png")
+
+
+def test_piano_rolls(tmp_path):
+    rng = np.random.RandomState(0)
+    real = (rng.rand(32, 156) < 0.05).astype(np.float32)
+    generated = rng.rand(32, 156).astype(np.float32) * 0.4
+    one = png(plots.plot_piano_roll(real, tmp_path / "real.png", title="real"))
+    assert png(plots.plot_piano_roll(generated, tmp_path / "gen.png", title="real")) != one
+    png(plots.plot_piano_rolls([real, generated], tmp_path / "both.png", ["real", "generated"],
+                               threshold=0.2))
+    with pytest.raises(ConfigError, match="note-state"):
+        plots.plot_piano_roll(np.zeros((8, 5)), tmp_path / "bad.png")
+    midi = pytest.importorskip("midi")
+    roll = midi.PianoRoll.from_note_state(real, steps_per_beat=4, low=24)
+    png(plots.plot_piano_roll(roll, tmp_path / "roll.png", title="a midi.PianoRoll"))
+
+
+def test_save_gif(tmp_path):
+    from PIL import Image
+
+    grey = [np.full((20, 30), value, np.float32) for value in (0.0, 0.5, 1.0)]
+    path = plots.save_gif(grey, tmp_path / "grey.gif", fps=5)
+    assert path.read_bytes()[:6] == GIF
+    with Image.open(path) as image:
+        assert image.n_frames == 3 and image.size == (30, 20)
+    colour = [np.random.RandomState(i).randint(0, 256, (10, 10, 3)).astype(np.uint8)
+              for i in range(4)]
+    with Image.open(plots.save_gif(colour, tmp_path / "colour.gif")) as image:
+        assert image.n_frames == 4
+    with pytest.raises(ConfigError):
+        plots.save_gif([], tmp_path / "none.gif")
+
+
+# ---------------------------------------------------------------------------- recorder and runs
+
+def _toy_data():
+    x, labels = toy_images(100)
+    return Data(x[:80], x[80:], (784,), labels[:80], labels[80:], [str(d) for d in range(4)])
+
+
+def _trainer(out, data, epochs=2, recorder=True):
+    config = RunConfig()
+    config.model = ModelConfig(input_shape=(784,), latent=2, hidden=[16])
+    config.train.epochs, config.train.batch_size, config.train.lr = epochs, 20, 1e-2
+    trainer, model, data = build_trainer(config, out, progress=False, data=data)
+    if recorder:
+        trainer.extend(LatentRecorder(model, data.test, data.test_labels, out, grid_size=5))
+    return config, trainer, model
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A finished 2-epoch run with a LatentRecorder, on toy digits."""
+    out = tmp_path_factory.mktemp("run")
+    data = _toy_data()
+    config, trainer, model = _trainer(out, data)
+    config.save(out)
+    trainer.run()
+    save_model(model, out)
+    return out
+
+
+def test_recorder_writes_one_entry_per_epoch(run_dir):
+    record = read_latents(run_dir)
+    assert record["epochs"].tolist() == [1, 2]
+    assert record["z"].shape == (2, 20, 2) and record["labels"].shape == (20,)
+    assert record["grid"].shape == (2, 25, 784) and record["grid"].dtype == np.uint8
+    np.testing.assert_allclose(record["grid_z"], gen.latent_grid(5), atol=1e-6)
+    assert not np.array_equal(record["z"][0], record["z"][1]), "the model did not train"
+
+
+def test_recorder_draws_no_random_numbers_and_replaces_repeated_epochs(tmp_path, model, toy):
+    x, labels = toy
+    recorder = LatentRecorder(model, x, labels, tmp_path, grid_size=4, limit=30)
+    state = np.random.get_state()
+    recorder.record(1)
+    after = np.random.get_state()
+    assert all(np.array_equal(a, b) for a, b in zip(state, after)), "global RNG was touched"
+    recorder.record(2)
+    recorder.record(3)
+    assert read_latents(tmp_path)["epochs"].tolist() == [1, 2, 3]
+    recorder.record(2)  # a resumed run repeats epoch 2: later entries are dropped
+    record = read_latents(tmp_path)
+    assert record["epochs"].tolist() == [1, 2] and record["z"].shape == (2, 30, 2)
+    np.testing.assert_allclose(record["z"][1], model.encode(x[:30]), atol=1e-6)
+    # A different subset starts the record over rather than mixing two.
+    LatentRecorder(model, x[:10], labels[:10], tmp_path, grid=False).record(5)
+    record = read_latents(tmp_path)
+    assert record["epochs"].tolist() == [5] and "grid" not in record
+
+
+@pytest.mark.filterwarnings("ignore:The previous value of:UserWarning")  # the new trigger
+def test_recorder_in_snapshots(tmp_path):
+    """Snapshots taken with the recorder load into trainers with or without it."""
+    from chainer_vae.training import latest_snapshot
+
+    data = _toy_data()
+    _, trainer, _ = _trainer(tmp_path / "with", data, epochs=1)
+    trainer.run()
+    snapshot = latest_snapshot(tmp_path / "with")
+    assert snapshot is not None
+    _, again, _ = _trainer(tmp_path / "again", data, epochs=1)
+    chainer.serializers.load_npz(str(snapshot), again)
+    _, plain, _ = _trainer(tmp_path / "plain", data, epochs=2, recorder=False)
+    chainer.serializers.load_npz(str(snapshot), plain)
+    plain.run()
+    snapshot = latest_snapshot(tmp_path / "plain")
+    assert snapshot.name.endswith("_2")
+    _, recorded, _ = _trainer(tmp_path / "recorded", data, epochs=3)
+    chainer.serializers.load_npz(str(snapshot), recorded)
+    recorded.run()
+    assert read_latents(tmp_path / "recorded")["epochs"].tolist() == [3]
+
+
+def test_latent_gifs(run_dir, tmp_path):
+    from PIL import Image
+
+    paths = write_latent_gifs(run_dir, tmp_path)
+    assert [p.name for p in paths] == ["scatter.gif", "grid.gif"]
+    for path in paths:
+        assert path.read_bytes()[:6] == GIF
+        with Image.open(path) as image:
+            assert image.n_frames == 2
+
+
+def test_plot_run_mnist(run_dir, tmp_path):
+    paths = plots.plot_run(run_dir, tmp_path / "figures", data=_toy_data())
+    names = sorted(p.name for p in paths)
+    assert names == sorted(["losses.png", "latent_scatter.png", "prior_samples.png",
+                            "reconstructions.png", "completion.png", "interpolation.png",
+                            "manifold.png", "scatter.gif", "grid.gif"])
+    for path in paths:
+        assert path.parent == tmp_path / "figures" and path.stat().st_size > 0
+    with pytest.raises(RunDirError):
+        plots.plot_run(tmp_path / "nowhere", data=_toy_data())
+
+
+def test_plot_run_midi(tmp_path):
+    shape = (16, 156)
+    rng = np.random.RandomState(0)
+    windows = (rng.rand(30, *shape) < 0.1).astype(np.float32)
+    config = RunConfig()
+    config.data.dataset, config.data.window = "midi", 16
+    config.model = ModelConfig(input_shape=shape, latent=3, hidden=[8], activation="relu")
+    run = tmp_path / "run"
+    run.mkdir()
+    config.save(run)
+    save_model(train_tiny(config.model, windows, steps=5), run)
+    (run / "log").write_text(json.dumps(LOG))
+    data = Data(windows, windows[:6], shape, np.zeros(30, int), np.arange(6) % 2, ["a", "b"])
+    paths = plots.plot_run(run, data=data)
+    assert sorted(p.name for p in paths) == ["latent_scatter.png", "losses.png",
+                                             "piano_roll_samples.png", "piano_roll_test.png"]
+    assert all(p.parent == run / "figures" for p in paths)
+    png(paths[0])
