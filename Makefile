@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # chainer 7.8.1 builds from an sdist that needs setuptools<81 (see constraints.txt).
+# pip < 25.3 applies PIP_CONSTRAINT to build environments; newer pip reads PIP_BUILD_CONSTRAINT.
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export CHAINER_VAE_DATA ?= $(abspath $(CURDIR)/../shared/data)
 OUT ?= study
 

@@ -188,11 +188,15 @@ def _user_errors():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # usage errors (2) and --help (0)
+        return exit_.code
     try:
         args.handler(args)
     except _user_errors() as error:
-        print("chainer-vae {}: error: {}".format(args.command, error), file=sys.stderr)
+        message = " ".join(str(error).split())  # one line, whatever the error held
+        print("chainer-vae {}: error: {}".format(args.command, message), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chainer-vae {}: interrupted".format(args.command), file=sys.stderr)

@@ -39,6 +39,9 @@ def get_device(spec):
     spec = str(spec).strip()
     if re.fullmatch(r"-?\d+", spec):
         spec = "@numpy" if int(spec) < 0 else "@cupy:{}".format(int(spec))
+    if spec.startswith("@cupy") and not chainer.backends.cuda.available:
+        raise ConfigError("device {!r} is not available: CuPy with a CUDA GPU is needed "
+                          "(pip install cupy-cuda12x); use @numpy for the CPU".format(spec))
     try:
         return chainer.get_device(spec)
     except Exception as error:  # chainer raises bare ValueError/RuntimeError/ImportError

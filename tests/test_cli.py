@@ -1,0 +1,97 @@
+"""The chainer-vae command: runs, JSON output, and one-line errors with exit code 2."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import chainer_vae  # noqa: F401
+from chainer_vae import cli
+
+
+def run_cli(capsys, *args):
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *words):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained_run(toy_mnist, tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    code = cli.main(["train", "--data-dir", str(toy_mnist), "--epochs", "1", "--hidden", "32",
+                     "--latent", "3", "--batch-size", "50", "--out", str(run), "--no-progress"])
+    assert code == 0
+    return run
+
+
+def test_train_writes_a_run_and_evaluate_prints_json(trained_run, capsys):
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["model"]["hidden"] == [32] and config["model"]["latent"] == 3
+    assert config["model"]["activation"] == "tanh"  # the MNIST default
+    code, out, _ = run_cli(capsys, "evaluate", trained_run, "--iw-samples", "10", "--json",
+                           "--no-progress")
+    assert code == 0
+    result = json.loads(out)
+    assert set(result) == {"elbo", "log_likelihood", "iw_samples", "n"}
+    assert result["iw_samples"] == 10 and result["n"] == 100
+    assert result["elbo"] < result["log_likelihood"] < 0
+
+
+def test_train_resume_extends_a_run(trained_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(trained_run, run)
+    code, out, _ = run_cli(capsys, "train", "--out", run, "--resume", "--epochs", "2",
+                           "--no-progress")
+    assert code == 0
+    assert [entry["epoch"] for entry in json.loads((run / "log").read_text())] == [1, 2]
+
+
+def test_bad_arguments_are_one_line(capsys):
+    code, _, err = run_cli(capsys, "train", "--arch", "transformer")
+    assert_one_line_error(code, err, "--arch", "transformer")
+
+
+def test_corrupt_idx_file_is_named(toy_mnist, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "mnist"
+    shutil.copytree(toy_mnist, broken)
+    name = "t10k-labels-idx1-ubyte.gz"
+    (broken / name).write_bytes((broken / name).read_bytes()[:-9])
+    code, _, err = run_cli(capsys, "train", "--data-dir", broken, "--out", tmp_path / "r",
+                           "--no-progress")
+    assert_one_line_error(code, err, name)
+    assert not (tmp_path / "r" / "model.npz").exists()
+
+
+@pytest.mark.parametrize("args,words", [
+    (["evaluate", "{tmp}/missing"], ["no such run folder"]),
+    (["evaluate", "{tmp}"], ["not a run folder"]),
+    (["train", "--out", "{tmp}", "--resume"], ["not a run folder"]),
+    (["train", "--data-dir", "{toy}", "--latent", "0", "--out", "{tmp}/r"], ["latent"]),
+    (["train", "--data-dir", "{toy}", "--arch", "conv", "--channels", "8", "8", "8", "8", "8",
+      "8", "--out", "{tmp}/r"], ["too small"]),
+    (["train", "--data-dir", "{toy}", "--device", "@cupy:7", "--out", "{tmp}/r"], ["device"]),
+])
+def test_user_errors_exit_2_with_one_line(toy_mnist, tmp_path, capsys, args, words):
+    args = [a.format(tmp=tmp_path, toy=toy_mnist) for a in args] + ["--no-progress"]
+    code, _, err = run_cli(capsys, *args)
+    assert_one_line_error(code, err, *words)
+
+
+def test_module_entry_point_runs_as_a_program():
+    done = subprocess.run([sys.executable, "-m", "chainer_vae.cli", "evaluate", "/nonexistent"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "chainer-vae evaluate: error: /nonexistent: no such run folder"

@@ -1,0 +1,45 @@
+"""The same code on a CUDA GPU through CuPy (skipped where there is none)."""
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401
+import chainer
+
+from chainer_vae import training
+from chainer_vae.evaluation import evaluate
+from chainer_vae.likelihoods import Bernoulli
+from test_training import toy_config
+from test_vae import exact_log_px, linear_gaussian, set_exact_posterior
+
+pytestmark = pytest.mark.gpu
+
+
+def test_exact_posterior_log_weights_on_gpu():
+    model, W, b, sigma = linear_gaussian()
+    set_exact_posterior(model, W, b, sigma)
+    model.to_device("@cupy:0")
+    x = np.random.RandomState(3).randn(7, 5).astype(np.float32)
+    estimate = chainer.backends.cuda.to_cpu(model.log_likelihood(model.xp.asarray(x), 20))
+    np.testing.assert_allclose(estimate, exact_log_px(x.astype(np.float64), W, b, sigma),
+                               atol=5e-4)
+
+
+def test_stable_bernoulli_on_gpu_matches_cpu():
+    import cupy
+
+    rng = np.random.RandomState(0)
+    logit = rng.uniform(-100, 100, (5, 7)).astype(np.float32)
+    x = (rng.rand(5, 7) > 0.5).astype(np.float32)
+    cpu = Bernoulli(logit=logit).log_prob(x).array
+    gpu = Bernoulli(logit=cupy.asarray(logit)).log_prob(cupy.asarray(x)).array
+    np.testing.assert_allclose(cupy.asnumpy(gpu), cpu, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv", "lstm"])
+def test_training_and_evaluation_on_gpu(toy_mnist, tmp_path, arch):
+    config = toy_config(toy_mnist, epochs=2, device="@cupy:0")
+    config.model.encoder = config.model.decoder = arch
+    run = tmp_path / arch
+    training.train(config, run, progress=False)
+    result = evaluate(run, iw_samples=20, progress=False)
+    assert np.isfinite(result.elbo) and result.elbo < result.log_likelihood < 0

@@ -1,0 +1,201 @@
+"""The VAE's maths against closed forms, and every encoder/decoder pair trains."""
+import math
+
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401
+import chainer
+import chainer.distributions as D
+import chainer.functions as F
+from chainer import gradient_check
+
+from chainer_vae.config import ModelConfig
+from chainer_vae.errors import ConfigError
+from chainer_vae.likelihoods import Bernoulli
+from chainer_vae.model import build_model
+from chainer_vae.vae import ELBOLoss
+
+
+def linear_gaussian(data_dim=5, latent=2, sigma=0.5, seed=0):
+    """z ~ N(0, I), x | z ~ N(W z + b, sigma^2 I): an MLP VAE without hidden layers."""
+    config = ModelConfig(input_shape=(data_dim,), latent=latent, hidden=[],
+                         likelihood="gaussian", sigma=sigma)
+    model = build_model(config)
+    rng = np.random.RandomState(seed)
+    # Orthogonal columns make the true posterior's covariance diagonal, so the mean-field
+    # encoder can represent it exactly.
+    q, _ = np.linalg.qr(rng.randn(data_dim, latent))
+    W = (q * np.array([1.5, 0.7])[:latent]).astype(np.float32)
+    b = rng.randn(data_dim).astype(np.float32)
+    model.decoder.out.W.array[...] = W
+    model.decoder.out.b.array[...] = b
+    return model, W.astype(np.float64), b.astype(np.float64), sigma
+
+
+def exact_log_px(x, W, b, sigma):
+    """log N(x; b, W W^T + sigma^2 I), per row of x."""
+    cov = W @ W.T + sigma ** 2 * np.eye(W.shape[0])
+    _, logdet = np.linalg.slogdet(cov)
+    diff = x - b
+    maha = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
+    return -0.5 * (maha + logdet + W.shape[0] * math.log(2 * math.pi))
+
+
+def set_exact_posterior(model, W, b, sigma):
+    latent = W.shape[1]
+    cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma ** 2)
+    A = cov @ W.T / sigma ** 2
+    model.encoder.mu.W.array[...] = A
+    model.encoder.mu.b.array[...] = -A @ b
+    model.encoder.ln_sigma.W.array[...] = 0
+    model.encoder.ln_sigma.b.array[...] = 0.5 * np.log(np.diag(cov))
+
+
+def test_kl_matches_closed_form():
+    model = build_model(ModelConfig(input_shape=(6,), latent=3, hidden=[8]))
+    x = np.random.RandomState(1).rand(4, 6).astype(np.float32)
+    q = model.encoder(x)
+    mu, s = q.distribution.loc.array, q.distribution.scale.array
+    expected = 0.5 * np.sum(mu ** 2 + s ** 2 - 1 - 2 * np.log(s), axis=1)
+    np.testing.assert_allclose(chainer.kl_divergence(q, model.prior()).array, expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_reparameterized_sample_carries_gradients():
+    model = build_model(ModelConfig(input_shape=(6,), latent=3, hidden=[8]))
+    x = np.random.RandomState(2).rand(4, 6).astype(np.float32)
+    model.cleargrads()  # chainer starts parameter gradients at NaN
+    F.sum(model.encoder(x).sample(5) ** 2).backward()
+    assert np.abs(model.encoder.mu.W.grad).sum() > 0
+    assert np.abs(model.encoder.ln_sigma.W.grad).sum() > 0
+
+
+def test_exact_posterior_makes_every_importance_weight_equal_log_px():
+    model, W, b, sigma = linear_gaussian()
+    set_exact_posterior(model, W, b, sigma)
+    x = np.random.RandomState(3).randn(7, 5).astype(np.float32)
+    with chainer.no_backprop_mode():
+        log_w = model.log_weights(x, 50).array
+    exact = exact_log_px(x.astype(np.float64), W, b, sigma)
+    np.testing.assert_allclose(log_w, np.broadcast_to(exact, log_w.shape), atol=2e-4)
+    np.testing.assert_allclose(model.log_likelihood(x, 20), exact, atol=2e-4)
+
+
+def test_elbo_bounds_log_px_and_iwae_rises_towards_it():
+    model, W, b, sigma = linear_gaussian()  # encoder left at its random initialisation
+    x = np.random.RandomState(4).randn(6, 5).astype(np.float32)
+    exact = exact_log_px(x.astype(np.float64), W, b, sigma)
+    np.random.seed(0)
+    with chainer.no_backprop_mode():
+        log_w = model.log_weights(x, 20000).array.astype(np.float64)
+    elbo, stderr = log_w.mean(axis=0), log_w.std(axis=0) / math.sqrt(len(log_w))
+    assert np.all(elbo <= exact + 3 * stderr)
+    gap = exact - elbo
+    assert np.all(gap > 0.05)  # a random encoder is far from the posterior
+
+    estimates = {}
+    for k in (1, 10, 100, 5000):
+        np.random.seed(1)
+        estimates[k] = np.mean([model.log_likelihood(x, k).mean() for _ in range(4)])
+    assert estimates[1] < estimates[10] < estimates[100] < estimates[5000]
+    assert estimates[5000] <= exact.mean() + 0.02
+    assert exact.mean() - estimates[5000] < 0.2 * (exact.mean() - estimates[1])
+
+
+def test_log_likelihood_does_not_depend_on_the_chunk_size():
+    model, *_ = linear_gaussian()
+    x = np.random.RandomState(5).randn(3, 5).astype(np.float32)
+    np.random.seed(7)
+    whole = model.log_likelihood(x, 60, chunk=60)
+    np.random.seed(7)
+    chunked = model.log_likelihood(x, 60, chunk=7)
+    np.testing.assert_allclose(whole, chunked, rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp")
+def test_stable_bernoulli_matches_chainer_and_stays_finite():
+    rng = np.random.RandomState(6)
+    logit = rng.uniform(-20, 20, (4, 9)).astype(np.float32)
+    x = (rng.rand(4, 9) > 0.5).astype(np.float32)
+    ours = Bernoulli(logit=logit).log_prob(x).array
+    theirs = D.Bernoulli(logit=logit).log_prob(x).array
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    extreme = np.array([[-100.0, 100.0, -100.0]], np.float32)
+    value = Bernoulli(logit=extreme).log_prob(np.array([[0.0, 1.0, 1.0]], np.float32)).array
+    np.testing.assert_allclose(value, [[0.0, 0.0, -100.0]], atol=1e-5)
+    assert not np.isfinite(D.Bernoulli(logit=extreme).log_prob(
+        np.array([[0.0, 1.0, 1.0]], np.float32)).array).all()  # why ours exists
+
+
+def test_stable_bernoulli_gradient():
+    rng = np.random.RandomState(8)
+    logit = rng.uniform(-5, 5, (3, 4))
+    x = rng.rand(3, 4)  # grey levels read as probabilities
+    gradient_check.check_backward(lambda l: Bernoulli(logit=l).log_prob(x), logit,
+                                  rng.randn(3, 4), dtype=np.float64)
+
+
+PAIRS = [
+    ("mlp", "mlp", (12,), {}),
+    ("conv", "conv", (1, 8, 8), {}),
+    ("lstm", "lstm", (6, 5), {}),
+    ("lstm", "lstm", (6, 5), {"autoregressive": True}),
+    ("conv", "conv", (10, 12), {}),  # a piano-roll window read as an image
+    ("conv", "mlp", (1, 8, 8), {}),
+    ("mlp", "lstm", (6, 5), {}),
+    ("mlp", "mlp", (12,), {"likelihood": "gaussian", "learned_variance": True}),
+]
+
+
+@pytest.mark.parametrize("encoder,decoder,shape,extra", PAIRS)
+def test_every_pair_has_the_right_shapes_and_trains(encoder, decoder, shape, extra):
+    np.random.seed(0)
+    model = build_model(ModelConfig(encoder=encoder, decoder=decoder, input_shape=shape,
+                                    latent=3, hidden=[16], channels=[4, 8], **extra))
+    # Sparse data, as music is: every model can at least learn that ones are rare.
+    x = (np.random.rand(8, *shape) < 0.2).astype(np.float32)
+    assert model.encode(x).shape == (8, 3)
+    assert model.decode(model.sample_prior(5)).shape == (5,) + shape
+    loss = ELBOLoss(model, k=2)
+    optimizer = chainer.optimizers.Adam(alpha=1e-2)
+    optimizer.setup(loss)
+    first = float(loss(x).array)
+    for _ in range(40):
+        optimizer.update(loss, x)
+    np.random.seed(1)
+    assert float(loss(x).array) < 0.9 * first
+
+
+def test_loss_reports_its_parts_in_nats_per_example():
+    model = build_model(ModelConfig(input_shape=(12,), latent=3, hidden=[16]))
+    loss = ELBOLoss(model, k=3, beta=0.25)
+    reporter = chainer.Reporter()
+    reporter.add_observer("main", loss)
+    x = (np.random.rand(5, 12) > 0.5).astype(np.float32)
+    observation = {}
+    with reporter.scope(observation):
+        total = loss(x)
+    parts = {key: float(chainer.as_array(value)) for key, value in observation.items()}
+    assert parts["main/beta"] == 0.25
+    assert parts["main/loss"] == pytest.approx(parts["main/reconstr"] + 0.25 * parts["main/kl"])
+    assert float(total.array) == pytest.approx(parts["main/loss"])
+    assert 12 * 0.1 < parts["main/reconstr"] < 12 * 5  # per example, not per pixel or batch
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"encoder": "gru"}, "unknown encoder"),
+    ({"decoder": "transformer"}, "unknown decoder"),
+    ({"latent": 0}, "latent size"),
+    ({"likelihood": "poisson"}, "unknown likelihood"),
+    ({"activation": "swish"}, "unknown activation"),
+    ({"encoder": "conv", "decoder": "conv", "input_shape": (1, 2, 2), "channels": [4, 8, 16]},
+     "too small"),
+    ({"encoder": "lstm", "input_shape": (784,)}, "lstm parts need"),
+    ({"autoregressive": True}, "needs the lstm decoder"),
+])
+def test_impossible_models_raise_config_error(change, message):
+    options = dict(input_shape=(12,), latent=3, hidden=[16])
+    options.update(change)
+    with pytest.raises(ConfigError, match=message):
+        build_model(ModelConfig(**options))
