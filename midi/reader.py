@@ -225,7 +225,7 @@ def _read_chunks(data: bytes, pos: int, declared: int, name: str, strict: bool,
         found += 1
         pos = body + length
     if found < declared:
-        if pos < size or found == 0:
+        if pos < size:
             if strict:
                 raise MidiTruncatedError(name, f"file ends inside the header of track {found}")
             collected.truncated = True
