@@ -188,6 +188,7 @@ def parse_midi_bytes(data: bytes, name: str = "<bytes>", strict: bool = True) ->
 
 
 def _complain(strict: bool, name: str, collected: _Collected, problem: str) -> None:
+    """A structural problem: strict raises it, lenient notes it and goes on."""
     if strict:
         raise MidiFormatError(name, problem)
     collected.warnings.append(problem)
@@ -195,6 +196,7 @@ def _complain(strict: bool, name: str, collected: _Collected, problem: str) -> N
 
 def _read_chunks(data: bytes, pos: int, declared: int, name: str, strict: bool,
                  collected: _Collected) -> None:
+    """Walk the chunks after the header, reading each track chunk into ``collected``."""
     size = len(data)
     found = 0
     while pos + 8 <= size:
@@ -235,6 +237,7 @@ def _read_chunks(data: bytes, pos: int, declared: int, name: str, strict: bool,
 
 def _read_track(chunk: bytes, offset: int, track: int, name: str, strict: bool,
                 collected: _Collected) -> None:
+    """Read one track chunk (``offset``: its first byte in the file) into ``collected``."""
     state = _TrackState(track, collected)
     try:
         _walk_events(chunk, strict, state)
@@ -306,7 +309,6 @@ def _walk_events(chunk: bytes, strict: bool, state: _TrackState) -> None:
             if byte & 0x80:
                 delta, pos = _variable_tail(chunk, pos, delta)
             tick += delta
-            state.tick = tick
             byte = chunk[pos]
             if byte & 0x80:
                 pos += 1
@@ -365,6 +367,9 @@ def _walk_events(chunk: bytes, strict: bool, state: _TrackState) -> None:
                 pos = _system_common(chunk, pos, byte, strict, state)
     except IndexError:
         raise _Damage(event_start, "event runs past the end of the track chunk", cut=True) from None
+    finally:
+        # Hanging notes of a damaged track close at the last tick that was read.
+        state.tick = tick
 
 
 def _variable_tail(chunk: bytes, pos: int, value: int) -> tuple:

@@ -23,8 +23,9 @@ class ConversionReport:
     after quantization, onsets and note ends moved to the nearest step, notes closed at
     the end of their track for lack of a note-off, note-offs without a note, pitch-bend
     and sustain-pedal events ignored, tempo events moved to the nearest step, and (in
-    lenient parsing) data bytes clipped. ``truncated`` says lenient parsing salvaged a
-    file cut short; ``warnings`` holds its messages. ``policies`` names the options used.
+    lenient parsing) bytes clipped to 127 or skipped. ``truncated`` says lenient parsing
+    salvaged a file cut short; ``warnings`` holds its messages. ``policies`` names the
+    options used.
     """
 
     source: str = "<bytes>"
