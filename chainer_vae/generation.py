@@ -39,6 +39,19 @@ def random_state(seed=None):
     return numpy.random.RandomState(seed)
 
 
+def examples_array(dataset, limit=None):
+    """The first ``limit`` examples (all when None) of an array or a Chainer dataset as one
+    float32 array (N, *shape); dataset items that are tuples give their first element."""
+    if isinstance(dataset, numpy.ndarray) or hasattr(dataset, "__array_priority__"):
+        return numpy.asarray(to_numpy(dataset[:limit]), dtype=numpy.float32)
+    count = len(dataset) if limit is None else min(limit, len(dataset))
+    items = [dataset[i] for i in range(count)]
+    items = [item[0] if isinstance(item, tuple) else item for item in items]
+    if not items:
+        return numpy.zeros((0,), numpy.float32)
+    return numpy.stack([to_numpy(item) for item in items]).astype(numpy.float32, copy=False)
+
+
 def _send(model, x):
     return model.device.send(numpy.ascontiguousarray(x, dtype=numpy.float32)
                              if isinstance(x, numpy.ndarray) else x)
@@ -352,7 +365,7 @@ def write_midi_samples(arrays, out_dir, steps_per_beat=4, low=24, threshold=0.2,
 
 # ---------------------------------------------------------------------------- a run folder
 
-def _load(run_dir, data=None, device=None):
+def load_run_parts(run_dir, data=None, device=None):
     """(config, model, data) of a finished run; ``data`` replaces the run's own data."""
     from chainer_vae.evaluation import load_run
 
@@ -390,7 +403,7 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     or ``<method>_<step>.mid`` per step. The MIDI threshold defaults to 0.2 (the study's);
     MNIST images show the probabilities unless a threshold or ``sample`` is asked for.
     """
-    config, model, data = _load(run_dir, data, device)
+    config, model, data = load_run_parts(run_dir, data, device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     is_midi = config.data.dataset == "midi"

@@ -63,18 +63,23 @@ def _show_tiles(ax, images, ncols=None, title=None, cmap="gray"):
         ax.set_title(title, fontsize=9)
 
 
-def _image_figure(images, path, ncols=None, title=None, scale=0.35):
-    """One panel of tiled images, sized to the tiles."""
+def _image_figure(images, path, ncols=None, title=None, width_px=800):
+    """One panel of tiled images, the figure sized to the tiles (each image pixel drawn
+    as an integer number of screen pixels, 1 to 4), the title above."""
     images = numpy.asarray(images)
-    count, height, width = images.shape[:3]
-    ncols = max(1, ncols or math.ceil(math.sqrt(count)))
-    nrows = math.ceil(count / ncols)
-    fig = _figure(max(3.0, ncols * width / 28 * scale * 2.2 + 0.4),
-                  max(2.0, nrows * height / 28 * scale * 2.2 + 0.7))
-    ax = fig.add_axes([0.02, 0.02, 0.96, 0.86])
-    _show_tiles(ax, images, ncols)
+    grid = gen.tile(numpy.clip(images, 0, 1), ncols, pad=1, pad_value=0.5)
+    height, width = grid.shape[:2]
+    scale = int(min(4, max(1, width_px // width)))
+    image_w, image_h = width * scale / DPI, height * scale / DPI
+    title_h = 0.45 if title else 0.05
+    fig = _figure(image_w + 0.1, image_h + title_h + 0.05)
+    total_w, total_h = image_w + 0.1, image_h + title_h + 0.05
+    ax = fig.add_axes([0.05 / total_w, 0.05 / total_h, image_w / total_w, image_h / total_h])
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=1 - 0.08 / total_h, va="top")
     return save_figure(fig, path)
 
 
@@ -451,13 +456,11 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
     from the prior (on above 0.2, the study's threshold), and the scatter of the pieces.
     ``data`` replaces the run's own data set (loaded from its config otherwise).
     """
-    from chainer_vae.evaluation import test_array
-
     run_dir = Path(run_dir)
-    config, model, data = gen._load(run_dir, data, device)
+    config, model, data = gen.load_run_parts(run_dir, data, device)
     out = Path(out_dir) if out_dir is not None else run_dir / "figures"
     out.mkdir(parents=True, exist_ok=True)
-    x = test_array(data, limit)
+    x = gen.examples_array(data.test, limit)
     labels = None if data.test_labels is None else numpy.asarray(data.test_labels)[:len(x)]
     names = data.label_names or None
     paths = []

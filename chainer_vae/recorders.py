@@ -44,7 +44,8 @@ def _write_npz(path, arrays):
 class LatentRecorder(training.Extension):
     """Appends the encodings of ``x`` (and, for latent size 2 with ``grid``, the decoder's
     means on an ``grid_size`` x ``grid_size`` grid through the inverse Gaussian CDF) to
-    ``out_dir/latents.npz`` every epoch. Only the first ``limit`` examples are kept.
+    ``out_dir/latents.npz`` every epoch. ``x`` is an array or a dataset (such as
+    ``data.test``); only its first ``limit`` examples are read, once, here.
     """
 
     trigger = 1, "epoch"
@@ -53,7 +54,7 @@ class LatentRecorder(training.Extension):
     def __init__(self, model, x, labels, out_dir, grid=True, grid_size=20, span=0.95,
                  limit=1000, batch_size=500):
         self._model = model
-        x = numpy.asarray(gen.to_numpy(x), dtype=numpy.float32)[:limit]
+        x = gen.examples_array(x, limit)
         self._x = x
         self._labels = (numpy.full(len(x), -1, numpy.int64) if labels is None
                         else numpy.asarray(labels).reshape(-1)[:len(x)].astype(numpy.int64))

@@ -276,6 +276,19 @@ def test_write_midi_samples(tmp_path):
         gen.write_midi_samples([np.zeros((8, 7), np.float32)], tmp_path / "bad")
 
 
+def test_examples_array_from_arrays_and_datasets(toy):
+    from chainer_vae.datasets import ImageDataset
+
+    x, labels = toy
+    np.testing.assert_array_equal(gen.examples_array(x, 5), x[:5])
+    dataset = ImageDataset(x.reshape(-1, 28, 28), labels, shape="image")
+    array = gen.examples_array(dataset, 7)
+    assert array.shape == (7, 1, 28, 28) and array.dtype == np.float32
+    np.testing.assert_array_equal(array.reshape(7, 784), x[:7])
+    pairs = chainer.datasets.TupleDataset(x[:3], labels[:3])
+    np.testing.assert_array_equal(gen.examples_array(pairs), x[:3])
+
+
 # ---------------------------------------------------------------------------- run folders
 
 def _run_folder(path, model_config, dataset="mnist", **data_options):

@@ -12,7 +12,7 @@ import pytest
 from chainer_vae import generation as gen
 from chainer_vae import plots
 from chainer_vae.config import ModelConfig, RunConfig
-from chainer_vae.datasets import Data
+from chainer_vae.datasets import Data, ImageDataset
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.model import build_model
 from chainer_vae.recorders import LatentRecorder, read_latents, write_latent_gifs
@@ -199,8 +199,11 @@ def test_save_gif(tmp_path):
 # ---------------------------------------------------------------------------- recorder and runs
 
 def _toy_data():
+    """Toy digits served like MNIST, by ImageDatasets."""
     x, labels = toy_images(100)
-    return Data(x[:80], x[80:], (784,), labels[:80], labels[80:], [str(d) for d in range(4)])
+    train = ImageDataset(x[:80], labels[:80], binarize="threshold")
+    test = ImageDataset(x[80:], labels[80:], binarize="threshold")
+    return Data(train, test, (784,), train.labels, test.labels, [str(d) for d in range(4)])
 
 
 def _trainer(out, data, epochs=2, recorder=True):
