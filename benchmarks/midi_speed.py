@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 import mido  # noqa: E402
 
 import midi  # noqa: E402
-from midi.dataset import midi_files  # noqa: E402
+from midi.dataset import available_cores, midi_files  # noqa: E402
 
 
 def default_data() -> Path:
@@ -99,7 +99,7 @@ def run(data: Path, repeat: int = 15, workers=None) -> dict:
     ours, floor = timings["midi.midi_to_roll"], timings["mido parse alone"]
     pretty = timings.get("pretty_midi")
     result = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        "machine": f"{platform.processor() or platform.machine()}, {available_cores()} cores, "
                    f"Python {platform.python_version()}, mido {version('mido')}",
         "bach_files": len(bach), "repeat": repeat, "ms_per_file": timings,
         "ratio_to_mido_parse": ours / floor,
@@ -108,7 +108,7 @@ def run(data: Path, repeat: int = 15, workers=None) -> dict:
     }
     genre = data / "genre_midi"
     if genre.is_dir():
-        used = workers or os.cpu_count()
+        used = workers or available_cores()
         result.update({
             "genre_files": len(midi_files(genre)[0]), "workers": used,
             "genre_files_per_second_parallel": files_per_second(genre, used),

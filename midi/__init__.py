@@ -10,13 +10,17 @@ from .dataset import PieceSet, WindowSplit, load_pieces, load_windows
 from .encode import RollOptions, midi_to_roll, midi_to_rolls
 from .errors import (MidiDatasetError, MidiFileError, MidiFormatError, MidiTruncatedError,
                      RollFileError)
+from .info import MidiInfo, describe_midi
+from .plot import plot_roll
 from .reader import MidiEvents, read_midi
 from .report import ConversionReport
 from .roll import PianoRoll
+from .storage import load_roll, save_roll
 from .writer import roll_to_midi
 
 __all__ = [
     "ConversionReport", "MidiDatasetError", "MidiEvents", "MidiFileError", "MidiFormatError",
-    "MidiTruncatedError", "PianoRoll", "PieceSet", "RollFileError", "RollOptions", "WindowSplit",
-    "load_pieces", "load_windows", "midi_to_roll", "midi_to_rolls", "read_midi", "roll_to_midi",
+    "MidiInfo", "MidiTruncatedError", "PianoRoll", "PieceSet", "RollFileError", "RollOptions",
+    "WindowSplit", "describe_midi", "load_pieces", "load_roll", "load_windows", "midi_to_roll",
+    "midi_to_rolls", "plot_roll", "read_midi", "roll_to_midi", "save_roll",
 ]

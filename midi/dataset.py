@@ -142,7 +142,7 @@ def _convert_all(paths: list, options: RollOptions, cache_dir, workers, progress
     """(note state or None, error message or None) per path, in the order of ``paths``."""
     from tqdm.auto import tqdm
 
-    workers = min(workers or os.cpu_count() or 1, len(paths))
+    workers = min(workers or available_cores(), len(paths))
     cache = None if cache_dir is None else os.fspath(cache_dir)
     if cache is not None:
         os.makedirs(cache, exist_ok=True)
@@ -161,6 +161,13 @@ def _convert_all(paths: list, options: RollOptions, cache_dir, workers, progress
                 results[futures[future]] = future.result()
                 bar.update()
     return results
+
+
+def available_cores() -> int:
+    """Cores this process may run on (fewer than the machine's under a CPU mask)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def convert_file(path: str, options: RollOptions, cache_dir: Optional[str] = None) -> tuple:

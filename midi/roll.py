@@ -27,7 +27,9 @@ class PianoRoll:
     ``time_signatures`` (step, numerator, denominator) triples, both sorted by step;
     they are empty for a roll made from bare arrays. ``velocity`` (uint8, same shape,
     MIDI velocity 1..127 at onsets, 0 elsewhere) and ``program`` (GM 0..127) are kept
-    when known. ``ticks_per_beat`` is the source file's resolution, reused on writing.
+    when known. ``ticks_per_beat`` is the source file's resolution, reused on writing;
+    ``source`` names the file and ``report`` (a ConversionReport) counts what the
+    conversion lost.
     """
 
     play: np.ndarray
