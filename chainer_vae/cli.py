@@ -88,6 +88,33 @@ def _add_evaluate(subparsers):
     p.set_defaults(handler=_evaluate)
 
 
+def _add_sample(subparsers):
+    p = subparsers.add_parser(
+        "sample", help="generate from a trained run: digits as a PNG grid, music as MIDI files")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--n", type=int, default=16, help="number of samples from the prior")
+    p.add_argument("--temperature", type=float, default=1.0, help="z ~ N(0, temperature^2 I)")
+    p.add_argument("--threshold", type=float,
+                   help="binarize at this probability (MIDI default 0.2, the study's)")
+    p.add_argument("--bernoulli", action="store_true", help="draw each value from p(x|z)")
+    p.add_argument("--from-test", type=int, metavar="I", help="reconstruct test example I")
+    p.add_argument("--interpolate", type=int, nargs=2, metavar=("A", "B"),
+                   help="walk the latent space between test examples A and B")
+    p.add_argument("--steps", type=int, default=8, help="interpolation steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", help="Chainer device (default: the run's)")
+    p.set_defaults(handler=_sample)
+
+
+def _add_plot(subparsers):
+    p = subparsers.add_parser("plot", help="draw the study's figures for a trained run")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="output folder (default RUN_DIR/figures)")
+    p.add_argument("--device", help="Chainer device (default: the run's)")
+    p.set_defaults(handler=_plot)
+
+
 def _add_study(subparsers):
     p = subparsers.add_parser("study", help="run the study end to end (short runs by default)")
     p.add_argument("--out", default="study", help="output folder")
@@ -159,6 +186,24 @@ def _evaluate(args):
             result.iw_samples, result.log_likelihood))
 
 
+def _sample(args):
+    from chainer_vae.generation import sample_run
+
+    paths = sample_run(args.run_dir, args.out, n=args.n, temperature=args.temperature,
+                       sample=args.bernoulli, threshold=args.threshold,
+                       from_test=args.from_test, interpolate_between=args.interpolate,
+                       steps=args.steps, seed=args.seed, device=args.device)
+    for path in paths:
+        print(path)
+
+
+def _plot(args):
+    from chainer_vae.plots import plot_run
+
+    for path in plot_run(args.run_dir, args.out, device=args.device):
+        print(path)
+
+
 def _study(args):
     from chainer_vae.study import run_study
 
@@ -175,6 +220,8 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(subparsers)
     _add_evaluate(subparsers)
+    _add_sample(subparsers)
+    _add_plot(subparsers)
     _add_study(subparsers)
     return parser
 

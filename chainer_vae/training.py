@@ -24,6 +24,7 @@ from chainer_vae.config import RunConfig
 from chainer_vae.datasets import load_data
 from chainer_vae.errors import ConfigError, RunDirError, TrainingDiverged
 from chainer_vae.model import MODEL_FILE, build_model
+from chainer_vae.recorders import LatentRecorder
 from chainer_vae.vae import ELBOLoss
 
 matplotlib.use("Agg")  # PlotReport draws in the run folder; no display is needed
@@ -185,6 +186,8 @@ def build_trainer(config: RunConfig, out, progress=True, data=None):
                                          file_name="loss.png"))
     trainer.extend(extensions.PlotReport(["main/kl", "validation/main/kl"], "epoch",
                                          file_name="kl.png"))
+    # Test encodings (and the 2-D manifold) per epoch, for scatter.gif and grid.gif.
+    trainer.extend(LatentRecorder(model, data.test, data.test_labels, out), name="latents")
     # Lowest priority: the snapshot is taken after every extension that draws random
     # numbers (the Evaluator), so a resumed run sees the same random state.
     trainer.extend(extensions.snapshot(filename=SNAPSHOT_PREFIX + "{.updater.epoch}"),
