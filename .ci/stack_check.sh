@@ -24,6 +24,7 @@ fi
 "$work/venv/bin/python" - <<'PY'
 import importlib.metadata as md, sys
 import chainer_vae, chainer, numpy
+import chainer.gradient_check  # imports chainer.testing, which needed pkg_resources
 try:
     import pkg_resources  # noqa: F401
     has = "yes"

@@ -1,8 +1,8 @@
 """Make chainer 7.8.1 import and run on today's NumPy, Python and setuptools.
 
-Chainer stopped at 7.8.1 (2020). Exactly three of its parts break on a 2026 stack, and
+Chainer stopped at 7.8.1 (2020). Exactly four of its parts break on a 2026 stack, and
 this module, imported by ``chainer_vae/__init__.py`` before anything imports chainer,
-mends exactly those three and nothing else:
+mends exactly those four and nothing else:
 
 1. ``chainer._environment_check`` imports ``numpy.distutils`` (gone on Python >= 3.12)
    and ``pkg_resources`` (gone in setuptools >= 81). It only warns about CuPy releases
@@ -12,10 +12,13 @@ mends exactly those three and nothing else:
    at import time and in its backward pass.
 3. ``chainer.functions.array.resize_images`` passes ``dtype=numpy.float`` (removed in
    NumPy 1.24).
+4. ``chainer.testing.helper`` imports ``pkg_resources`` at the top, so with setuptools >= 81
+   ``chainer.testing`` and ``chainer.gradient_check`` (which imports it) fail; only its
+   ``with_requires``/``without_requires`` use it, so the import moves into them.
 
-For 2 and 3 the module's source is rewritten as it is loaded, each removed name replaced
-by the value it had in NumPy 1.x, so the real ``numpy`` module is never modified and
-chainer's ``xp is numpy`` checks still hold. The rewrite is applied on any NumPy (the
+For 2, 3 and 4 the module's source is rewritten as it is loaded, each removed name
+replaced by what it meant (the NumPy 1.x value; a deferred import), so the real ``numpy``
+module is never modified and chainer's ``xp is numpy`` checks still hold. The rewrite is applied on any NumPy (the
 replacements are what the old names meant) and fails loudly if chainer's source is not
 the one it was written for.
 """
@@ -35,6 +38,12 @@ _SOURCE_FIXES = {
     ],
     "chainer.functions.array.resize_images": [
         ("dtype=numpy.float)", "dtype=numpy.float64)", 6),
+    ],
+    # Imported by chainer.gradient_check; pkg_resources is only needed by with_requires().
+    "chainer.testing.helper": [
+        ("import pkg_resources\n", "", 1),
+        ("    ws = pkg_resources.WorkingSet()",
+         "    import pkg_resources\n    ws = pkg_resources.WorkingSet()", 2),
     ],
 }
 
@@ -81,7 +90,7 @@ def _environment_check_module():
 
 
 def install():
-    """Install the three fixes. Idempotent; a no-op for chainer modules already imported
+    """Install the four fixes. Idempotent; a no-op for chainer modules already imported
     (a chainer that imported before this ran needed no fix)."""
     sys.modules.setdefault(_ENVIRONMENT_CHECK, _environment_check_module())
     if not any(isinstance(finder, _FixingFinder) for finder in sys.meta_path):

@@ -58,6 +58,7 @@ def test_imports_without_pkg_resources_or_numpy_distutils():
                     raise ImportError("blocked: " + name)
         sys.meta_path.insert(0, Block())
         import chainer_vae, chainer, chainer.functions as F, numpy as np
+        import chainer.gradient_check, chainer.testing  # chainer.testing.helper's import
         x = chainer.Variable(np.ones((2, 3), np.float32))
         F.sum(F.as_strided(x, (2, 2), (3, 1))).backward()
         print("ok", chainer.__version__, float(x.grad.sum()))

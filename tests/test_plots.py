@@ -206,19 +206,18 @@ def _toy_data():
     return Data(train, test, (784,), train.labels, test.labels, [str(d) for d in range(4)])
 
 
-def _trainer(out, data, epochs=2, recorder=True):
+def _trainer(out, data, epochs=2):
+    """build_trainer's Trainer, which records latents with the default 20 x 20 grid."""
     config = RunConfig()
     config.model = ModelConfig(input_shape=(784,), latent=2, hidden=[16])
     config.train.epochs, config.train.batch_size, config.train.lr = epochs, 20, 1e-2
     trainer, model, data = build_trainer(config, out, progress=False, data=data)
-    if recorder:
-        trainer.extend(LatentRecorder(model, data.test, data.test_labels, out, grid_size=5))
     return config, trainer, model
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A finished 2-epoch run with a LatentRecorder, on toy digits."""
+    """A finished 2-epoch run (with build_trainer's LatentRecorder), on toy digits."""
     out = tmp_path_factory.mktemp("run")
     data = _toy_data()
     config, trainer, model = _trainer(out, data)
@@ -232,8 +231,8 @@ def test_recorder_writes_one_entry_per_epoch(run_dir):
     record = read_latents(run_dir)
     assert record["epochs"].tolist() == [1, 2]
     assert record["z"].shape == (2, 20, 2) and record["labels"].shape == (20,)
-    assert record["grid"].shape == (2, 25, 784) and record["grid"].dtype == np.uint8
-    np.testing.assert_allclose(record["grid_z"], gen.latent_grid(5), atol=1e-6)
+    assert record["grid"].shape == (2, 400, 784) and record["grid"].dtype == np.uint8
+    np.testing.assert_allclose(record["grid_z"], gen.latent_grid(20), atol=1e-6)
     assert not np.array_equal(record["z"][0], record["z"][1]), "the model did not train"
 
 
@@ -257,27 +256,20 @@ def test_recorder_draws_no_random_numbers_and_replaces_repeated_epochs(tmp_path,
     assert record["epochs"].tolist() == [5] and "grid" not in record
 
 
-@pytest.mark.filterwarnings("ignore:The previous value of:UserWarning")  # the new trigger
-def test_recorder_in_snapshots(tmp_path):
-    """Snapshots taken with the recorder load into trainers with or without it."""
+def test_recorder_keeps_recording_after_a_resume(tmp_path):
+    """A run resumed from a snapshot records the epochs it trains, not the earlier ones."""
     from chainer_vae.training import latest_snapshot
 
     data = _toy_data()
-    _, trainer, _ = _trainer(tmp_path / "with", data, epochs=1)
+    _, trainer, _ = _trainer(tmp_path / "first", data, epochs=1)
     trainer.run()
-    snapshot = latest_snapshot(tmp_path / "with")
+    snapshot = latest_snapshot(tmp_path / "first")
     assert snapshot is not None
-    _, again, _ = _trainer(tmp_path / "again", data, epochs=1)
-    chainer.serializers.load_npz(str(snapshot), again)
-    _, plain, _ = _trainer(tmp_path / "plain", data, epochs=2, recorder=False)
-    chainer.serializers.load_npz(str(snapshot), plain)
-    plain.run()
-    snapshot = latest_snapshot(tmp_path / "plain")
-    assert snapshot.name.endswith("_2")
-    _, recorded, _ = _trainer(tmp_path / "recorded", data, epochs=3)
-    chainer.serializers.load_npz(str(snapshot), recorded)
-    recorded.run()
-    assert read_latents(tmp_path / "recorded")["epochs"].tolist() == [3]
+    _, resumed, _ = _trainer(tmp_path / "resumed", data, epochs=3)
+    chainer.serializers.load_npz(str(snapshot), resumed)
+    resumed.run()
+    assert read_latents(tmp_path / "first")["epochs"].tolist() == [1]
+    assert read_latents(tmp_path / "resumed")["epochs"].tolist() == [2, 3]
 
 
 def test_latent_gifs(run_dir, tmp_path):
