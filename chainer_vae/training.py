@@ -22,6 +22,7 @@ from chainer.training import extensions
 
 from chainer_vae.config import RunConfig
 from chainer_vae.datasets import load_data
+from chainer_vae.distributed import Distributed
 from chainer_vae.errors import ConfigError, RunDirError, TrainingDiverged
 from chainer_vae.model import MODEL_FILE, build_model
 from chainer_vae.recorders import LatentRecorder
@@ -145,17 +146,24 @@ def latest_snapshot(out):
     return max(found)[1] if found else None
 
 
-def build_trainer(config: RunConfig, out, progress=True, data=None):
-    """The Trainer for ``config`` writing to ``out``; returns (trainer, model, data)."""
+def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=None):
+    """The Trainer for ``config`` writing to ``out``; returns (trainer, model, data).
+
+    ``distributed`` (a ``chainer_vae.distributed.Distributed``) makes it one rank of a
+    data-parallel run: this rank's device and seed, its shard of the data, ChainerMN's
+    multi-node optimizer and Evaluator; only rank 0 gets the extensions that write.
+    """
+    dist = distributed if distributed is not None else Distributed()
     train_config = config.train
     if train_config.epochs < 1 or train_config.batch_size < 1 or train_config.k < 1:
         raise ConfigError("epochs, batch size and k must be at least 1")
     if train_config.lr <= 0 or train_config.beta < 0:
         raise ConfigError("the learning rate must be positive and beta non-negative")
-    device = get_device(train_config.device)
-    seed_everything(train_config.seed, device)
+    device = get_device(dist.device_spec(train_config.device))
+    seed_everything(dist.seed(train_config.seed), device)
     if data is None:
-        data = load_data(config.data, config.model.encoder, progress=progress)
+        with dist.root_first():
+            data = load_data(config.data, config.model.encoder, progress=progress)
     if len(data.train) == 0 or len(data.test) == 0:
         raise ConfigError("the data set has no training or no test examples")
     config.model.input_shape = tuple(data.input_shape)
@@ -165,20 +173,26 @@ def build_trainer(config: RunConfig, out, progress=True, data=None):
 
     loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta)
     test_loss = ELBOLoss(model, k=1, beta=1.0)  # the test loss is the plain negative ELBO
-    optimizer = chainer.optimizers.Adam(alpha=train_config.lr)
+    optimizer = dist.optimizer(chainer.optimizers.Adam(alpha=train_config.lr))
     optimizer.setup(loss)
 
-    batch = min(train_config.batch_size, len(data.train))
-    train_iter = chainer.iterators.SerialIterator(data.train, batch)
-    test_iter = chainer.iterators.SerialIterator(data.test, train_config.batch_size,
+    train_set = dist.scatter(data.train, shuffle=True, seed=train_config.seed)
+    test_set = dist.scatter(data.test)
+    batch = min(train_config.batch_size, len(train_set))
+    train_iter = chainer.iterators.SerialIterator(train_set, batch)
+    test_iter = chainer.iterators.SerialIterator(test_set, train_config.batch_size,
                                                  repeat=False, shuffle=False)
     updater = training.updaters.StandardUpdater(train_iter, optimizer, device=device)
-    trainer = training.Trainer(updater, (train_config.epochs, "epoch"), out=str(out))
+    trainer = training.Trainer(updater, (train_config.epochs, "epoch"),
+                               out=dist.trainer_out(out))
 
     trainer.extend(KLWarmup(loss, train_config.beta, train_config.kl_warmup))
     trainer.extend(NaNGuard(out))
-    trainer.extend(extensions.Evaluator(test_iter, test_loss, device=device))
-    trainer.extend(RandomStateKeeper(), name="random_state")
+    trainer.extend(dist.evaluator(extensions.Evaluator(test_iter, test_loss, device=device)))
+    trainer.extend(dist.random_state_keeper(train_iter), name="random_state")
+    dist.extend(trainer, optimizer)
+    if not dist.is_writer:
+        return trainer, model, data
     trainer.extend(extensions.LogReport(trigger=(1, "epoch"), filename=LOG_FILE))
     trainer.extend(extensions.PrintReport(["epoch"] + REPORT_KEYS + ["elapsed_time"],
                                           out=_PlainText(sys.stdout)))
@@ -197,26 +211,37 @@ def build_trainer(config: RunConfig, out, progress=True, data=None):
     return trainer, model, data
 
 
-def train(config: RunConfig, out, resume=None, progress=None):
+def train(config: RunConfig, out, resume=None, progress=None, distributed=None):
     """Train as ``config`` says, in the run folder ``out``; returns the trained model.
 
     ``resume`` is a snapshot path, or ``"latest"`` for the newest snapshot in ``out``.
+    ``distributed`` makes this one rank of a data-parallel run (see ``build_trainer``);
+    only rank 0 writes ``out``, and it sends the snapshot to resume from to the others.
     """
+    dist = distributed if distributed is not None else Distributed()
     out = Path(out)
     if progress is None:
         progress = sys.stderr.isatty()
-    out.mkdir(parents=True, exist_ok=True)
-    trainer, model, _ = build_trainer(config, out, progress=progress)
-    config.save(out)
+    progress = progress and dist.is_writer
+    if dist.is_writer:
+        out.mkdir(parents=True, exist_ok=True)
+    trainer, model, _ = build_trainer(config, out, progress=progress, distributed=dist)
+    if dist.is_writer:
+        config.save(out)
     if resume is not None:
-        snapshot = latest_snapshot(out) if resume == "latest" else Path(resume)
-        if snapshot is None or not snapshot.is_file():
-            raise RunDirError("{}: no snapshot to resume from".format(
-                snapshot if snapshot is not None else out))
-        chainer.serializers.load_npz(str(snapshot), trainer)
+        dist.load_snapshot(trainer, lambda: _snapshot_to_resume(out, resume))
     trainer.run(show_loop_exception_msg=False)
-    save_model(model, out)
+    if dist.is_writer:
+        save_model(model, out)
     return model
+
+
+def _snapshot_to_resume(out, resume):
+    snapshot = latest_snapshot(out) if resume == "latest" else Path(resume)
+    if snapshot is None or not snapshot.is_file():
+        raise RunDirError("{}: no snapshot to resume from".format(
+            snapshot if snapshot is not None else out))
+    return snapshot
 
 
 def save_model(model, out):
