@@ -25,6 +25,7 @@ from chainer_vae.datasets import load_data
 from chainer_vae.distributed import Distributed
 from chainer_vae.errors import ConfigError, RunDirError, TrainingDiverged
 from chainer_vae.model import MODEL_FILE, build_model
+from chainer_vae.optimizers import FusedAdam
 from chainer_vae.recorders import LatentRecorder
 from chainer_vae.vae import ELBOLoss
 
@@ -173,7 +174,7 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
 
     loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta)
     test_loss = ELBOLoss(model, k=1, beta=1.0)  # the test loss is the plain negative ELBO
-    optimizer = dist.optimizer(chainer.optimizers.Adam(alpha=train_config.lr))
+    optimizer = dist.optimizer(FusedAdam(alpha=train_config.lr))  # chainer's Adam, in place
     optimizer.setup(loss)
 
     train_set = dist.scatter(data.train, shuffle=True, seed=train_config.seed)
