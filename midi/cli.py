@@ -68,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     _grid_options(plot)
     _policy_options(plot)
     plot.set_defaults(command=_plot)
+
+    render = commands.add_parser("render", help="MIDI file(s) to WAV audio with FluidSynth")
+    render.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
+    render.add_argument("output", metavar="OUT", nargs="?",
+                        help=".wav file, or folder (default: beside each MIDI file)")
+    render.add_argument("--soundfont", help="a General MIDI .sf2 file (default: $MIDI_SOUNDFONT "
+                        "or the one installed by fluid-soundfont-gm)")
+    render.add_argument("--sample-rate", type=int, default=44100)
+    render.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar for folders")
+    render.set_defaults(command=_render)
     return parser
 
 
@@ -122,6 +133,17 @@ def _plot(args) -> int:
         return target
     return _each(args.input, args.output, MIDI_SUFFIXES + ROLL_SUFFIXES, ".png", plot,
                  args.progress)
+
+
+def _render(args) -> int:
+    from .render import find_fluidsynth, find_soundfont, render_wav
+
+    find_fluidsynth(), find_soundfont(args.soundfont)  # one clear error before any file
+
+    def render(source, target):
+        return str(render_wav(source, target, args.soundfont, args.sample_rate))
+    return _each(args.input, args.output, MIDI_SUFFIXES, ".wav", render, args.progress,
+                 echo=True)
 
 
 def _info(args) -> int:
