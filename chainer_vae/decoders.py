@@ -10,8 +10,8 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
-from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
-                                conv_grid, image_shape, sequence_shape)
+from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
+                                dense, image_shape, sequence_shape)
 from chainer_vae.likelihoods import mean_of
 
 
@@ -47,7 +47,7 @@ class MLPDecoder(_Decoder):
             self.out = L.Linear(self.trunk.out_size, out_size)
 
     def raw(self, z, x=None):
-        h = self.out(self.trunk(z))
+        h = dense(self.out, self.trunk(z))
         return F.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
 
 

@@ -9,8 +9,9 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
-from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
-                                conv_grid, image_shape, sequence_shape)
+from chainer_vae import fused
+from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
+                                dense, image_shape, sequence_shape)
 
 
 class _GaussianEncoder(chainer.Chain):
@@ -24,8 +25,8 @@ class _GaussianEncoder(chainer.Chain):
 
     def forward(self, x):
         h = self.features(x)
-        return D.Independent(D.Normal(loc=self.mu(h), log_scale=self.ln_sigma(h)),
-                             reinterpreted_batch_ndims=1)
+        q_z = fused.Normal(loc=dense(self.mu, h), log_scale=dense(self.ln_sigma, h))
+        return D.Independent(q_z, reinterpreted_batch_ndims=1)
 
     def features(self, x):
         raise NotImplementedError
@@ -42,7 +43,9 @@ class MLPEncoder(_GaussianEncoder):
             self.trunk = trunk
 
     def features(self, x):
-        return self.trunk(F.reshape(x, (x.shape[0], -1)))
+        if x.ndim != 2:  # flat input needs no reshape node
+            x = F.reshape(x, (x.shape[0], -1))
+        return self.trunk(x)
 
 
 class ConvEncoder(_GaussianEncoder):

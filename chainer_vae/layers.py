@@ -3,6 +3,7 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
+from chainer_vae import fused
 from chainer_vae.errors import ConfigError
 
 ACTIVATIONS = {"relu": F.relu, "tanh": F.tanh, "softplus": F.softplus, "elu": F.elu,
@@ -21,6 +22,18 @@ def activation(name):
             name, ", ".join(sorted(ACTIVATIONS)))) from None
 
 
+def dense(link, x, activation_name=None):
+    """``activation(link(x))`` for an ``L.Linear`` link, x (B, in) -> (B, out).
+
+    One fused node (``chainer_vae.fused.linear``) where it applies (2-D x, ReLU, tanh or
+    no activation): it skips the bias, activation and gradient nodes chainer would add.
+    """
+    if fused.can_fuse_linear(link, activation_name, x):
+        return fused.linear(x, link, activation_name)
+    h = link(x)
+    return h if activation_name is None else activation(activation_name)(h)
+
+
 class MLP(chainer.ChainList):
     """Linear layers of the given sizes, the activation after every one of them."""
 
@@ -28,11 +41,12 @@ class MLP(chainer.ChainList):
         super().__init__(*[L.Linear(n_in, n_out)
                            for n_in, n_out in zip([in_size] + list(sizes[:-1]), sizes)])
         self.out_size = sizes[-1] if sizes else in_size
-        self._activate = activation(activation_name)
+        activation(activation_name)  # fail early on an unknown name
+        self._activation_name = activation_name
 
     def forward(self, h):
         for layer in self:
-            h = self._activate(layer(h))
+            h = dense(layer, h, self._activation_name)
         return h
 
 

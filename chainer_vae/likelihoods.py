@@ -16,28 +16,63 @@ class _StableBernoulliLogProb(chainer.function_node.FunctionNode):
 
     chainer's own ``Bernoulli.log_prob`` computes ``log(exp(-logit) + 1)``, which overflows
     to inf in float32 for logits below about -88 and turns the loss infinite; this form
-    stays finite for every logit and costs fewer temporaries.
+    stays finite for every logit and costs fewer temporaries: the forward pass writes
+    into two buffers, and keeps softplus(logit) so that the backward pass gets
+    sigmoid(logit) = exp(logit - softplus(logit)) with one exp instead of a graph node.
     """
 
     def forward(self, inputs):
         logit, x = inputs
         self.retain_inputs((0, 1))
         xp = chainer.backend.get_array_module(logit)
-        softplus = xp.maximum(logit, 0) + xp.log1p(xp.exp(-xp.abs(logit)))
-        return (x * logit - softplus).astype(logit.dtype, copy=False),
+        # softplus(l) = max(l, 0) + log1p(exp(-|l|)), built in place in one buffer
+        softplus = xp.abs(logit)
+        xp.negative(softplus, out=softplus)
+        xp.exp(softplus, out=softplus)
+        xp.log1p(softplus, out=softplus)
+        softplus += xp.maximum(logit, 0)
+        self._softplus = softplus
+        log_prob = xp.multiply(x, logit, dtype=logit.dtype)
+        log_prob -= softplus
+        return log_prob,
 
     def backward(self, indexes, grad_outputs):
         logit, x = self.get_retained_inputs()
         gy, = grad_outputs
-        return gy * (x - F.sigmoid(logit)), None
+        if chainer.config.enable_backprop:  # double backprop: keep the graph
+            return gy * (x - F.sigmoid(logit)), None
+        # d/dlogit = x - sigmoid(logit); l - softplus(l) = -softplus(-l) <= 0: no overflow
+        xp = chainer.backend.get_array_module(logit.array)
+        grad = xp.subtract(logit.array, self._softplus)
+        xp.exp(grad, out=grad)
+        xp.subtract(x.array, grad, out=grad)
+        grad *= gy.array
+        return chainer.Variable(grad, requires_grad=False), None
 
 
 class Bernoulli(D.Bernoulli):
     """chainer's Bernoulli with a log-probability that never overflows (see above)."""
 
+    @property
+    def batch_shape(self):
+        # chainer reads it from ``p``, which costs a sigmoid of every logit (and a graph
+        # node) each time an Independent wraps the distribution.
+        return self.logit.shape
+
     def log_prob(self, x):
         x = chainer.as_array(x)
         return _StableBernoulliLogProb().apply((self.logit, x))[0]
+
+
+def _first_param(raw):
+    """raw[:, 0] (B, *event_shape) of raw outputs (B, n_params, *event_shape).
+
+    With one parameter it is a reshape: a view whose backward is a reshape too, where
+    the ``raw[:, 0]`` slice would scatter its gradient back with ``numpy.add.at``.
+    """
+    if raw.shape[1] == 1:
+        return F.reshape(raw, (raw.shape[0],) + raw.shape[2:])
+    return raw[:, 0]
 
 
 def _independent(distribution):
@@ -52,7 +87,7 @@ class BernoulliLikelihood:
     binary = True
 
     def __call__(self, raw):
-        return _independent(Bernoulli(logit=raw[:, 0]))
+        return _independent(Bernoulli(logit=_first_param(raw)))
 
     def to_dict(self):
         return {"likelihood": "bernoulli"}
@@ -73,9 +108,10 @@ class GaussianLikelihood:
         self.binary = False
 
     def __call__(self, raw):
-        loc = raw[:, 0]
         if self.learned:
-            return _independent(D.Normal(loc, log_scale=raw[:, 1]))
+            loc, log_scale = F.separate(raw, axis=1)  # one node, not two slices
+            return _independent(D.Normal(loc, log_scale=log_scale))
+        loc = _first_param(raw)
         scale = loc.xp.full(loc.shape, self.sigma, dtype=loc.dtype)
         return _independent(D.Normal(loc, scale=scale))
 

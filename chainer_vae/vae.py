@@ -10,6 +10,8 @@ import chainer.distributions as D
 import chainer.functions as F
 import numpy
 
+from chainer_vae import fused
+
 
 class Prior(chainer.Link):
     """p(z) = N(0, I) over ``latent`` dimensions; a Link so its arrays follow the device."""
@@ -23,7 +25,10 @@ class Prior(chainer.Link):
         self.register_persistent("scale")
 
     def forward(self):
-        return D.Independent(D.Normal(self.loc, scale=self.scale), reinterpreted_batch_ndims=1)
+        # Built from log(scale), the parameter the fused KL and sampling read directly.
+        log_scale = self.xp.log(self.scale)
+        return D.Independent(fused.Normal(self.loc, log_scale=log_scale),
+                             reinterpreted_batch_ndims=1)
 
 
 class VAE(chainer.Chain):
@@ -109,7 +114,8 @@ class ELBOLoss(chainer.Chain):
         batch = x.shape[0]
         z_flat = F.reshape(z, (self.k * batch, model.latent))
         x_rep = _repeat(x, self.k)
-        reconstr = -F.sum(model.decoder(z_flat, x_rep).log_prob(x_rep)) / (self.k * batch)
+        log_px_z = model.decoder(z_flat, x_rep).log_prob(x_rep)  # (k * B,)
+        reconstr = F.sum(log_px_z) * (-1.0 / (self.k * batch))  # one node for -sum / n
         kl = F.mean(chainer.kl_divergence(q_z, model.prior()))
         loss = reconstr + self.beta * kl
         chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
