@@ -67,6 +67,8 @@ def _add_train(subparsers):
     run.add_argument("--device", default="@numpy",
                      help="Chainer device: @numpy, @cupy:0, or an integer (-1 = CPU)")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--snapshot-every", type=int, default=1, help="epochs between snapshots")
+    run.add_argument("--keep-snapshots", type=int, default=2, help="newest snapshots kept")
     run.add_argument("--out", default="result", help="run folder")
     run.add_argument("--resume", nargs="?", const="latest",
                      help="continue the run in --out from its newest snapshot (or this one); "
@@ -154,6 +156,7 @@ def _config_from_args(args) -> RunConfig:
         train.epochs = args.epochs
     train.batch_size, train.lr, train.k, train.beta = args.batch_size, args.lr, args.k, args.beta
     train.kl_warmup, train.device, train.seed = args.kl_warmup, args.device, args.seed
+    train.snapshot_every, train.keep_snapshots = args.snapshot_every, args.keep_snapshots
     return config
 
 

@@ -72,6 +72,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "@numpy"
     snapshot_every: int = 1  # epochs
+    keep_snapshots: int = 2  # the newest ones; older snapshots are deleted
 
 
 @dataclass

@@ -160,6 +160,8 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
         raise ConfigError("epochs, batch size and k must be at least 1")
     if train_config.lr <= 0 or train_config.beta < 0:
         raise ConfigError("the learning rate must be positive and beta non-negative")
+    if train_config.snapshot_every < 1 or train_config.keep_snapshots < 1:
+        raise ConfigError("snapshot interval and snapshots kept must be at least 1")
     device = get_device(dist.device_spec(train_config.device))
     seed_everything(dist.seed(train_config.seed), device)
     if data is None:
@@ -205,7 +207,8 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     trainer.extend(LatentRecorder(model, data.test, data.test_labels, out), name="latents")
     # Lowest priority: the snapshot is taken after every extension that draws random
     # numbers (the Evaluator), so a resumed run sees the same random state.
-    trainer.extend(extensions.snapshot(filename=SNAPSHOT_PREFIX + "{.updater.epoch}"),
+    trainer.extend(extensions.snapshot(filename=SNAPSHOT_PREFIX + "{.updater.epoch}",
+                                       n_retains=train_config.keep_snapshots),
                    trigger=(train_config.snapshot_every, "epoch"), priority=-1000)
     if progress:
         trainer.extend(extensions.ProgressBar(update_interval=10))
