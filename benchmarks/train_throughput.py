@@ -5,15 +5,28 @@ batch 128) on the same binarized MNIST images (real ones from $CHAINER_VAE_DATA/
 present, else random stand-ins of the same size). Runs are interleaved and each reports
 its median images per second over the repeats; the ratio is project / torch.
 
-    python benchmarks/train_throughput.py [--iterations 150] [--repeats 5] [--json]
+    python benchmarks/train_throughput.py [--iterations 150] [--warmup 20] [--repeats 5]
+                                          [--threads N] [--json]
 
 chainer-vae's side is the Trainer that `chainer-vae train` builds (``build_trainer``:
 updater, KL warm-up, NaN guard, reporting), stopped after a number of iterations that
 stays inside the first epoch so no evaluation pass is timed.
+
+Both sides time steady-state training: the first ``--warmup`` iterations of every run
+are run but not timed (chainer's PlotReport imports matplotlib at its first call, ~1 s
+here, and PyTorch sets up its allocator and thread pool on the first steps).
+
+Both sides use the same number of BLAS threads: by default the number NumPy's OpenBLAS
+uses (the machine's cores, or $OPENBLAS_NUM_THREADS), which PyTorch is then set to;
+``--threads N`` sets both to N. On a machine shared with other jobs, multi-threaded
+GEMM can be many times slower than single-threaded (threads wait for each other), which
+then dominates both sides; ``--threads 1`` measures the frameworks rather than that.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import glob
 import json
 import os
 import statistics
@@ -47,21 +60,62 @@ def load_images(limit=60000):
     return (rng.rand(limit, 784) < 0.13).astype(np.float32), "random stand-ins"
 
 
-def project_images_per_second(images, iterations):
+def benchmark_config():
+    """The run config of the benchmarked model: MLP 784-400-20, ReLU, Bernoulli, batch 128."""
     config = RunConfig(model=ModelConfig(hidden=[HIDDEN], latent=LATENT, activation="relu"))
     config.train.batch_size = BATCH
+    return config
+
+
+def _openblas():
+    """NumPy's bundled OpenBLAS library (ctypes) and its symbol suffix, or (None, None)."""
+    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for path in sorted(glob.glob(str(libs / "libscipy_openblas*.so*"))):
+        lib = ctypes.CDLL(path)  # already loaded by NumPy: the same library instance
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", "_64_", ""):
+                if hasattr(lib, prefix + "_get_num_threads" + suffix):
+                    return lib, (prefix, suffix)
+    return None, None
+
+
+def blas_threads(set_to=None):
+    """The number of threads NumPy's OpenBLAS uses (after setting it to ``set_to``)."""
+    lib, (prefix, suffix) = _openblas()
+    if lib is None:
+        return None
+    if set_to is not None:
+        getattr(lib, prefix + "_set_num_threads" + suffix)(int(set_to))
+    return int(getattr(lib, prefix + "_get_num_threads" + suffix)())
+
+
+class _StopAfter:
+    """The trainer's stop trigger: stops after ``warmup + iterations`` iterations and
+    notes the time when the warm-up ends (the trainer calls it once per iteration)."""
+
+    def __init__(self, warmup, iterations):
+        self.warmup, self.total = warmup, warmup + iterations
+        self.started = None
+
+    def __call__(self, trainer):
+        iteration = trainer.updater.iteration
+        if iteration == self.warmup:
+            self.started = time.perf_counter()
+        return iteration >= self.total
+
+
+def project_images_per_second(images, iterations, warmup):
     data = Data(train=images, test=images[:BATCH], input_shape=(784,))
     with tempfile.TemporaryDirectory() as out:
-        trainer, _, _ = build_trainer(config, out, progress=False, data=data)
-        trainer.stop_trigger = chainer.training.triggers.IntervalTrigger(iterations, "iteration")
+        trainer, _, _ = build_trainer(benchmark_config(), out, progress=False, data=data)
+        trainer.stop_trigger = stop = _StopAfter(warmup, iterations)
         # The report printer would write a line per epoch; none is reached here.
-        start = time.perf_counter()
         trainer.run()
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - stop.started
     return iterations * BATCH / elapsed
 
 
-def torch_images_per_second(images, iterations):
+def torch_images_per_second(images, iterations, warmup):
     import torch
     import torch.nn.functional as TF
 
@@ -89,8 +143,9 @@ def torch_images_per_second(images, iterations):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = torch.from_numpy(images)
     order = torch.randperm(len(data))
-    start = time.perf_counter()
-    for i in range(iterations):
+    for i in range(warmup + iterations):
+        if i == warmup:
+            start = time.perf_counter()
         x = data[order[i * BATCH:(i + 1) * BATCH]]
         optimizer.zero_grad()
         loss = model(x)
@@ -103,30 +158,41 @@ def torch_images_per_second(images, iterations):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=150)
+    parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.iterations * BATCH > 60000:
-        parser.error("--iterations must stay inside one epoch (at most 468)")
+    if args.iterations < 1 or args.warmup < 1:
+        parser.error("--iterations and --warmup must be at least 1")
+    if (args.warmup + args.iterations) * BATCH > 60000:
+        parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
     images, source = load_images()
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
         return 2
+    threads = blas_threads(args.threads)
+    if threads is None:  # NumPy without its bundled OpenBLAS: count cores
+        threads = args.threads or len(os.sched_getaffinity(0))
+    torch.set_num_threads(threads)
     ours, theirs = [], []
     for _ in range(args.repeats):
-        ours.append(project_images_per_second(images, args.iterations))
-        theirs.append(torch_images_per_second(images, args.iterations))
+        ours.append(project_images_per_second(images, args.iterations, args.warmup))
+        theirs.append(torch_images_per_second(images, args.iterations, args.warmup))
     result = {"project_img_s": statistics.median(ours), "torch_img_s": statistics.median(theirs)}
     result["ratio"] = result["project_img_s"] / result["torch_img_s"]
     result.update({"data": source, "batch": BATCH, "iterations": args.iterations,
-                   "repeats": args.repeats, "torch": torch.__version__,
-                   "torch_threads": torch.get_num_threads(), "numpy": np.__version__})
+                   "warmup": args.warmup, "repeats": args.repeats, "torch": torch.__version__,
+                   "torch_threads": torch.get_num_threads(), "numpy_blas_threads": threads,
+                   "numpy": np.__version__})
     if args.json:
         print(json.dumps(result))
     else:
-        print("| | images/s (median of {}) |\n|---|---|".format(args.repeats))
+        print("| | images/s (median of {}, {} BLAS threads) |\n|---|---|".format(
+            args.repeats, threads))
         print("| chainer-vae | {:.0f} |\n| PyTorch {} eager | {:.0f} |".format(
             result["project_img_s"], torch.__version__, result["torch_img_s"]))
         print("| ratio | {:.2f} |".format(result["ratio"]))
