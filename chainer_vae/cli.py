@@ -120,7 +120,9 @@ def _add_plot(subparsers):
 def _add_study(subparsers):
     p = subparsers.add_parser("study", help="run the study end to end (short runs by default)")
     p.add_argument("--out", default="study", help="output folder")
-    p.add_argument("--epochs", type=int, help="epochs per model (default: quick)")
+    p.add_argument("--preset", choices=("quick", "full", "smoke"), default="quick",
+                   help="quick: a few minutes on 2 CPU cores; full: the study's lengths "
+                        "(hours on a CPU, use a GPU); smoke: seconds, for checks")
     p.add_argument("--device", default="@numpy")
     _add_progress(p)
     p.set_defaults(handler=_study)
@@ -208,9 +210,10 @@ def _plot(args):
 
 
 def _study(args):
-    from chainer_vae.study import run_study
+    from chainer_vae.study import StudyPlan, run_study
 
-    run_study(args.out, epochs=args.epochs, device=args.device, progress=_progress(args))
+    plan = getattr(StudyPlan, args.preset)()
+    run_study(args.out, plan, device=args.device, progress=_progress(args))
 
 
 def _progress(args):

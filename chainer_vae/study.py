@@ -1,42 +1,158 @@
 """The study end to end: the runs behind the README's main command (``make demo``).
 
-Each stage trains through the same ``chainer_vae.training.train`` a user runs from the
-CLI, evaluates the result and writes a summary, so a short default run and a long one
-differ only in their numbers of epochs.
+Every stage trains through the same ``chainer_vae.training.train`` a user runs from the
+CLI, then evaluates, draws the figures and generates samples from the latent prior, so a
+short default run and a long one differ only in their numbers of epochs:
+
+- MNIST with the study's subsets (1600 training and 400 test digits per class), the
+  MLP VAE with latent sizes 2, 10 and 20 (Fig. 2-5, the manifold, the GIFs, samples by
+  latent size, interpolation, reconstruction and completion of occluded digits);
+- the study's Bach pieces (``bach_lute``) with the study's MLP (15600-1000-500-100-20),
+  generated MIDI decoded from z ~ N(0, I) at the study's threshold 0.2;
+- the genre songs (``genre_midi``, when present) with the conv VAE, a few windows a song.
+
+Outputs land in ``out``: one run folder per model, ``figures/``, ``generated/`` and
+``summary.json``.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
+from chainer_vae import generation, plots
 from chainer_vae.config import RunConfig, atomic_write_text, default_model_config
-from chainer_vae.evaluation import evaluate
+from chainer_vae.datasets.mnist import ENV_VAR
+from chainer_vae.evaluation import evaluate, load_run
 from chainer_vae.training import train
 
-QUICK_EPOCHS = 5
+
+@dataclass
+class StudyPlan:
+    """Epochs and sizes of one study run; ``quick()`` and ``full()`` are the two presets."""
+
+    mnist_epochs: int = 5
+    mnist_latents: tuple = (2, 10, 20)
+    bach_epochs: int = 30
+    genre_epochs: int = 3
+    genre_windows_per_piece: Optional[int] = 4
+    iw_samples: int = 500
+    iw_limit: Optional[int] = 1000
+    n_generated: int = 4
+    limit: Optional[int] = None  # examples per split, for smoke tests
+
+    @classmethod
+    def quick(cls):
+        return cls()
+
+    @classmethod
+    def full(cls):
+        return cls(mnist_epochs=100, bach_epochs=300, genre_epochs=50,
+                   genre_windows_per_piece=None, iw_samples=5000, iw_limit=None)
+
+    @classmethod
+    def smoke(cls):
+        """Seconds, not minutes: for tests and notebook checks."""
+        return cls(mnist_epochs=1, mnist_latents=(2, 20), bach_epochs=2, genre_epochs=1,
+                   genre_windows_per_piece=1, iw_samples=10, iw_limit=50, n_generated=2,
+                   limit=300)
 
 
-def mnist_config(epochs, device):
+def mnist_config(latent, epochs, device, data_dir=None, limit=None):
     """The study's MNIST setting: 1600 training and 400 test digits per class, binarized at
-    0.5, Chainer's example MLP (784-500-20, tanh)."""
+    0.5, Chainer's example MLP (784-500-latent, tanh)."""
     config = RunConfig(model=default_model_config("mnist", "mlp"))
+    config.model.latent = latent
+    config.data.data_dir, config.data.limit = data_dir, limit
     config.data.train_per_class, config.data.test_per_class = 1600, 400
     config.train.epochs, config.train.device = epochs, device
     return config
 
 
-def run_study(out, epochs=None, device="@numpy", progress=False, iw_samples=500):
-    """Train and evaluate the study's models under ``out``; returns the summary dict."""
+def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None):
+    """The study's MIDI setting: 100-step windows of the 156-column note-state matrix on a
+    16th-note grid, Bernoulli likelihood; the study's MLP for ``arch="mlp"``."""
+    config = RunConfig(model=default_model_config("midi", arch))
+    config.data.dataset, config.data.data_dir = "midi", str(root)
+    config.data.windows_per_piece, config.data.limit = windows_per_piece, limit
+    config.train.epochs, config.train.device = epochs, device
+    # Large models (the study's MLP has 32M weights): a snapshot at the end only.
+    config.train.snapshot_every, config.train.keep_snapshots = max(1, epochs), 1
+    return config
+
+
+def data_root():
+    """``$CHAINER_VAE_DATA`` as a Path, or None."""
+    import os
+
+    return Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else None
+
+
+def _say(text):
+    print(text, flush=True)
+
+
+def run_mnist(out, plan, device, progress):
+    """Train the MNIST models, evaluate, draw every figure; returns the summary part."""
+    root = data_root()
+    data_dir = str(root / "mnist") if root is not None else None
+    summary, models = {}, {}
+    for latent in plan.mnist_latents:
+        run_dir = out / "mnist_z{}".format(latent)
+        _say("== MNIST, MLP VAE 784-500-{} ({} epochs) -> {}".format(
+            latent, plan.mnist_epochs, run_dir))
+        train(mnist_config(latent, plan.mnist_epochs, device, data_dir, plan.limit), run_dir,
+              progress=progress)
+        scores = evaluate(run_dir, iw_samples=plan.iw_samples, limit=plan.iw_limit,
+                          progress=progress)
+        summary[run_dir.name] = scores.to_dict()
+        _say("   test ELBO {:.2f} nats, IWAE (K={}) log p(x) {:.2f} nats on {} digits".format(
+            scores.elbo, scores.iw_samples, scores.log_likelihood, scores.n))
+        run = load_run(run_dir)
+        figures = plots.plot_run(run_dir, out / "figures" / run_dir.name, data=run.data)
+        models[latent] = run.model
+        _say("   {} figures in {}".format(len(figures), out / "figures" / run_dir.name))
+    plots.plot_samples_by_latent_size(models, out / "figures" / "samples_by_latent_size.png")
+    return summary
+
+
+def run_midi(out, name, root, arch, epochs, plan, device, progress, windows_per_piece=None):
+    """Train on a MIDI folder, draw its figures and write generated MIDI."""
+    run_dir = out / name
+    _say("== MIDI {}, {} VAE ({} epochs) -> {}".format(root, arch, epochs, run_dir))
+    train(midi_config(root, arch, epochs, device, windows_per_piece, plan.limit), run_dir,
+          progress=progress)
+    data = load_run(run_dir).data
+    plots.plot_run(run_dir, out / "figures" / name, data=data)
+    generated = generation.sample_run(run_dir, out / "generated" / name, n=plan.n_generated,
+                                      threshold=0.2, seed=0, data=data)
+    interpolation = generation.sample_run(run_dir, out / "generated" / name / "interpolation",
+                                          interpolate_between=(0, 1), steps=4,
+                                          methods=("slerp",), seed=0, data=data)
+    log = json.loads((run_dir / "log").read_text())
+    midi_files = [str(p) for p in generated + interpolation if p.suffix == ".mid"]
+    _say("   test loss {:.1f} nats per window; {} MIDI files in {}".format(
+        log[-1]["validation/main/loss"], len(midi_files), out / "generated" / name))
+    return {"test_loss": log[-1]["validation/main/loss"], "midi": midi_files}
+
+
+def run_study(out, plan=None, device="@numpy", progress=False):
+    """Run every stage of the study under ``out``; returns (and writes) the summary."""
+    plan = plan or StudyPlan.quick()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    epochs = epochs or QUICK_EPOCHS
-    summary = {}
-    run_dir = out / "mnist_mlp"
-    print("== MNIST, MLP VAE ({} epochs) -> {}".format(epochs, run_dir), flush=True)
-    train(mnist_config(epochs, device), run_dir, progress=progress)
-    scores = evaluate(run_dir, iw_samples=iw_samples, progress=progress)
-    summary["mnist_mlp"] = scores.to_dict()
-    print("MNIST test ELBO {:.2f} nats, IWAE (K={}) log p(x) {:.2f} nats, {} test digits".format(
-        scores.elbo, scores.iw_samples, scores.log_likelihood, scores.n), flush=True)
+    summary = run_mnist(out, plan, device, progress)
+    root = data_root()
+    if root is not None and (root / "bach_lute").is_dir():
+        summary["bach_mlp"] = run_midi(out, "bach_mlp", root / "bach_lute", "mlp",
+                                       plan.bach_epochs, plan, device, progress)
+    else:
+        _say("== MIDI skipped: set {} to a data root with bach_lute/".format(ENV_VAR))
+    if root is not None and (root / "genre_midi").is_dir():
+        summary["genre_conv"] = run_midi(out, "genre_conv", root / "genre_midi", "conv",
+                                         plan.genre_epochs, plan, device, progress,
+                                         plan.genre_windows_per_piece)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _say("== done: {}".format(out / "summary.json"))
     return summary
