@@ -73,6 +73,7 @@ def _add_train(subparsers):
     run.add_argument("--resume", nargs="?", const="latest",
                      help="continue the run in --out from its newest snapshot (or this one); "
                           "its config.json is used, --epochs may extend it")
+    _add_communicator(run)
     _add_progress(p)
     p.set_defaults(handler=_train)
 
@@ -86,6 +87,7 @@ def _add_evaluate(subparsers):
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_communicator(p)
     _add_progress(p)
     p.set_defaults(handler=_evaluate)
 
@@ -128,6 +130,16 @@ def _add_study(subparsers):
     p.set_defaults(handler=_study)
 
 
+def _add_communicator(p):
+    from chainer_vae.distributed import COMMUNICATORS
+
+    p.add_argument("--communicator", choices=COMMUNICATORS,
+                   help="run data-parallel over the ranks of mpiexec with this ChainerMN "
+                        "communicator: naive or flat (CPU or GPU), pure_nccl or "
+                        "non_cuda_aware (one GPU per process, --device @cupy:<local rank>); "
+                        "only rank 0 writes and prints")
+
+
 def _add_progress(p):
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show progress bars (default: when stderr is a terminal)")
@@ -162,25 +174,38 @@ def _config_from_args(args) -> RunConfig:
     return config
 
 
+def _distributed(args):
+    """The ``Distributed`` for ``--communicator``, kept on ``args`` for ``main``."""
+    from chainer_vae.distributed import Distributed
+
+    args.distributed = Distributed.create(args.communicator)
+    return args.distributed
+
+
 def _train(args):
     from chainer_vae.training import train
 
+    dist = _distributed(args)
     if args.resume is not None:
-        config = RunConfig.load(args.out)
+        config = dist.root_value(lambda: RunConfig.load(args.out))  # rank 0's run folder
         if args.epochs is not None:
             config.train.epochs = args.epochs
     else:
         config = _config_from_args(args)
-    train(config, args.out, resume=args.resume, progress=args.progress)
-    print("trained model written to {}/model.npz".format(args.out))
+    train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist)
+    if dist.is_writer:
+        print("trained model written to {}/model.npz".format(args.out))
 
 
 def _evaluate(args):
     from chainer_vae.evaluation import evaluate
 
+    dist = _distributed(args)
     result = evaluate(args.run_dir, iw_samples=args.iw_samples, batch_size=args.batch_size,
                       limit=args.limit, seed=args.seed, device=args.device,
-                      progress=_progress(args))
+                      progress=_progress(args), distributed=dist)
+    if not dist.is_writer:
+        return
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -249,7 +274,12 @@ def main(argv=None):
         args.handler(args)
     except _user_errors() as error:
         message = " ".join(str(error).split())  # one line, whatever the error held
+        dist = getattr(args, "distributed", None)
+        if dist is not None and dist.size > 1:
+            message = "[rank {} of {}] {}".format(dist.rank, dist.size, message)
         print("chainer-vae {}: error: {}".format(args.command, message), file=sys.stderr)
+        if dist is not None:
+            dist.abort(2)  # the other ranks may be waiting in a collective
         return 2
     except KeyboardInterrupt:
         print("chainer-vae {}: interrupted".format(args.command), file=sys.stderr)

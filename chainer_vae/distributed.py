@@ -28,7 +28,7 @@ they are, so code that takes a ``Distributed`` runs unchanged without MPI.
 
 Set ``CHAINER_VAE_CHECK_SYNC=1`` to compare a digest of the parameters across all ranks
 after every update (a check for the tests and for debugging; it costs one small
-all-gather per iteration).
+all-gather per iteration). Rank 0's setting counts.
 """
 from __future__ import annotations
 
@@ -234,7 +234,8 @@ class Distributed:
             return
         trainer.extend(SynchronizeParameters(self.comm, optimizer), name="mpi_sync")
         trainer.extend(MeanObservations(self.comm), name="mpi_mean")
-        if os.environ.get(CHECK_SYNC_ENV, "") not in ("", "0"):
+        # Rank 0's setting for all: every rank must run the same collectives.
+        if self.root_value(lambda: os.environ.get(CHECK_SYNC_ENV, "") not in ("", "0")):
             trainer.extend(SyncCheck(self.comm, optimizer.target), name="mpi_check_sync")
 
     def trainer_out(self, out):
