@@ -9,7 +9,7 @@ export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export CHAINER_VAE_DATA ?= $(abspath $(CURDIR)/../shared/data)
 OUT ?= study
 
-.PHONY: install demo test bench clean
+.PHONY: install mpi demo test bench clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(VENV)/.installed: setup.py constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# mpi4py for data-parallel runs (chainer-vae train --communicator ...) and the MPI tests;
+# needs an MPI first, e.g. Debian: apt-get install openmpi-bin libopenmpi-dev.
+mpi: install
+	$(PY) -m pip install --quiet -e '.[mpi]'
 
 demo: install
 	$(VENV)/bin/chainer-vae study --out $(OUT)
