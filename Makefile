@@ -30,8 +30,10 @@ demo: install
 test: install
 	$(PY) -m pytest -q tests
 
+# The peers: pretty_midi, and PyTorch's CPU build (on Linux, PyPI's default torch wheel is
+# the CUDA one, several GB: see the README's Benchmarks section).
 bench: install
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m pip install --quiet -e '.[bench]' 'torch==2.13.0'
 	$(PY) benchmarks/run_all.py
 
 clean:

@@ -1,0 +1,115 @@
+"""``make bench``: run the benchmarks, write benchmarks/results.json and results.md.
+
+Each benchmark runs as its own process with ``--json`` and compares against a peer in the
+same run (ratios), since these machines are small, shared and noisy:
+
+- train_throughput.py: chainer-vae's training loop against PyTorch eager (CPU);
+- midi_speed.py: midi.midi_to_roll against mido's parse and pretty_midi;
+- mpi_throughput.py: 1 against 2 ChainerMN ranks (when mpiexec and mpi4py are installed).
+
+The long model-quality benchmark (benchmarks/quality.py) is run by hand.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = (
+    ("train_throughput", ["train_throughput.py", "--json"]),
+    ("midi_speed", ["midi_speed.py", "--json"]),
+    ("mpi_throughput", ["mpi_throughput.py", "--json"]),
+)
+
+
+def machine():
+    """What the numbers were measured on."""
+    import numpy
+
+    return {"date": datetime.date.today().isoformat(), "platform": platform.platform(),
+            "processor": platform.machine(), "cpus": os.cpu_count(),
+            "python": platform.python_version(), "numpy": numpy.__version__}
+
+
+def run(name, args):
+    """One benchmark's JSON result, or {"skipped": reason}."""
+    if name == "mpi_throughput" and shutil.which("mpiexec") is None:
+        return {"skipped": "mpiexec not installed (make mpi)"}
+    print("== {}".format(" ".join(args)), flush=True)
+    done = subprocess.run([sys.executable, str(HERE / args[0])] + args[1:],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return {"skipped": lines[-1] if lines else "exit status {}".format(done.returncode)}
+    # The JSON object is the last thing printed (training may print report headers first).
+    return json.loads(done.stdout[done.stdout.index("\n{") + 1 if "\n{" in done.stdout else 0:])
+
+
+def _fmt(value, digits=2):
+    return "{:.{}f}".format(value, digits) if isinstance(value, (int, float)) else str(value)
+
+
+def markdown(results):
+    """The results as the markdown quoted in the README."""
+    info = results["machine"]
+    lines = ["Measured {} on {} ({} CPUs, Python {}, NumPy {}) with `make bench`.".format(
+        info["date"], info["platform"], info["cpus"], info["python"], info["numpy"]), ""]
+    train = results["train_throughput"]
+    lines += ["**Training throughput** (MLP VAE 784-400-20, batch 128, CPU; medians):", ""]
+    if "skipped" in train:
+        lines += ["skipped: " + train["skipped"], ""]
+    else:
+        lines += ["| | images/s |", "|---|---:|",
+                  "| chainer-vae (`chainer-vae train`'s Trainer) | {} |".format(
+                      _fmt(train["project_img_s"], 0)),
+                  "| PyTorch {} eager | {} |".format(train.get("torch", ""),
+                                                     _fmt(train["torch_img_s"], 0)),
+                  "| ratio | **{}** |".format(_fmt(train["ratio"])), ""]
+    speed = results["midi_speed"]
+    lines += ["**MIDI to piano roll** (the study's 8 Bach files; medians):", ""]
+    if "skipped" in speed:
+        lines += ["skipped: " + speed["skipped"], ""]
+    else:
+        ms = speed["ms_per_file"]
+        lines += ["| | ms per file |", "|---|---:|"]
+        lines += ["| {} | {} |".format(name, _fmt(value)) for name, value in ms.items()]
+        lines += ["", "midi_to_roll costs **{}x** mido's parse alone and is **{}x** faster than "
+                  "pretty_midi; the {} genre songs convert at {} files/s on {} processes "
+                  "({} on one).".format(_fmt(speed["ratio_to_mido_parse"]),
+                                        _fmt(speed["speedup_over_pretty_midi"], 1),
+                                        speed["genre_files"],
+                                        _fmt(speed["genre_files_per_second_parallel"], 0),
+                                        speed["workers"],
+                                        _fmt(speed["genre_files_per_second_one_core"], 0)), ""]
+    mpi = results["mpi_throughput"]
+    lines += ["**Data-parallel training** (ChainerMN, same effective batch):", ""]
+    if "skipped" in mpi:
+        lines += ["skipped: " + mpi["skipped"], ""]
+    else:
+        lines += ["| {} ({}, effective batch {}) | images/s |".format(
+            mpi["model"], mpi["data"], mpi["effective_batch"]), "|---|---:|"]
+        lines += ["| {} | {} |".format(name, _fmt(value, 0))
+                  for name, value in mpi["images_per_s"].items()]
+        lines += [""]
+    return "\n".join(lines)
+
+
+def main():
+    results = {"machine": machine()}
+    for name, args in BENCHMARKS:
+        results[name] = run(name, args)
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    (HERE / "results.md").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
