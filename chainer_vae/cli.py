@@ -135,7 +135,7 @@ def _add_communicator(p):
 
     p.add_argument("--communicator", choices=COMMUNICATORS,
                    help="run data-parallel over the ranks of mpiexec with this ChainerMN "
-                        "communicator: naive or flat (CPU or GPU), pure_nccl or "
+                        "communicator: naive (CPU or GPU), or pure_nccl, flat or "
                         "non_cuda_aware (one GPU per process, --device @cupy:<local rank>); "
                         "only rank 0 writes and prints")
 

@@ -1,12 +1,12 @@
 """Data-parallel training and evaluation over MPI ranks with ChainerMN.
 
 One ``Distributed`` object says how this process takes part in a run. Built from a
-ChainerMN communicator name (``naive``, ``flat``, ``non_cuda_aware``, ``pure_nccl``) under
-``mpiexec``, it knows the rank, the number of ranks and the rank on this host, and hands
+ChainerMN communicator name under ``mpiexec`` (``naive``, the one for CPUs, which also
+works on GPUs; ``flat``, ``non_cuda_aware`` or ``pure_nccl`` on GPUs only), it knows the rank, the number of ranks and the rank on this host, and hands
 ``build_trainer``, ``train`` and ``evaluate`` the ChainerMN parts they need:
 
-* the device: GPU communicators (``pure_nccl``, ``non_cuda_aware``) put rank r of a host
-  on ``@cupy:r`` unless a GPU was given;
+* the device: the GPU communicators put rank r of a host on ``@cupy:r`` unless a GPU was
+  given;
 * the data: every rank loads the data set itself (rank 0 first, so a download happens
   once), then keeps its shard by index (``chainermn.scatter_index``, the index-only form of
   ``chainermn.scatter_dataset``): the permutation is drawn from ``seed`` on every rank, so
@@ -47,7 +47,7 @@ from chainer import training
 from chainer_vae.errors import ChainerVAEError, ConfigError
 
 COMMUNICATORS = ("naive", "flat", "non_cuda_aware", "pure_nccl")
-GPU_COMMUNICATORS = ("non_cuda_aware", "pure_nccl")
+GPU_COMMUNICATORS = ("flat", "non_cuda_aware", "pure_nccl")  # CuPy arrays only
 CHECK_SYNC_ENV = "CHAINER_VAE_CHECK_SYNC"
 MPI_HELP = ("install an MPI and mpi4py: apt-get install openmpi-bin libopenmpi-dev; "
             "pip install 'chainer-vae[mpi]'")
