@@ -2,8 +2,9 @@
 
 One ``Distributed`` object says how this process takes part in a run. Built from a
 ChainerMN communicator name under ``mpiexec`` (``naive``, the one for CPUs, which also
-works on GPUs; ``flat``, ``non_cuda_aware`` or ``pure_nccl`` on GPUs only), it knows the rank, the number of ranks and the rank on this host, and hands
-``build_trainer``, ``train`` and ``evaluate`` the ChainerMN parts they need:
+works on GPUs; ``flat``, ``non_cuda_aware`` or ``pure_nccl`` on GPUs only), it knows the
+rank, the number of ranks and the rank on this host, and hands ``build_trainer``,
+``train`` and ``evaluate`` the ChainerMN parts they need:
 
 * the device: the GPU communicators put rank r of a host on ``@cupy:r`` unless a GPU was
   given;
