@@ -1,0 +1,190 @@
+"""benchmarks/quality.py and benchmarks/jsb.py on tiny synthetic data: the JSB loader and
+windowing, the per-time-step bound arithmetic, the run-log summary, and one end-to-end
+``jsb`` run of a tiny model for one epoch (seconds, no real training)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401  (before chainer)
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location("_bench_" + name, BENCH / (name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+jsb = _load("jsb")
+quality = _load("quality")
+
+
+def _roll(rng, steps):
+    roll = np.zeros((steps, 88), np.uint8)
+    for t in range(steps):
+        roll[t, rng.choice(np.arange(30, 70), size=4, replace=False)] = 1
+    return roll
+
+
+def _cells(rolls):
+    cells = np.empty((1, len(rolls)), dtype=object)
+    for i, roll in enumerate(rolls):
+        cells[0, i] = roll
+    return cells
+
+
+@pytest.fixture()
+def tiny_mat(tmp_path):
+    """A JSB_Chorales.mat look-alike: cell arrays of binary (T, 88) uint8 rolls."""
+    import scipy.io
+
+    rng = np.random.RandomState(0)
+    lengths = {"traindata": [20, 9, 17, 12], "validdata": [10], "testdata": [7, 13, 5]}
+    path = tmp_path / "polyphonic" / "JSB_Chorales.mat"
+    path.parent.mkdir()
+    scipy.io.savemat(str(path), {key: _cells([_roll(rng, n) for n in ns])
+                                 for key, ns in lengths.items()})
+    return path
+
+
+def test_load_jsb_reads_the_three_splits(tiny_mat):
+    splits = jsb.load_jsb(tiny_mat)
+    assert [len(splits[s]) for s in ("train", "valid", "test")] == [4, 1, 3]
+    assert [len(r) for r in splits["test"]] == [7, 13, 5]
+    for roll in splits["train"]:
+        assert roll.dtype == np.float32 and roll.shape[1] == 88
+        assert set(np.unique(roll)) <= {0.0, 1.0}
+        assert (roll.sum(axis=1) == 4).all()
+
+
+def test_load_jsb_rejects_other_layouts(tmp_path):
+    import scipy.io
+
+    path = tmp_path / "bad.mat"
+    scipy.io.savemat(str(path), {"traindata": _cells([np.zeros((5, 12), np.uint8)]),
+                                 "validdata": _cells([np.zeros((5, 12), np.uint8)]),
+                                 "testdata": _cells([np.zeros((5, 12), np.uint8)])})
+    with pytest.raises(ValueError, match=r"expected \(T, 88\)"):
+        jsb.load_jsb(path)
+    with pytest.raises(FileNotFoundError):
+        jsb.load_jsb(tmp_path / "missing.mat")
+
+
+def test_default_path_follows_the_data_root(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHAINER_VAE_DATA", str(tmp_path))
+    assert jsb.default_path() == tmp_path / "polyphonic" / "JSB_Chorales.mat"
+
+
+def test_windows_partition_each_sequence_and_pad_with_silence():
+    rng = np.random.RandomState(1)
+    seqs = [rng.randint(0, 2, (37, 88)).astype(np.float32),
+            rng.randint(0, 2, (16, 88)).astype(np.float32),
+            rng.randint(0, 2, (3, 88)).astype(np.float32)]
+    wins = jsb.windows(seqs, 16)
+    assert wins.x.shape == (3 + 1 + 1, 16, 88) and wins.x.dtype == np.float32
+    assert wins.real.tolist() == [16, 16, 5, 16, 3]
+    assert wins.sequence.tolist() == [0, 0, 0, 1, 2]
+    assert wins.steps == 37 + 16 + 3
+    for index, seq in enumerate(seqs):  # the real steps, in order, are the sequence
+        mine = wins.sequence == index
+        real = np.concatenate([x[:n] for x, n in zip(wins.x[mine], wins.real[mine])])
+        np.testing.assert_array_equal(real, seq)
+        pads = [x[n:] for x, n in zip(wins.x[mine], wins.real[mine])]
+        assert all((pad == 0).all() for pad in pads)  # padding is silent
+
+
+def test_overlapping_training_windows_reach_the_end():
+    seq = np.arange(37 * 88, dtype=np.float32).reshape(37, 88)
+    wins = jsb.windows([seq], 16, hop=8)
+    assert wins.real.tolist() == [16, 16, 16, 13]
+    np.testing.assert_array_equal(wins.x[-1][:13], seq[24:])
+    short = jsb.windows([seq[:5]], 16, hop=8)
+    assert short.real.tolist() == [5]
+    with pytest.raises(ValueError):
+        jsb.windows([seq], 0)
+
+
+def test_per_step_bound_is_total_over_real_steps():
+    wins = jsb.Windows(x=np.zeros((5, 4, 88), np.float32),
+                       real=np.array([4, 4, 1, 4, 2]), sequence=np.array([0, 0, 0, 1, 2]))
+    log_lik = np.array([-10.0, -12.0, -5.0, -8.0, -3.0])
+    bound = jsb.per_step_bound(log_lik, wins)
+    assert bound["steps"] == 15 and bound["sequences"] == 3
+    assert bound["total"] == pytest.approx(-38.0)
+    assert bound["per_step"] == pytest.approx(-38.0 / 15)
+    np.testing.assert_allclose(bound["sequence_totals"], [-27.0, -8.0, -3.0])
+    np.testing.assert_array_equal(bound["sequence_steps"], [9, 4, 2])
+    assert bound["mean_of_sequence_per_step"] == pytest.approx((-3.0 - 2.0 - 1.5) / 3)
+    with pytest.raises(ValueError):
+        jsb.per_step_bound(log_lik[:4], wins)
+
+
+def test_padding_only_lowers_the_per_step_figure():
+    """For a model with independent Bernoulli(p) keys, log p(x, pad) <= log p(x): the figure
+    from padded windows is at most the exact per-step log-likelihood of the real steps."""
+    rng = np.random.RandomState(2)
+    p = np.clip(rng.rand(88), 0.05, 0.95)
+    seqs = [(rng.rand(n, 88) < p).astype(np.float32) for n in (21, 9, 40)]
+
+    def log_p(x):
+        return (x * np.log(p) + (1 - x) * np.log1p(-p)).sum(axis=(-1, -2))
+
+    wins = jsb.windows(seqs, 16)
+    padded = jsb.per_step_bound(log_p(wins.x), wins)["per_step"]
+    exact = sum(log_p(s) for s in seqs) / sum(len(s) for s in seqs)
+    assert padded < exact
+
+
+def test_log_summary_reads_last_and_best_epochs(tmp_path):
+    entries = [{"epoch": 1, "validation/main/loss": 90.0, "main/loss": 95.0, "elapsed_time": 10},
+               {"epoch": 2, "validation/main/loss": 85.0, "main/loss": 88.0, "elapsed_time": 20},
+               {"epoch": 3, "validation/main/loss": 86.0, "main/loss": 87.0, "elapsed_time": 30}]
+    (tmp_path / "log").write_text(json.dumps(entries))
+    summary = quality.log_summary(quality.read_log(tmp_path))
+    assert summary["epochs"] == 3 and summary["elapsed_s"] == 30
+    assert summary["last_test_neg_elbo"] == 86.0 and summary["best_test_neg_elbo"] == 85.0
+    assert summary["best_epoch"] == 2
+    assert quality.log_summary(quality.read_log(tmp_path / "none")) == {}
+
+
+def test_jsb_part_end_to_end_on_a_tiny_model(tiny_mat, tmp_path, capsys):
+    result = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "1", "--window", "4",
+                           "--latent", "2", "--hidden-size", "8", "--batch-size", "4",
+                           "--iw-samples", "8", "--out", str(tmp_path / "out"), "--json"])
+    assert result["epochs"] == 1 and result["test_sequences"] == 3
+    assert result["test_steps"] == 7 + 13 + 5
+    assert result["test_windows"] == 2 + 4 + 2
+    bound = result["test_bound_per_step"]
+    assert math.isfinite(bound) and bound < 0
+    # the printed figure is the total over the real steps of the scored sequences
+    assert result["test_log_likelihood_total"] / result["test_steps"] == pytest.approx(bound)
+    written = json.loads((tmp_path / "out" / "quality_jsb.json").read_text())
+    assert written["test_bound_per_step"] == pytest.approx(bound)
+    assert written["published"]["SRNN"] == -4.74
+    out = capsys.readouterr().out
+    assert "| JSB Chorales |" in out and "nats per time step" in out
+    assert (tmp_path / "out" / "jsb" / "model.npz").is_file()
+
+
+def test_time_limit_stops_at_an_epoch_end(tiny_mat, tmp_path):
+    """--minutes 0 stops after the first epoch and config.json says so."""
+    from chainer_vae.config import RunConfig
+
+    result = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "5", "--minutes", "0",
+                           "--window", "4", "--latent", "2", "--hidden-size", "8",
+                           "--iw-samples", "2", "--out", str(tmp_path)])
+    assert result["epochs"] == 1
+    assert RunConfig.load(tmp_path / "jsb").train.epochs == 1
