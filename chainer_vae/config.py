@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 1
@@ -125,14 +125,6 @@ def _section(cls, values, source, name):
         raise ConfigError("{}: unknown {} option(s): {}".format(
             source, name, ", ".join(sorted(unknown))))
     return cls(**values)
-
-
-def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half-written."""
-    path = Path(path)
-    tmp = path.with_name(".{}.tmp".format(path.name))
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def default_model_config(dataset="mnist", arch="mlp") -> ModelConfig:

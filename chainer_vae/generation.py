@@ -10,15 +10,13 @@ Shapes: an example is an array of the model's input shape, e.g. (784,), (1, 28, 
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import chainer
 import numpy
 
+from chainer_vae.files import atomic_output
 from chainer_vae.errors import ConfigError
 
 _CPU = chainer.backend.CpuDevice()
@@ -268,24 +266,6 @@ def complete_occluded(model, x, mask, iterations=20, fill=0.0, return_history=Fa
 
 
 # ---------------------------------------------------------------------------- writers
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Yield a temporary path beside ``path`` (same suffix); rename it to ``path`` when the
-    block succeeds, remove it when it fails: readers never see half a file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=".", suffix=".part" + path.suffix,
-                                         dir=str(path.parent))
-    os.close(handle)
-    try:
-        yield temporary
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
     """(N, H, W) images, or (N, H, W, C) colour ones, tiled into one array of

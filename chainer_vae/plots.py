@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from chainer_vae import generation as gen
+from chainer_vae.files import atomic_output
 from chainer_vae.errors import ConfigError, RunDirError
 
 DPI = 100
@@ -42,7 +43,7 @@ def save_figure(fig, path):
     """Write ``fig`` to ``path`` as a PNG, atomically; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gen.atomic_output(path) as temporary:
+    with atomic_output(path) as temporary:
         fig.savefig(temporary, format="png", dpi=DPI)
     return path
 
@@ -437,7 +438,7 @@ def save_gif(frames, path, fps=4, loop=0):
     images = [image.quantize(colors=256, method=Image.Quantize.MEDIANCUT) for image in images]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gen.atomic_output(path) as temporary:
+    with atomic_output(path) as temporary:
         images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
                        duration=max(20, int(round(1000 / fps))), loop=loop, optimize=False)
     return path

@@ -18,6 +18,7 @@ import numpy
 from chainer import training
 
 from chainer_vae import generation as gen
+from chainer_vae.files import atomic_output
 
 LATENTS_FILE = "latents.npz"
 SCATTER_GIF = "scatter.gif"
@@ -36,7 +37,7 @@ def read_latents(path):
 
 
 def _write_npz(path, arrays):
-    with gen.atomic_output(path) as temporary:
+    with atomic_output(path) as temporary:
         with open(temporary, "wb") as stream:
             numpy.savez_compressed(stream, **arrays)
 

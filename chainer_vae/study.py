@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Optional
 
 from chainer_vae import generation, plots
-from chainer_vae.config import RunConfig, atomic_write_text, default_model_config
+from chainer_vae.config import RunConfig, default_model_config
+from chainer_vae.files import atomic_write_text
 from chainer_vae.datasets.mnist import ENV_VAR
 from chainer_vae.evaluation import evaluate, load_run
 from chainer_vae.training import train

@@ -8,7 +8,6 @@ ends with the same parameters as an uninterrupted one (on the CPU, same seed).
 from __future__ import annotations
 
 import math
-import os
 import random
 import re
 import sys
@@ -23,6 +22,7 @@ from chainer.training import extensions
 from chainer_vae.config import RunConfig
 from chainer_vae.datasets import load_data
 from chainer_vae.distributed import Distributed
+from chainer_vae.files import atomic_output
 from chainer_vae.errors import ConfigError, RunDirError, TrainingDiverged
 from chainer_vae.model import MODEL_FILE, build_model
 from chainer_vae.optimizers import FusedAdam
@@ -258,7 +258,6 @@ def _snapshot_to_resume(out, resume):
 def save_model(model, out):
     """Write ``out/model.npz`` (CPU arrays) through a temporary file and a rename."""
     path = Path(out) / MODEL_FILE
-    tmp = path.with_name(".model.tmp.npz")
-    save_npz_uncompressed(str(tmp), model)
-    os.replace(tmp, path)
+    with atomic_output(path) as temporary:
+        save_npz_uncompressed(temporary, model)
     return path

@@ -1,5 +1,4 @@
 """Both study notebooks execute top to bottom in quick mode (CHAINER_VAE_QUICK=1)."""
-import os
 from pathlib import Path
 
 import nbformat

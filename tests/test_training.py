@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401
-import chainer
 
 from chainer_vae import training
 from chainer_vae.config import RunConfig, default_model_config

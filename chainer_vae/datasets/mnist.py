@@ -17,7 +17,6 @@ import hashlib
 import os
 import struct
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -27,6 +26,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from chainer_vae.files import atomic_binary
 from chainer_vae.errors import ConfigError, DataError, DownloadError
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -155,24 +155,6 @@ def read_idx(path: PathLike) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="))  # native order, writable copy
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix="." + path.name + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, str(path))
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_idx(path: PathLike, array) -> Path:
     """Write an array as an IDX file, atomically (temp file in the same folder, renamed).
 
@@ -213,7 +195,8 @@ def write_idx(path: PathLike, array) -> Path:
             f.write(payload)
 
     try:
-        _atomic_write(path, write)
+        with atomic_binary(path) as stream:
+            write(stream)
     except OSError as e:
         raise DataError("{}: cannot write: {}".format(path, e.strerror or e)) from None
     return path
@@ -257,39 +240,26 @@ def _fetch(url: str, target: Path, md5: Optional[str], progress: bool, timeout: 
     """
     from tqdm.auto import tqdm
 
-    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix="." + target.name + ".",
-                               suffix=".part")
-    try:
-        digest = hashlib.md5()
-        with os.fdopen(fd, "wb") as f:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                          desc=target.name, file=sys.stderr, disable=not progress,
-                          leave=False) as bar:
-                    while True:
-                        chunk = response.read(_CHUNK)
-                        if not chunk:
-                            break
-                        f.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-            f.flush()
-            os.fsync(f.fileno())
-        if total is not None and os.path.getsize(tmp) != total:
-            raise OSError("got {} bytes, server announced {}".format(
-                os.path.getsize(tmp), total))
+    digest = hashlib.md5()
+    with atomic_binary(target) as f:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=target.name, file=sys.stderr, disable=not progress,
+                      leave=False) as bar:
+                while True:
+                    chunk = response.read(_CHUNK)
+                    if not chunk:
+                        break
+                    f.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+        if total is not None and f.tell() != total:
+            raise OSError("got {} bytes, server announced {}".format(f.tell(), total))
         if md5 is not None and digest.hexdigest() != md5.lower():
             raise ValueError("MD5 mismatch: got {}, expected {}".format(
                 digest.hexdigest(), md5.lower()))
-        os.replace(tmp, str(target))
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _describe(error: BaseException) -> str:
