@@ -66,7 +66,7 @@ def _mpiexec_prefix():
     return prefix
 
 
-def run_mpi(prefix, args, wdirs, env=None, timeout=120):
+def run_mpi(prefix, args, wdirs, env=None, timeout=400):
     """``chainer-vae args`` on len(wdirs) ranks, rank r in ``wdirs[r]``; returns
     (stdout, stderr)."""
     command = list(prefix)
