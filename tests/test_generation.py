@@ -15,39 +15,10 @@ from chainer_vae.datasets import Data
 from chainer_vae.errors import ConfigError
 from chainer_vae.model import build_model
 from chainer_vae.training import save_model
-from chainer_vae.vae import ELBOLoss
+
+from tiny_models import toy_images, train_tiny
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def toy_images(n, seed=0, classes=4):
-    """Learnable stand-ins for digits: class c is a bright bar at rows 4 + 5c, with noise.
-    Flat float32 (n, 784) in {0, 1} and int labels (n,)."""
-    rng = np.random.RandomState(seed)
-    labels = np.arange(n) % classes
-    x = np.zeros((n, 28, 28), np.float32)
-    for i, label in enumerate(labels):
-        x[i, 4 + 5 * label:8 + 5 * label, 4:24] = 1
-    x = np.maximum(x, rng.rand(n, 28, 28) < 0.02).astype(np.float32)
-    return x.reshape(n, 784), labels
-
-
-def train_tiny(config, x, steps=60, seed=0, lr=1e-2):
-    """A model built from ``config`` after a few Adam steps on ``x`` (global RNG kept)."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    model = build_model(config)
-    loss = ELBOLoss(model)
-    optimizer = chainer.optimizers.Adam(alpha=lr)
-    optimizer.setup(loss)
-    rng = np.random.RandomState(seed)
-    for _ in range(steps):
-        batch = x[rng.choice(len(x), 32)]
-        loss.cleargrads()
-        loss(batch).backward()
-        optimizer.update()
-    np.random.set_state(state)
-    return model
 
 
 @pytest.fixture(scope="module")

@@ -17,37 +17,11 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.model import build_model
 from chainer_vae.recorders import LatentRecorder, read_latents, write_latent_gifs
 from chainer_vae.training import build_trainer, save_model
-from chainer_vae.vae import ELBOLoss
+
+from tiny_models import toy_images, train_tiny
 
 PNG = b"\x89PNG\r\n\x1a\n"
 GIF = b"GIF89a"
-
-
-def toy_images(n, seed=0, classes=4):
-    """Class c is a bright bar at rows 4 + 5c, with noise: flat float32 (n, 784), labels."""
-    rng = np.random.RandomState(seed)
-    labels = np.arange(n) % classes
-    x = np.zeros((n, 28, 28), np.float32)
-    for i, label in enumerate(labels):
-        x[i, 4 + 5 * label:8 + 5 * label, 4:24] = 1
-    x = np.maximum(x, rng.rand(n, 28, 28) < 0.02).astype(np.float32)
-    return x.reshape(n, 784), labels
-
-
-def train_tiny(config, x, steps=80, seed=0):
-    state = np.random.get_state()
-    np.random.seed(seed)
-    model = build_model(config)
-    loss = ELBOLoss(model)
-    optimizer = chainer.optimizers.Adam(alpha=1e-2)
-    optimizer.setup(loss)
-    rng = np.random.RandomState(seed)
-    for _ in range(steps):
-        loss.cleargrads()
-        loss(x[rng.choice(len(x), 32)]).backward()
-        optimizer.update()
-    np.random.set_state(state)
-    return model
 
 
 def perturbed(model, seed=1, scale=0.3):
@@ -73,7 +47,7 @@ def toy():
 
 @pytest.fixture(scope="module")
 def model(toy):
-    return train_tiny(ModelConfig(input_shape=(784,), latent=2, hidden=[16]), toy[0])
+    return train_tiny(ModelConfig(input_shape=(784,), latent=2, hidden=[16]), toy[0], steps=80)
 
 
 @pytest.fixture(scope="module")
