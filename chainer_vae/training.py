@@ -23,6 +23,7 @@ from chainer_vae.config import RunConfig
 from chainer_vae.datasets import load_data
 from chainer_vae.distributed import Distributed
 from chainer_vae.files import atomic_output
+from chainer_vae.iterators import BatchIterator, to_device
 from chainer_vae.errors import ConfigError, RunDirError, TrainingDiverged
 from chainer_vae.model import MODEL_FILE, build_model
 from chainer_vae.optimizers import FusedAdam
@@ -188,16 +189,17 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     train_set = dist.scatter(data.train, shuffle=True, seed=train_config.seed)
     test_set = dist.scatter(data.test)
     batch = min(train_config.batch_size, len(train_set))
-    train_iter = chainer.iterators.SerialIterator(train_set, batch)
-    test_iter = chainer.iterators.SerialIterator(test_set, train_config.batch_size,
-                                                 repeat=False, shuffle=False)
-    updater = training.updaters.StandardUpdater(train_iter, optimizer, device=device)
+    train_iter = BatchIterator(train_set, batch)
+    test_iter = BatchIterator(test_set, train_config.batch_size, repeat=False, shuffle=False)
+    updater = training.updaters.StandardUpdater(train_iter, optimizer, converter=to_device,
+                                                device=device)
     trainer = training.Trainer(updater, (train_config.epochs, "epoch"),
                                out=dist.trainer_out(out))
 
     trainer.extend(KLWarmup(loss, train_config.beta, train_config.kl_warmup))
     trainer.extend(NaNGuard(out))
-    trainer.extend(dist.evaluator(extensions.Evaluator(test_iter, test_loss, device=device)))
+    trainer.extend(dist.evaluator(extensions.Evaluator(test_iter, test_loss, converter=to_device,
+                                                       device=device)))
     trainer.extend(dist.random_state_keeper(train_iter), name="random_state")
     dist.extend(trainer, optimizer)
     if not dist.is_writer:
