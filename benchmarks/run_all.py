@@ -4,6 +4,7 @@ Each benchmark runs as its own process with ``--json`` and compares against a pe
 same run (ratios), since these machines are small, shared and noisy:
 
 - train_throughput.py: chainer-vae's training loop against PyTorch eager (CPU);
+- step_breakdown.py: the same step of both, split into batch, forward, backward, Adam;
 - midi_speed.py: midi.midi_to_roll against mido's parse and pretty_midi;
 - mpi_throughput.py: 1 against 2 ChainerMN ranks (when mpiexec and mpi4py are installed).
 
@@ -23,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     ("train_throughput", ["train_throughput.py", "--json"]),
+    ("step_breakdown", ["step_breakdown.py", "--json"]),
     ("midi_speed", ["midi_speed.py", "--json"]),
     ("mpi_throughput", ["mpi_throughput.py", "--json"]),
 )
@@ -71,6 +73,15 @@ def markdown(results):
                   "| PyTorch {} eager | {} |".format(train.get("torch", ""),
                                                      _fmt(train["torch_img_s"], 0)),
                   "| ratio | **{}** |".format(_fmt(train["ratio"])), ""]
+    steps = results["step_breakdown"]
+    lines += ["Where a step's time goes (`benchmarks/step_breakdown.py`; medians, ms per step "
+              "of 128 images):", ""]
+    if "skipped" in steps:
+        lines += ["skipped: " + steps["skipped"], ""]
+    else:
+        from step_breakdown import table  # imports chainer, not torch
+
+        lines += [table(steps), ""]
     speed = results["midi_speed"]
     lines += ["**MIDI to piano roll** (the study's 8 Bach files; medians):", ""]
     if "skipped" in speed:

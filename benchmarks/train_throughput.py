@@ -115,7 +115,8 @@ def project_images_per_second(images, iterations, warmup):
     return iterations * BATCH / elapsed
 
 
-def torch_images_per_second(images, iterations, warmup):
+def torch_vae():
+    """The same VAE in PyTorch: (model, Adam optimizer); ``model(x)`` is the loss."""
     import torch
     import torch.nn.functional as TF
 
@@ -140,7 +141,13 @@ def torch_images_per_second(images, iterations, warmup):
             return (reconstr + kl) / x.shape[0]
 
     model = VAE()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def torch_images_per_second(images, iterations, warmup):
+    import torch
+
+    model, optimizer = torch_vae()
     data = torch.from_numpy(images)
     order = torch.randperm(len(data))
     for i in range(warmup + iterations):
@@ -153,6 +160,18 @@ def torch_images_per_second(images, iterations, warmup):
         optimizer.step()
     elapsed = time.perf_counter() - start
     return iterations * BATCH / elapsed
+
+
+def set_threads(requested=None):
+    """Give NumPy's OpenBLAS and PyTorch the same number of threads: ``requested``, else
+    OpenBLAS's own count (the machine's cores, or $OPENBLAS_NUM_THREADS)."""
+    import torch
+
+    threads = blas_threads(requested)
+    if threads is None:  # NumPy without its bundled OpenBLAS: count cores
+        threads = requested or len(os.sched_getaffinity(0))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def main(argv=None):
@@ -174,10 +193,7 @@ def main(argv=None):
     except ImportError:
         print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
         return 2
-    threads = blas_threads(args.threads)
-    if threads is None:  # NumPy without its bundled OpenBLAS: count cores
-        threads = args.threads or len(os.sched_getaffinity(0))
-    torch.set_num_threads(threads)
+    threads = set_threads(args.threads)
     ours, theirs = [], []
     for _ in range(args.repeats):
         ours.append(project_images_per_second(images, args.iterations, args.warmup))

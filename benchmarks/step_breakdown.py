@@ -1,0 +1,145 @@
+"""Where a training step's time goes: chainer-vae against PyTorch eager, phase by phase.
+
+    python benchmarks/step_breakdown.py [--iterations 200] [--warmup 30] [--repeats 3]
+                                        [--threads N] [--json]
+
+The model and data are train_throughput.py's (MLP VAE 784-400-20, ReLU, Bernoulli, Adam,
+batch 128). Each step is timed in four phases:
+
+- batch: drawing the next batch (chainer-vae: the Trainer's iterator and converter;
+  PyTorch: indexing the data tensor);
+- forward: the loss (chainer-vae: the ``ELBOLoss`` chain the Trainer optimizes);
+- backward: clearing the gradients and back-propagating;
+- optimizer: the Adam update (chainer-vae: ``FusedAdam.update``).
+
+chainer-vae's objects are the ones ``build_trainer`` makes, called in the order its
+``StandardUpdater`` calls them; the Trainer's own per-step work (extensions, reporting)
+is not in any phase: train_throughput.py measures the whole. Per phase, the median over
+the timed steps of a run, then the median over ``--repeats`` interleaved runs; ms per
+step.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
+
+from chainer_vae.datasets import Data  # noqa: E402
+from chainer_vae.training import build_trainer  # noqa: E402
+
+PHASES = ("batch", "forward", "backward", "optimizer")
+
+
+def _medians(times):
+    return {phase: statistics.median(values) * 1e3 for phase, values in times.items()}
+
+
+def project_phases(images, iterations, warmup):
+    """Median ms per phase of chainer-vae's training step."""
+    data = Data(train=images, test=images[:bench.BATCH], input_shape=(784,))
+    with tempfile.TemporaryDirectory() as out:
+        trainer, _, _ = build_trainer(bench.benchmark_config(), out, progress=False, data=data)
+    updater = trainer.updater
+    iterator, optimizer = updater.get_iterator("main"), updater.get_optimizer("main")
+    loss_chain = optimizer.target
+    times = {phase: [] for phase in PHASES}
+    for step in range(warmup + iterations):
+        t0 = time.perf_counter()
+        x = updater.converter(iterator.next(), updater.input_device)
+        t1 = time.perf_counter()
+        loss = loss_chain(x)
+        t2 = time.perf_counter()
+        loss_chain.cleargrads()
+        loss.backward()
+        t3 = time.perf_counter()
+        optimizer.update()
+        t4 = time.perf_counter()
+        if step >= warmup:
+            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
+                times[phase].append(end - start)
+    return _medians(times)
+
+
+def torch_phases(images, iterations, warmup):
+    """Median ms per phase of the PyTorch step."""
+    import torch
+
+    model, optimizer = bench.torch_vae()
+    data = torch.from_numpy(images)
+    order = torch.randperm(len(data))
+    times = {phase: [] for phase in PHASES}
+    for step in range(warmup + iterations):
+        t0 = time.perf_counter()
+        x = data[order[step * bench.BATCH:(step + 1) * bench.BATCH]]
+        t1 = time.perf_counter()
+        loss = model(x)
+        t2 = time.perf_counter()
+        optimizer.zero_grad()
+        loss.backward()
+        t3 = time.perf_counter()
+        optimizer.step()
+        t4 = time.perf_counter()
+        if step >= warmup:
+            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
+                times[phase].append(end - start)
+    return _medians(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if args.iterations < 1 or args.warmup < 0 or args.repeats < 1:
+        parser.error("--iterations and --repeats must be at least 1, --warmup at least 0")
+    if (args.warmup + args.iterations) * bench.BATCH > 60000:
+        parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
+        return 2
+    images, source = bench.load_images()
+    threads = bench.set_threads(args.threads)
+    runs = {"chainer-vae": [], "torch": []}
+    for _ in range(args.repeats):
+        runs["chainer-vae"].append(project_phases(images, args.iterations, args.warmup))
+        runs["torch"].append(torch_phases(images, args.iterations, args.warmup))
+    result = {"ms_per_step": {side: {phase: statistics.median(run[phase] for run in side_runs)
+                                     for phase in PHASES}
+                              for side, side_runs in runs.items()},
+              "data": source, "batch": bench.BATCH, "iterations": args.iterations,
+              "repeats": args.repeats, "threads": threads, "torch": torch.__version__}
+    for phases in result["ms_per_step"].values():
+        phases["total"] = sum(phases[phase] for phase in PHASES)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(table(result))
+    return 0
+
+
+def table(result):
+    """The breakdown as a markdown table, ms per step."""
+    ours, theirs = result["ms_per_step"]["chainer-vae"], result["ms_per_step"]["torch"]
+    lines = ["| ms per step | chainer-vae | PyTorch {} |".format(result["torch"]),
+             "|---|---:|---:|"]
+    for phase in PHASES + ("total",):
+        lines.append("| {} | {:.2f} | {:.2f} |".format(phase, ours[phase], theirs[phase]))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
