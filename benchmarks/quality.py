@@ -3,8 +3,8 @@
     python benchmarks/quality.py mnist [--epochs 50] [--minutes M] [--iw-samples 5000]
                                        [--iw-limit N] [--out DIR] [--json]
     python benchmarks/quality.py mnist-example RUN_DIR [--iw-samples 5000] [--iw-limit N]
-    python benchmarks/quality.py jsb [--epochs 50] [--window 16] [--iw-samples 1000]
-                                     [--out DIR] [--json]
+    python benchmarks/quality.py jsb [--epochs 50] [--window 16] [--select valid|last]
+                                     [--iw-samples 1000] [--out DIR] [--json]
 
 Every part writes ``DIR/quality_<part>.json`` (``DIR`` defaults to ``runs/quality``),
 prints one markdown table row, and with ``--json`` prints the JSON document as well.
@@ -45,7 +45,11 @@ jsb
     (2012) split: 229 training, 76 validation, 77 test chorales. Every sequence is cut
     into consecutive windows of W = ``--window`` steps, the last one padded with silent
     steps (all keys off). Training uses the training windows (overlapping, every
-    ``--hop`` steps); the validation set is not used. The reported figure is
+    ``--hop`` steps). With ``--select valid`` (the default) the Evaluator scores the
+    validation windows every epoch and the parameters of the epoch with the lowest
+    validation loss are the ones scored on the test set (early stopping; the test set is
+    touched once, at the end); ``--select last`` scores the last epoch's parameters and
+    lets the Evaluator report on the test windows instead. The reported figure is
 
         test bound per time step = (sum over test sequences s of
                                     sum over the windows w of s of log p^(w))
@@ -86,6 +90,7 @@ import numpy as np
 
 import chainer_vae  # noqa: F401  (before chainer)
 import chainer
+from chainer.training import extensions, triggers
 
 from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from chainer_vae.datasets import Data
@@ -97,6 +102,7 @@ import jsb  # noqa: E402  (benchmarks/jsb.py)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path("runs") / "quality"
+BEST_MODEL = "best_model.npz"
 
 BURDA = {
     "source": "Burda, Grosse & Salakhutdinov, Importance Weighted Autoencoders, ICLR 2016, "
@@ -149,15 +155,21 @@ def _plain(value):
     raise TypeError("not JSON serialisable: {!r}".format(type(value)))
 
 
-def run_trainer(config, out, data, minutes=None):
+def run_trainer(config, out, data, minutes=None, keep_best=False):
     """Train with chainer_vae's Trainer in ``out`` (as ``chainer_vae.training.train``
     does, with the data given); stop after the configured epochs or, with ``minutes``,
-    at the end of the first epoch past that much training time. Returns the model, the
-    epochs run and the training wall time in seconds."""
+    at the end of the first epoch past that much training time. With ``keep_best`` the
+    parameters of the epoch with the lowest ``validation/main/loss`` (the Evaluator's
+    loss on ``data.test``) are kept in ``BEST_MODEL`` and are the ones returned and saved
+    as ``model.npz``; otherwise the last epoch's. Returns the model, the epochs run and
+    the training wall time in seconds."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     trainer, model, _ = build_trainer(config, out, progress=False, data=data)
     config.save(out)
+    if keep_best:
+        trainer.extend(extensions.snapshot_object(model, BEST_MODEL),
+                       trigger=triggers.MinValueTrigger("validation/main/loss", (1, "epoch")))
     if minutes is not None:
         by_epochs = trainer.stop_trigger
         start = time.perf_counter()
@@ -176,6 +188,8 @@ def run_trainer(config, out, data, minutes=None):
     if epochs != config.train.epochs:  # stopped by the time limit: say what was run
         config.train.epochs = epochs
         config.save(out)
+    if keep_best:
+        chainer.serializers.load_npz(str(out / BEST_MODEL), model)
     save_model(model, out)
     return model, epochs, wall
 
@@ -325,15 +339,21 @@ def run_jsb(args):
     hop = args.hop if args.hop else max(1, args.window // 2)
     args.hop = hop
     train_w = jsb.windows(splits["train"], args.window, hop=hop)
+    valid_w = jsb.windows(splits["valid"], args.window)
     test_w = jsb.windows(splits["test"], args.window)
     if args.test_limit is not None:  # the first sequences only (quick checks)
         keep = test_w.sequence < args.test_limit
         test_w = jsb.Windows(test_w.x[keep], test_w.real[keep], test_w.sequence[keep])
     config = jsb_config(args, path)
     out = Path(args.out) / "jsb"
-    data = Data(train=train_w.x, test=test_w.x, input_shape=(args.window, jsb.KEYS),
-                details={"dataset": "jsb", "train": len(train_w.x), "test": len(test_w.x)})
-    model, epochs, train_wall = run_trainer(config, out, data, minutes=args.minutes)
+    by_validation = args.select == "valid"
+    monitored = valid_w if by_validation else test_w
+    data = Data(train=train_w.x, test=monitored.x, input_shape=(args.window, jsb.KEYS),
+                details={"dataset": "jsb", "train": len(train_w.x), "test": len(monitored.x)})
+    model, epochs, train_wall = run_trainer(config, out, data, minutes=args.minutes,
+                                            keep_best=by_validation)
+    log = log_summary(read_log(out))
+    selected_epoch = log["best_epoch"] if by_validation else epochs
     begin = time.perf_counter()
     log_lik, elbo = score_windows(model, test_w.x, args.iw_samples, args.eval_batch,
                                   seed=args.seed)
@@ -345,8 +365,12 @@ def run_jsb(args):
         "model": "LSTM VAE: BiLSTM {h} encoder, autoregressive LSTM {h} decoder, latent {z}, "
                  "Bernoulli over 88 keys".format(h=args.hidden_size, z=args.latent),
         "window": args.window, "hop": hop, "train_windows": len(train_w.x),
+        "valid_windows": len(valid_w.x),
         "test_windows": len(test_w.x), "test_sequences": bound["sequences"],
         "test_steps": bound["steps"], "epochs": epochs, "train_wall_s": train_wall,
+        "selection": ("the epoch with the lowest validation loss" if by_validation
+                      else "the last epoch"),
+        "selected_epoch": selected_epoch,
         "eval_wall_s": eval_wall, "iw_samples": args.iw_samples,
         "test_bound_per_step": bound["per_step"],
         "test_elbo_per_step": elbo_bound["per_step"],
@@ -355,17 +379,19 @@ def run_jsb(args):
         "normalisation": "sum over test sequences of the sum over their windows of the IWAE "
                          "estimate of log p(window), divided by the total number of real "
                          "(unpadded) test steps",
-        "log": log_summary(read_log(out)),
+        "log": log,
+        "log_split": "validation" if by_validation else "test",
         "published": JSB_PUBLISHED, "goal": JSB_GOAL,
         "goal_reached": bool(bound["per_step"] >= JSB_GOAL),
     }
     result["markdown"] = (
         "| JSB Chorales | {model}, windows of {w} steps (hop {hop}), {epochs} epochs, {wall} "
-        "training | ELBO {elbo:.2f} | test bound {b:.2f} nats per time step (IWAE K={k}; "
+        "training, parameters of epoch {selected} ({selection}) | ELBO {elbo:.2f} | test bound {b:.2f} nats per time step (IWAE K={k}; "
         "total over {n} test chorales / {steps} real steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
         "RNN -8.71; goal >= -4.74: {goal} |".format(
             model=result["model"], w=args.window, hop=hop, epochs=epochs,
+            selected=selected_epoch, selection=result["selection"],
             wall=fmt_minutes(train_wall), elbo=elbo_bound["per_step"], b=bound["per_step"],
             k=args.iw_samples, n=bound["sequences"], steps=bound["steps"],
             goal="reached" if result["goal_reached"] else "not reached"))
@@ -419,6 +445,9 @@ def parser():
     music.add_argument("--window", type=int, default=16)
     music.add_argument("--hop", type=int, default=None,
                        help="steps between training windows (default: window // 2)")
+    music.add_argument("--select", default="valid", choices=["valid", "last"],
+                       help="score the parameters of the epoch best on the validation set "
+                            "(default) or of the last epoch")
     music.add_argument("--latent", type=int, default=32)
     music.add_argument("--hidden-size", type=int, default=256)
     music.add_argument("--test-limit", type=int, default=None,

@@ -188,3 +188,29 @@ def test_time_limit_stops_at_an_epoch_end(tiny_mat, tmp_path):
                            "--iw-samples", "2", "--out", str(tmp_path)])
     assert result["epochs"] == 1
     assert RunConfig.load(tmp_path / "jsb").train.epochs == 1
+
+
+def test_jsb_scores_the_epoch_best_on_validation(tiny_mat, tmp_path):
+    """--select valid (the default): the Evaluator reports on the validation windows and
+    the parameters scored and saved are those of the epoch with the lowest validation loss."""
+    # a learning rate far too high, so that the validation loss rises after epoch 1
+    result = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "3", "--window", "4",
+                           "--latent", "2", "--hidden-size", "8", "--batch-size", "4",
+                           "--lr", "3.0", "--iw-samples", "2", "--out", str(tmp_path)])
+    log = quality.read_log(tmp_path / "jsb")
+    losses = [entry["validation/main/loss"] for entry in log]
+    assert len(losses) == 3 and result["valid_windows"] == 3  # one chorale of 10 steps
+    assert result["selected_epoch"] == 1 + int(np.argmin(losses)) < 3
+    assert result["log_split"] == "validation"
+    best = np.load(tmp_path / "jsb" / "best_model.npz")
+    saved = np.load(tmp_path / "jsb" / "model.npz")
+    shared = sorted(set(best.files) & set(saved.files))
+    assert shared and all(np.array_equal(best[key], saved[key]) for key in shared)
+
+
+def test_jsb_select_last_keeps_the_final_epoch(tiny_mat, tmp_path):
+    result = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "2", "--window", "4",
+                           "--latent", "2", "--hidden-size", "8", "--select", "last",
+                           "--iw-samples", "2", "--out", str(tmp_path)])
+    assert result["selected_epoch"] == 2 and result["log_split"] == "test"
+    assert not (tmp_path / "jsb" / "best_model.npz").exists()
