@@ -20,7 +20,7 @@ mnist
     the first 10 epochs, on *dynamically binarized* MNIST (every training pass draws fresh
     Bernoulli pixels; the test set is binarized once, with a fixed seed). Training stops
     after ``--epochs`` epochs, or at the end of the first epoch after ``--minutes`` of
-    training. Then ``chainer_vae.evaluation.evaluate`` scores the test set (all 10,000
+    training (given ``--minutes`` alone, the time is the only limit). Then ``chainer_vae.evaluation.evaluate`` scores the test set (all 10,000
     digits, or the first ``--iw-limit``): the ELBO with one sample of z and the
     importance-weighted estimate of log p(x) with K = ``--iw-samples`` samples
     (Burda et al., 2016), both in nats per digit. Anchors: Burda, Grosse & Salakhutdinov,
@@ -103,6 +103,7 @@ import jsb  # noqa: E402  (benchmarks/jsb.py)
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path("runs") / "quality"
 BEST_MODEL = "best_model.npz"
+UNLIMITED_EPOCHS = 10 ** 6
 
 BURDA = {
     "source": "Burda, Grosse & Salakhutdinov, Importance Weighted Autoencoders, ICLR 2016, "
@@ -415,9 +416,12 @@ def parser():
         sub.add_argument("--json", action="store_true", help="also print the JSON result")
 
     def training(sub, epochs, lr, batch, warmup):
-        sub.add_argument("--epochs", type=int, default=epochs)
+        sub.add_argument("--epochs", type=int, default=None,
+                         help="most epochs to train (default {}, or no limit with "
+                              "--minutes)".format(epochs))
         sub.add_argument("--minutes", type=float, default=None,
                          help="stop at the end of the first epoch after this much training")
+        sub.set_defaults(default_epochs=epochs)
         sub.add_argument("--lr", type=float, default=lr)
         sub.add_argument("--batch-size", type=int, default=batch)
         sub.add_argument("--k", type=int, default=1, help="samples of z per example in training")
@@ -455,8 +459,18 @@ def parser():
     return top
 
 
+def epoch_limit(args):
+    """``--epochs`` as given; otherwise the part's default, or no limit (in practice) when
+    ``--minutes`` bounds the run, so that a time budget is not cut short by a default."""
+    if args.epochs is not None:
+        return args.epochs
+    return args.default_epochs if args.minutes is None else UNLIMITED_EPOCHS
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    if hasattr(args, "default_epochs"):
+        args.epochs = epoch_limit(args)
     run = {"mnist": run_mnist, "mnist-example": run_mnist_example, "jsb": run_jsb}[args.part]
     result = run(args)
     write_result(result, args.out, args.part, args.json)

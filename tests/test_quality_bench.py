@@ -214,3 +214,12 @@ def test_jsb_select_last_keeps_the_final_epoch(tiny_mat, tmp_path):
                            "--iw-samples", "2", "--out", str(tmp_path)])
     assert result["selected_epoch"] == 2 and result["log_split"] == "test"
     assert not (tmp_path / "jsb" / "best_model.npz").exists()
+
+
+def test_minutes_alone_lifts_the_default_epoch_limit():
+    """--minutes without --epochs: the time is the only limit; --epochs still wins."""
+    timed = quality.parser().parse_args(["mnist", "--minutes", "30"])
+    assert quality.epoch_limit(timed) == quality.UNLIMITED_EPOCHS
+    assert quality.epoch_limit(quality.parser().parse_args(["mnist"])) == 50
+    capped = quality.parser().parse_args(["jsb", "--minutes", "30", "--epochs", "7"])
+    assert quality.epoch_limit(capped) == 7
