@@ -20,8 +20,9 @@ mnist
     the first 10 epochs, on *dynamically binarized* MNIST (every training pass draws fresh
     Bernoulli pixels; the test set is binarized once, with a fixed seed). Training stops
     after ``--epochs`` epochs, or at the end of the first epoch after ``--minutes`` of
-    training (given ``--minutes`` alone, the time is the only limit). Then ``chainer_vae.evaluation.evaluate`` scores the test set (all 10,000
-    digits, or the first ``--iw-limit``): the ELBO with one sample of z and the
+    training (given ``--minutes`` alone, the time is the only limit). Then
+    ``chainer_vae.evaluation.evaluate`` scores the test set (all 10,000 digits, or the
+    first ``--iw-limit``): the ELBO with one sample of z and the
     importance-weighted estimate of log p(x) with K = ``--iw-samples`` samples
     (Burda et al., 2016), both in nats per digit. Anchors: Burda, Grosse & Salakhutdinov,
     "Importance Weighted Autoencoders", ICLR 2016, Table 1, one stochastic layer, test
@@ -387,7 +388,8 @@ def run_jsb(args):
     }
     result["markdown"] = (
         "| JSB Chorales | {model}, windows of {w} steps (hop {hop}), {epochs} epochs, {wall} "
-        "training, parameters of epoch {selected} ({selection}) | ELBO {elbo:.2f} | test bound {b:.2f} nats per time step (IWAE K={k}; "
+        "training, parameters of epoch {selected} ({selection}) | ELBO {elbo:.2f} | "
+        "test bound {b:.2f} nats per time step (IWAE K={k}; "
         "total over {n} test chorales / {steps} real steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
         "RNN -8.71; goal >= -4.74: {goal} |".format(
