@@ -330,7 +330,8 @@ def jsb_config(args, path):
         data=DataConfig(dataset="midi", data_dir=str(path), window=args.window, hop=args.hop),
         model=ModelConfig(encoder="lstm", decoder="lstm", input_shape=(args.window, jsb.KEYS),
                           latent=args.latent, hidden=[args.hidden_size], activation="tanh",
-                          bidirectional=True, autoregressive=True, likelihood="bernoulli"),
+                          bidirectional=True, autoregressive=True, step_made=args.step_made,
+                          likelihood="bernoulli"),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, k=args.k,
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
 
@@ -365,7 +366,10 @@ def run_jsb(args):
     result = {
         "part": "jsb", "run_dir": str(out), "data_file": str(path), "config": config.to_dict(),
         "model": "LSTM VAE: BiLSTM {h} encoder, autoregressive LSTM {h} decoder, latent {z}, "
-                 "Bernoulli over 88 keys".format(h=args.hidden_size, z=args.latent),
+                 "{keys}".format(h=args.hidden_size, z=args.latent, keys=(
+                     "the 88 keys of a step in pitch order through a MADE of {} hidden "
+                     "units".format(args.step_made) if args.step_made
+                     else "independent Bernoulli keys")),
         "window": args.window, "hop": hop, "train_windows": len(train_w.x),
         "valid_windows": len(valid_w.x),
         "test_windows": len(test_w.x), "test_sequences": bound["sequences"],
@@ -456,6 +460,9 @@ def parser():
                             "(default) or of the last epoch")
     music.add_argument("--latent", type=int, default=32)
     music.add_argument("--hidden-size", type=int, default=256)
+    music.add_argument("--step-made", type=int, default=0, metavar="UNITS",
+                       help="model the keys within a step in pitch order with a MADE of "
+                            "UNITS hidden units (0: independent keys)")
     music.add_argument("--test-limit", type=int, default=None,
                        help="score only the first N test chorales (quick checks)")
     return top

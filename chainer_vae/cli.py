@@ -55,6 +55,9 @@ def _add_train(subparsers):
     model.add_argument("--learned-variance", action="store_true", help="gaussian: learn the std")
     model.add_argument("--autoregressive", action="store_true",
                        help="lstm decoder reads the previous step")
+    model.add_argument("--step-made", type=int, default=0, metavar="UNITS",
+                       help="lstm decoder: the values within a step depend on the lower ones "
+                            "(a MADE with UNITS hidden units; default 0: independent)")
 
     run = p.add_argument_group("training")
     run.add_argument("--epochs", type=int, default=None, help="epochs (default 20)")
@@ -163,6 +166,7 @@ def _config_from_args(args) -> RunConfig:
             setattr(model, name, getattr(args, name))
     model.likelihood, model.sigma = args.likelihood, args.sigma
     model.learned_variance, model.autoregressive = args.learned_variance, args.autoregressive
+    model.step_made = args.step_made
     config.model = model
 
     train = config.train

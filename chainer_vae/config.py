@@ -54,6 +54,7 @@ class ModelConfig:
     channels: List[int] = field(default_factory=lambda: [32, 64])
     bidirectional: bool = True
     autoregressive: bool = False
+    step_made: int = 0  # hidden units of the within-step MADE of the lstm decoder; 0: none
     likelihood: str = "bernoulli"
     sigma: float = 1.0
     learned_variance: bool = False

@@ -13,6 +13,7 @@ import numpy
 from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
                                 dense, image_shape, sequence_shape)
 from chainer_vae.likelihoods import mean_of
+from chainer_vae.made import StepMADE
 
 
 class _Decoder(chainer.Chain):
@@ -86,11 +87,13 @@ class LSTMDecoder(_Decoder):
     """An LSTM whose state starts from z and which reads z at every step.
 
     With ``autoregressive`` it also reads the previous step of x: the data during
-    training (teacher forcing), its own output during ``generate``.
+    training (teacher forcing), its own output during ``generate``. With ``step_made``
+    hidden units (> 0) the values within each step are autoregressive too, lowest first
+    (``chainer_vae.made.StepMADE``), which also needs x during training.
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), autoregressive=False,
-                 **unused):
+                 step_made=0, **unused):
         super().__init__(output_shape, likelihood)
         self._steps, self._features = sequence_shape(output_shape)
         self.autoregressive = autoregressive
@@ -101,6 +104,9 @@ class LSTMDecoder(_Decoder):
             self.initial_c = L.Linear(latent, size)
             self.lstm = L.NStepLSTM(1, in_size, size, dropout=0.0)
             self.out = L.Linear(size, likelihood.n_params * self._features)
+            if step_made:
+                self.made = StepMADE(self._features, size, step_made, likelihood.n_params)
+        self.step_made = step_made
 
     def _initial_state(self, z):
         return F.tanh(self.initial_h(z))[None], self.initial_c(z)[None]
@@ -114,9 +120,18 @@ class LSTMDecoder(_Decoder):
         return inputs
 
     def _step_outputs(self, state, inputs):
+        """The new state, the LSTM outputs (B, T, H) and the raw outputs before the
+        within-step MADE (B, T, n_params * F)."""
         h, c, ys = self.lstm(state[0], state[1], list(F.separate(inputs, axis=0)))
-        out = self.out(F.stack(ys), n_batch_axes=2)  # (B, T, n_params * F)
-        return (h, c), out
+        hs = F.stack(ys)
+        return (h, c), hs, self.out(hs, n_batch_axes=2)
+
+    def _with_made(self, out, hs, x):
+        """``out`` plus the MADE's outputs for the steps x (B, T, F) given the states hs."""
+        batch, steps = x.shape[:2]
+        made = self.made(F.reshape(x, (batch * steps, self._features)),
+                         F.reshape(hs, (batch * steps, hs.shape[2])))
+        return out + F.reshape(made, out.shape)
 
     def _to_raw(self, out):
         batch, steps = out.shape[:2]
@@ -125,35 +140,62 @@ class LSTMDecoder(_Decoder):
                          (batch, self.likelihood.n_params) + self.output_shape)
 
     def raw(self, z, x=None):
+        if x is None and (self.autoregressive or self.step_made):
+            raise ValueError("an autoregressive decoder needs x for teacher forcing")
         previous = None
-        if self.autoregressive:
-            if x is None:
-                raise ValueError("an autoregressive decoder needs x for teacher forcing")
+        if self.autoregressive or self.step_made:
             x = F.reshape(x, (x.shape[0], self._steps, self._features))
+        if self.autoregressive:
             previous = F.pad(x[:, :-1], ((0, 0), (1, 0), (0, 0)), "constant")
-        _, out = self._step_outputs(self._initial_state(z), self._inputs(z, previous))
+        _, hs, out = self._step_outputs(self._initial_state(z), self._inputs(z, previous))
+        if self.step_made:
+            out = self._with_made(out, hs, x)
         return self._to_raw(out)
 
     def generate(self, z, sample=False):
-        """Non-autoregressive: the mean of p(x|z). Autoregressive: one step at a time, each
-        step's output fed back (a Bernoulli draw with ``sample``, else the mean rounded for
-        Bernoulli data, the mean for Gaussian data); returns the per-step means."""
-        if not self.autoregressive:
+        """The mean of p(x|z) for independent values; otherwise one step (autoregressive)
+        and one value within a step (``step_made``) at a time, each output fed back (a
+        Bernoulli draw with ``sample``, else the mean rounded for Bernoulli data, the mean
+        for Gaussian data); returns the means of the conditionals along the way."""
+        if not (self.autoregressive or self.step_made):
             return super().generate(z, sample)
         xp = self.xp
         z = chainer.as_variable(z)
+        batch = z.shape[0]
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             state = self._initial_state(z)
-            previous = xp.zeros((z.shape[0], 1, self._features), dtype=z.dtype)
+            if not self.autoregressive:  # every step's state is known up front
+                _, hs, out = self._step_outputs(state, self._inputs(z, None))
+                means, _ = self._generate_steps(out, hs, sample)
+                return means.reshape((batch,) + self.output_shape)
+            previous = xp.zeros((batch, 1, self._features), dtype=z.dtype)
             means = []
             for _ in range(self._steps):
-                state, out = self._step_outputs(state, self._inputs(z, previous))
-                step_raw = F.reshape(out, (z.shape[0], self.likelihood.n_params, 1,
-                                           self._features))
-                mean = mean_of(self.likelihood(step_raw))
+                state, hs, out = self._step_outputs(state, self._inputs(z, previous))
+                mean, previous = self._generate_steps(out, hs, sample)
                 means.append(mean)
-                previous = self._feedback(mean, sample)
-            return F.reshape(xp.concatenate(means, axis=1), (z.shape[0],) + self.output_shape).array
+            return xp.concatenate(means, axis=1).reshape((batch,) + self.output_shape)
+
+    def _generate_steps(self, out, hs, sample):
+        """The means (B, T, F) and fed-back values (B, T, F) of T steps whose LSTM outputs
+        ``out`` and states ``hs`` are known; the MADE's values one at a time."""
+        batch, steps = out.shape[:2]
+        shape = (batch, steps, self.likelihood.n_params, self._features)
+        if not self.step_made:
+            mean = self._mean(out, shape)
+            return mean, self._feedback(mean, sample)
+        values = self.xp.zeros((batch, steps, self._features), dtype=out.dtype)
+        means = self.xp.zeros_like(values)
+        for k in range(self._features):
+            mean = self._mean(self._with_made(out, hs, values), shape)[..., k]
+            means[..., k] = mean
+            values[..., k] = self._feedback(mean, sample)
+        return means, values
+
+    def _mean(self, out, shape):
+        """The mean (B, T, F) of the likelihood for raw outputs ``out`` (B, T, n_params * F)."""
+        raw = F.transpose(F.reshape(out, shape), (0, 2, 1, 3))
+        return mean_of(self.likelihood(raw))
 
     def _feedback(self, mean, sample):
         if not self.likelihood.binary:

@@ -32,6 +32,11 @@ def _check(config):
         raise ConfigError("impossible input shape {}".format(tuple(config.input_shape)))
     if config.autoregressive and config.decoder != "lstm":
         raise ConfigError("--autoregressive needs the lstm decoder, not {!r}".format(config.decoder))
+    if config.step_made < 0:
+        raise ConfigError("--step-made must be 0 (off) or a number of hidden units, got {}".format(
+            config.step_made))
+    if config.step_made and config.decoder != "lstm":
+        raise ConfigError("--step-made needs the lstm decoder, not {!r}".format(config.decoder))
 
 
 def build_model(config: ModelConfig) -> VAE:
@@ -41,7 +46,7 @@ def build_model(config: ModelConfig) -> VAE:
     decoder_cls = _lookup(DECODERS, config.decoder, "decoder")
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
-                   autoregressive=config.autoregressive)
+                   autoregressive=config.autoregressive, step_made=config.step_made)
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
     encoder = encoder_cls(config.input_shape, config.latent, **options)

@@ -141,6 +141,9 @@ PAIRS = [
     ("conv", "conv", (1, 8, 8), {}),
     ("lstm", "lstm", (6, 5), {}),
     ("lstm", "lstm", (6, 5), {"autoregressive": True}),
+    ("lstm", "lstm", (6, 5), {"autoregressive": True, "step_made": 12}),
+    ("lstm", "lstm", (6, 5), {"step_made": 12, "likelihood": "gaussian",
+                              "learned_variance": True}),
     ("conv", "conv", (10, 12), {}),  # a piano-roll window read as an image
     ("conv", "mlp", (1, 8, 8), {}),
     ("mlp", "lstm", (6, 5), {}),
@@ -193,6 +196,9 @@ def test_loss_reports_its_parts_in_nats_per_example():
      "too small"),
     ({"encoder": "lstm", "input_shape": (784,)}, "lstm parts need"),
     ({"autoregressive": True}, "needs the lstm decoder"),
+    ({"step_made": 16}, "needs the lstm decoder"),
+    ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "step_made": -1},
+     "step-made"),
 ])
 def test_impossible_models_raise_config_error(change, message):
     options = dict(input_shape=(12,), latent=3, hidden=[16])

@@ -1,0 +1,57 @@
+"""Dependencies between the values of one time step: a MADE (Germain et al., 2015).
+
+An LSTM decoder with independent Bernoulli keys per step cannot say that the notes of a
+chord go together; its log-likelihood stays near that of a plain RNN. ``StepMADE`` makes
+the F values of a step (piano keys, lowest first) autoregressive: the raw outputs for
+value k depend on a per-step context (the LSTM state) and on values 0 .. k-1 of the same
+step only, so p(x_t | context) = prod_k p(x_t,k | x_t,<k, context) is still one exact,
+normalised likelihood that a single pass over the data evaluates.
+
+The masks follow MADE with one hidden layer plus a direct connection: input k has
+degree k + 1, hidden unit u degree ``u % (F - 1) + 1``; a hidden unit sees the inputs of
+degree <= its own, output k sees hidden units of degree < k + 1 and inputs before k.
+"""
+import chainer
+import chainer.functions as F
+import chainer.links as L
+import numpy
+
+
+def made_masks(features, hidden):
+    """The connectivity masks (1.0 = connected) as float32 arrays in ``W`` layout
+    (out, in): input -> hidden (hidden, F), hidden -> output (F, hidden) and the direct
+    input -> output (F, F), strictly lower triangular."""
+    degree_in = numpy.arange(1, features + 1)
+    degree_hidden = numpy.arange(hidden) % max(features - 1, 1) + 1
+    to_hidden = degree_hidden[:, None] >= degree_in[None, :]
+    to_out = degree_in[:, None] > degree_hidden[None, :]
+    direct = degree_in[:, None] > degree_in[None, :]
+    return tuple(mask.astype(numpy.float32) for mask in (to_hidden, to_out, direct))
+
+
+class StepMADE(chainer.Chain):
+    """Raw outputs (N, n_params * F) for the values x (N, F) of N steps, given a context
+    (N, C) per step; the outputs of value k (for each of the ``n_params`` parameters,
+    parameter-major like the decoder's own output layer) ignore x[:, k:]."""
+
+    def __init__(self, features, context_size, hidden, n_params=1):
+        super().__init__()
+        self.features = features
+        self.n_params = n_params
+        to_hidden, to_out, direct = made_masks(features, hidden)
+        self.to_hidden_mask = to_hidden
+        self.to_out_mask = numpy.tile(to_out, (n_params, 1))
+        self.direct_mask = numpy.tile(direct, (n_params, 1))
+        for name in ("to_hidden_mask", "to_out_mask", "direct_mask"):
+            self.register_persistent(name)
+        with self.init_scope():
+            self.context = L.Linear(context_size, hidden)
+            self.to_hidden = L.Linear(features, hidden, nobias=True)
+            self.to_out = L.Linear(hidden, n_params * features, nobias=True)
+            self.direct = L.Linear(features, n_params * features, nobias=True,
+                                   initialW=chainer.initializers.Zero())
+
+    def forward(self, x, context):
+        h = F.linear(x, self.to_hidden.W * self.to_hidden_mask) + self.context(context)
+        return (F.linear(F.tanh(h), self.to_out.W * self.to_out_mask)
+                + F.linear(x, self.direct.W * self.direct_mask))

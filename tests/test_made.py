@@ -1,0 +1,86 @@
+"""The within-step MADE: its outputs respect the order, and the decoder stays a normalised
+likelihood (checked by summing p(x|z) over every binary window)."""
+import itertools
+
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401
+import chainer
+import chainer.functions as F
+
+from chainer_vae.config import ModelConfig
+from chainer_vae.made import StepMADE, made_masks
+from chainer_vae.model import build_model
+
+
+def randomised(link, seed):
+    """``link`` with every parameter drawn from N(0, 1): strong dependencies everywhere,
+    including the direct connection that starts at zero."""
+    rng = np.random.RandomState(seed)
+    for param in link.params():
+        param.array[...] = rng.randn(*param.shape)
+    return link
+
+
+def test_masks_connect_each_output_to_the_earlier_values_only():
+    to_hidden, to_out, direct = made_masks(features=5, hidden=12)
+    paths = to_out @ to_hidden + direct  # (output, input): number of paths
+    assert (np.triu(paths) == 0).all()
+    assert (paths[np.tril_indices(5, -1)] > 0).all()  # and every earlier value is reachable
+
+
+@pytest.mark.parametrize("n_params", [1, 2])
+def test_output_k_changes_with_earlier_values_only(n_params):
+    features = 6
+    made = randomised(StepMADE(features, context_size=3, hidden=10, n_params=n_params), 0)
+    rng = np.random.RandomState(1)
+    x = (rng.rand(4, features) > 0.5).astype(np.float32)
+    context = rng.randn(4, 3).astype(np.float32)
+    base = made(x, context).array.reshape(4, n_params, features)
+    for j in range(features):
+        flipped = x.copy()
+        flipped[:, j] = 1 - flipped[:, j]
+        moved = made(flipped, context).array.reshape(4, n_params, features)
+        np.testing.assert_array_equal(moved[..., :j + 1], base[..., :j + 1])
+        if j + 1 < features:
+            assert np.abs(moved[..., j + 1:] - base[..., j + 1:]).max() > 1e-3
+
+
+def step_made_model(autoregressive, seed=0):
+    np.random.seed(seed)
+    model = build_model(ModelConfig(encoder="lstm", decoder="lstm", input_shape=(2, 3),
+                                    latent=2, hidden=[8], autoregressive=autoregressive,
+                                    step_made=5))
+    randomised(model.decoder.made, seed)
+    return model
+
+
+@pytest.mark.parametrize("autoregressive", [False, True])
+def test_decoder_sums_to_one_over_every_binary_window(autoregressive):
+    model = step_made_model(autoregressive)
+    every_x = np.array(list(itertools.product([0, 1], repeat=6)), np.float32).reshape(-1, 2, 3)
+    z = np.random.RandomState(2).randn(1, 2).astype(np.float32).repeat(len(every_x), axis=0)
+    with chainer.no_backprop_mode():
+        log_p = model.decoder(z, every_x).log_prob(every_x).array.astype(np.float64)
+    assert np.exp(log_p).sum() == pytest.approx(1.0, abs=1e-5)
+    # the MADE matters: the same z gives far from equal probabilities to the 64 windows
+    assert log_p.max() - log_p.min() > 3.0
+
+
+@pytest.mark.parametrize("autoregressive", [False, True])
+def test_generated_means_are_the_conditionals_of_the_rounded_window(autoregressive):
+    model = step_made_model(autoregressive, seed=3)
+    z = np.random.RandomState(4).randn(5, 2).astype(np.float32)
+    means = model.decode(z)
+    rounded = (means >= 0.5).astype(np.float32)
+    with chainer.no_backprop_mode():
+        teacher_forced = F.sigmoid(model.decoder(z, rounded).distribution.logit).array
+    np.testing.assert_allclose(means, teacher_forced, atol=1e-6)
+    assert means.shape == (5, 2, 3)
+
+
+def test_step_made_needs_the_data_in_training():
+    model = step_made_model(False)
+    with pytest.raises(ValueError, match="teacher forcing"):
+        model.decoder(np.zeros((1, 2), np.float32))
