@@ -178,19 +178,20 @@ class LSTMDecoder(_Decoder):
 
     def _generate_steps(self, out, hs, sample):
         """The means (B, T, F) and fed-back values (B, T, F) of T steps whose LSTM outputs
-        ``out`` and states ``hs`` are known; the MADE's values one at a time."""
+        ``out`` and states ``hs`` are known; with the MADE, one value at a time."""
         batch, steps = out.shape[:2]
-        shape = (batch, steps, self.likelihood.n_params, self._features)
         if not self.step_made:
-            mean = self._mean(out, shape)
+            mean = self._mean(out, (batch, steps, self.likelihood.n_params, self._features))
             return mean, self._feedback(mean, sample)
-        values = self.xp.zeros((batch, steps, self._features), dtype=out.dtype)
-        means = self.xp.zeros_like(values)
-        for k in range(self._features):
-            mean = self._mean(self._with_made(out, hs, values), shape)[..., k]
-            means[..., k] = mean
-            values[..., k] = self._feedback(mean, sample)
-        return means, values
+
+        def choose(raw):  # raw (N, n_params) of one value -> its mean and fed-back value
+            mean = mean_of(self.likelihood(raw[:, :, None]))[:, 0]
+            return mean, self._feedback(mean, sample)
+
+        means, values = self.made.generate(F.reshape(hs, (batch * steps, -1)),
+                                           out.array.reshape(batch * steps, -1), choose)
+        shape = (batch, steps, self._features)
+        return means.reshape(shape), values.reshape(shape)
 
     def _mean(self, out, shape):
         """The mean (B, T, F) of the likelihood for raw outputs ``out`` (B, T, n_params * F)."""

@@ -55,3 +55,24 @@ class StepMADE(chainer.Chain):
         h = F.linear(x, self.to_hidden.W * self.to_hidden_mask) + self.context(context)
         return (F.linear(F.tanh(h), self.to_out.W * self.to_out_mask)
                 + F.linear(x, self.direct.W * self.direct_mask))
+
+    def generate(self, context, base, choose):
+        """Values (N, F) of N steps drawn one at a time, lowest first, and the means of
+        their conditionals (N, F). ``base`` (N, n_params * F) holds the raw outputs the
+        MADE adds to; ``choose(raw)`` turns the raw outputs (N, n_params) of one value into
+        (mean, value) arrays (N,). The hidden layer is updated one input column at a time
+        (as in NADE), so drawing a step costs about one pass instead of F."""
+        xp = self.xp
+        with chainer.no_backprop_mode():
+            to_hidden = self.to_hidden.W.array * self.to_hidden_mask
+            to_out = self.to_out.W.array * self.to_out_mask
+            direct = self.direct.W.array * self.direct_mask
+            pre_activation = self.context(context).array.copy()
+        values = xp.zeros((len(base), self.features), dtype=base.dtype)
+        means = xp.zeros_like(values)
+        for k in range(self.features):
+            rows = k + self.features * xp.arange(self.n_params)
+            raw = base[:, rows] + xp.tanh(pre_activation) @ to_out[rows].T + values @ direct[rows].T
+            means[:, k], values[:, k] = choose(raw)
+            pre_activation += values[:, k:k + 1] * to_hidden[:, k]
+        return means, values

@@ -84,3 +84,24 @@ def test_step_made_needs_the_data_in_training():
     model = step_made_model(False)
     with pytest.raises(ValueError, match="teacher forcing"):
         model.decoder(np.zeros((1, 2), np.float32))
+
+
+def test_values_drawn_one_at_a_time_follow_the_joint_distribution():
+    features, n = 3, 40000
+    made = randomised(StepMADE(features, context_size=2, hidden=6), 5)
+    context = np.tile(np.array([[0.3, -0.8]], np.float32), (n, 1))
+    base = np.zeros((n, features), np.float32)
+    rng = np.random.RandomState(6)
+
+    def draw(raw):
+        mean = 1 / (1 + np.exp(-raw[:, 0]))
+        return mean, (rng.rand(len(mean)) < mean).astype(np.float32)
+
+    _, values = made.generate(context, base, draw)
+    every_x = np.array(list(itertools.product([0, 1], repeat=features)), np.float32)
+    logits = made(every_x, context[:len(every_x)]).array
+    exact = np.exp((every_x * logits - np.logaddexp(0, logits)).sum(axis=1))
+    assert exact.sum() == pytest.approx(1.0, abs=1e-5)
+    codes = values @ (2 ** np.arange(features - 1, -1, -1))
+    drawn = np.bincount(codes.astype(int), minlength=len(every_x)) / n
+    np.testing.assert_allclose(drawn, exact, atol=0.01)
