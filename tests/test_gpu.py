@@ -43,3 +43,22 @@ def test_training_and_evaluation_on_gpu(toy_mnist, tmp_path, arch):
     training.train(config, run, progress=False)
     result = evaluate(run, iw_samples=20, progress=False)
     assert np.isfinite(result.elbo) and result.elbo < result.log_likelihood < 0
+
+
+def test_step_made_decoder_on_gpu_matches_cpu():
+    from test_made import step_made_model
+
+    model = step_made_model(autoregressive=True)
+    rng = np.random.RandomState(7)
+    z = rng.randn(4, 2).astype(np.float32)
+    x = (rng.rand(4, 2, 3) > 0.5).astype(np.float32)
+    with chainer.no_backprop_mode():
+        cpu_log_p = model.decoder(z, x).log_prob(x).array
+    cpu_means = model.decode(z)
+    model.to_device("@cupy:0")
+    xp = model.xp
+    with chainer.no_backprop_mode():
+        gpu_log_p = model.decoder(xp.asarray(z), xp.asarray(x)).log_prob(xp.asarray(x)).array
+    gpu_means = model.decode(xp.asarray(z))
+    np.testing.assert_allclose(chainer.backends.cuda.to_cpu(gpu_log_p), cpu_log_p, atol=1e-4)
+    np.testing.assert_allclose(chainer.backends.cuda.to_cpu(gpu_means), cpu_means, atol=1e-4)
