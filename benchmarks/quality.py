@@ -42,7 +42,9 @@ mnist-example
 jsb
     The LSTM VAE (bidirectional LSTM encoder; LSTM decoder reading z at every step and,
     ``autoregressive``, the previous step of the roll: teacher forcing) with a Bernoulli
-    likelihood over the 88 keys, on JSB Chorales with Boulanger-Lewandowski et al.'s
+    likelihood over the 88 keys (independent given the LSTM state, or with
+    ``--step-made UNITS`` each key conditioned on the lower keys of its step through a
+    MADE, ``chainer_vae.made``), on JSB Chorales with Boulanger-Lewandowski et al.'s
     (2012) split: 229 training, 76 validation, 77 test chorales. Every sequence is cut
     into consecutive windows of W = ``--window`` steps, the last one padded with silent
     steps (all keys off). Training uses the training windows (overlapping, every

@@ -179,6 +179,22 @@ def test_jsb_part_end_to_end_on_a_tiny_model(tiny_mat, tmp_path, capsys):
     assert (tmp_path / "out" / "jsb" / "model.npz").is_file()
 
 
+def test_jsb_step_made_is_trained_saved_and_named(tiny_mat, tmp_path):
+    from chainer_vae.config import RunConfig
+    from chainer_vae.model import load_model
+
+    result = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "1", "--window", "4",
+                           "--latent", "2", "--hidden-size", "8", "--batch-size", "4",
+                           "--step-made", "6", "--iw-samples", "4",
+                           "--out", str(tmp_path / "out")])
+    assert "MADE of 6 hidden units" in result["model"]
+    assert math.isfinite(result["test_bound_per_step"])
+    run_dir = tmp_path / "out" / "jsb"
+    config = RunConfig.from_dict(result["config"])
+    assert config.model.step_made == 6
+    assert load_model(run_dir, config.model).decoder.made.to_hidden.W.shape == (6, 88)
+
+
 def test_time_limit_stops_at_an_epoch_end(tiny_mat, tmp_path):
     """--minutes 0 stops after the first epoch and config.json says so."""
     from chainer_vae.config import RunConfig
