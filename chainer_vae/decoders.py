@@ -108,6 +108,11 @@ class LSTMDecoder(_Decoder):
                 self.made = StepMADE(self._features, size, step_made, likelihood.n_params)
         self.step_made = step_made
 
+    @property
+    def _reads_x(self):
+        """Whether the outputs depend on x itself (previous steps or lower values)."""
+        return self.autoregressive or bool(self.step_made)
+
     def _initial_state(self, z):
         return F.tanh(self.initial_h(z))[None], self.initial_c(z)[None]
 
@@ -140,11 +145,11 @@ class LSTMDecoder(_Decoder):
                          (batch, self.likelihood.n_params) + self.output_shape)
 
     def raw(self, z, x=None):
-        if x is None and (self.autoregressive or self.step_made):
-            raise ValueError("an autoregressive decoder needs x for teacher forcing")
-        previous = None
-        if self.autoregressive or self.step_made:
+        if self._reads_x:
+            if x is None:
+                raise ValueError("an autoregressive decoder needs x for teacher forcing")
             x = F.reshape(x, (x.shape[0], self._steps, self._features))
+        previous = None
         if self.autoregressive:
             previous = F.pad(x[:, :-1], ((0, 0), (1, 0), (0, 0)), "constant")
         _, hs, out = self._step_outputs(self._initial_state(z), self._inputs(z, previous))
@@ -157,7 +162,7 @@ class LSTMDecoder(_Decoder):
         and one value within a step (``step_made``) at a time, each output fed back (a
         Bernoulli draw with ``sample``, else the mean rounded for Bernoulli data, the mean
         for Gaussian data); returns the means of the conditionals along the way."""
-        if not (self.autoregressive or self.step_made):
+        if not self._reads_x:
             return super().generate(z, sample)
         xp = self.xp
         z = chainer.as_variable(z)

@@ -8,6 +8,7 @@ import chainer
 from chainer_vae import training
 from chainer_vae.evaluation import evaluate
 from chainer_vae.likelihoods import Bernoulli
+from test_made import step_made_model
 from test_training import toy_config
 from test_vae import exact_log_px, linear_gaussian, set_exact_posterior
 
@@ -46,8 +47,6 @@ def test_training_and_evaluation_on_gpu(toy_mnist, tmp_path, arch):
 
 
 def test_step_made_decoder_on_gpu_matches_cpu():
-    from test_made import step_made_model
-
     model = step_made_model(autoregressive=True)
     rng = np.random.RandomState(7)
     z = rng.randn(4, 2).astype(np.float32)
