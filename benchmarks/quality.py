@@ -333,6 +333,7 @@ def jsb_config(args, path):
         model=ModelConfig(encoder="lstm", decoder="lstm", input_shape=(args.window, jsb.KEYS),
                           latent=args.latent, hidden=[args.hidden_size], activation="tanh",
                           bidirectional=True, autoregressive=True, step_made=args.step_made,
+                          dropout=args.dropout,
                           likelihood="bernoulli"),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, k=args.k,
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
@@ -371,7 +372,8 @@ def run_jsb(args):
                  "{keys}".format(h=args.hidden_size, z=args.latent, keys=(
                      "the 88 keys of a step in pitch order through a MADE of {} hidden "
                      "units".format(args.step_made) if args.step_made
-                     else "independent Bernoulli keys")),
+                     else "independent Bernoulli keys")) + (
+                         ", dropout {}".format(args.dropout) if args.dropout else ""),
         "window": args.window, "hop": hop, "train_windows": len(train_w.x),
         "valid_windows": len(valid_w.x),
         "test_windows": len(test_w.x), "test_sequences": bound["sequences"],
@@ -465,6 +467,8 @@ def parser():
     music.add_argument("--step-made", type=int, default=0, metavar="UNITS",
                        help="model the keys within a step in pitch order with a MADE of "
                             "UNITS hidden units (0: independent keys)")
+    music.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
+                       help="drop this fraction of the decoder's hidden units in training")
     music.add_argument("--test-limit", type=int, default=None,
                        help="score only the first N test chorales (quick checks)")
     return top

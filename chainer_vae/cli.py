@@ -58,6 +58,9 @@ def _add_train(subparsers):
     model.add_argument("--step-made", type=int, default=0, metavar="UNITS",
                        help="lstm decoder: the values within a step depend on the lower ones "
                             "(a MADE with UNITS hidden units; default 0: independent)")
+    model.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
+                       help="lstm decoder: drop this fraction of its hidden units in training "
+                            "(default 0)")
 
     run = p.add_argument_group("training")
     run.add_argument("--epochs", type=int, default=None, help="epochs (default 20)")
@@ -166,7 +169,7 @@ def _config_from_args(args) -> RunConfig:
             setattr(model, name, getattr(args, name))
     model.likelihood, model.sigma = args.likelihood, args.sigma
     model.learned_variance, model.autoregressive = args.learned_variance, args.autoregressive
-    model.step_made = args.step_made
+    model.step_made, model.dropout = args.step_made, args.dropout
     config.model = model
 
     train = config.train

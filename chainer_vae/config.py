@@ -55,6 +55,7 @@ class ModelConfig:
     bidirectional: bool = True
     autoregressive: bool = False
     step_made: int = 0  # hidden units of the within-step MADE of the lstm decoder; 0: none
+    dropout: float = 0.0  # of the lstm decoder's hidden units during training
     likelihood: str = "bernoulli"
     sigma: float = 1.0
     learned_variance: bool = False

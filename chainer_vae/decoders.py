@@ -89,14 +89,17 @@ class LSTMDecoder(_Decoder):
     With ``autoregressive`` it also reads the previous step of x: the data during
     training (teacher forcing), its own output during ``generate``. With ``step_made``
     hidden units (> 0) the values within each step are autoregressive too, lowest first
-    (``chainer_vae.made.StepMADE``), which also needs x during training.
+    (``chainer_vae.made.StepMADE``), which also needs x during training. ``dropout``
+    drops LSTM outputs (and the MADE's hidden units) at that rate in training only,
+    against the overfitting a small corpus such as JSB Chorales shows.
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), autoregressive=False,
-                 step_made=0, **unused):
+                 step_made=0, dropout=0.0, **unused):
         super().__init__(output_shape, likelihood)
         self._steps, self._features = sequence_shape(output_shape)
         self.autoregressive = autoregressive
+        self.dropout = dropout
         size = hidden[0] if hidden else 256
         in_size = latent + (self._features if autoregressive else 0)
         with self.init_scope():
@@ -105,7 +108,8 @@ class LSTMDecoder(_Decoder):
             self.lstm = L.NStepLSTM(1, in_size, size, dropout=0.0)
             self.out = L.Linear(size, likelihood.n_params * self._features)
             if step_made:
-                self.made = StepMADE(self._features, size, step_made, likelihood.n_params)
+                self.made = StepMADE(self._features, size, step_made, likelihood.n_params,
+                                     dropout)
         self.step_made = step_made
 
     @property
@@ -129,6 +133,8 @@ class LSTMDecoder(_Decoder):
         within-step MADE (B, T, n_params * F)."""
         h, c, ys = self.lstm(state[0], state[1], list(F.separate(inputs, axis=0)))
         hs = F.stack(ys)
+        if self.dropout:
+            hs = F.dropout(hs, self.dropout)
         return (h, c), hs, self.out(hs, n_batch_axes=2)
 
     def _with_made(self, out, hs, x):

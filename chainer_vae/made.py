@@ -34,10 +34,11 @@ class StepMADE(chainer.Chain):
     (N, C) per step; the outputs of value k (for each of the ``n_params`` parameters,
     parameter-major like the decoder's own output layer) ignore x[:, k:]."""
 
-    def __init__(self, features, context_size, hidden, n_params=1):
+    def __init__(self, features, context_size, hidden, n_params=1, dropout=0.0):
         super().__init__()
         self.features = features
         self.n_params = n_params
+        self.dropout = dropout
         to_hidden, to_out, direct = made_masks(features, hidden)
         self.to_hidden_mask = to_hidden
         self.to_out_mask = numpy.tile(to_out, (n_params, 1))
@@ -53,7 +54,8 @@ class StepMADE(chainer.Chain):
 
     def forward(self, x, context):
         h = F.linear(x, self.to_hidden.W * self.to_hidden_mask) + self.context(context)
-        return (F.linear(F.tanh(h), self.to_out.W * self.to_out_mask)
+        h = F.dropout(F.tanh(h), self.dropout) if self.dropout else F.tanh(h)
+        return (F.linear(h, self.to_out.W * self.to_out_mask)
                 + F.linear(x, self.direct.W * self.direct_mask))
 
     def generate(self, context, base, choose):

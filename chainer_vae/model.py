@@ -37,6 +37,10 @@ def _check(config):
             config.step_made))
     if config.step_made and config.decoder != "lstm":
         raise ConfigError("--step-made needs the lstm decoder, not {!r}".format(config.decoder))
+    if not 0.0 <= config.dropout < 1.0:
+        raise ConfigError("--dropout must be a rate in [0, 1), got {}".format(config.dropout))
+    if config.dropout and config.decoder != "lstm":
+        raise ConfigError("--dropout needs the lstm decoder, not {!r}".format(config.decoder))
 
 
 def build_model(config: ModelConfig) -> VAE:
@@ -46,7 +50,8 @@ def build_model(config: ModelConfig) -> VAE:
     decoder_cls = _lookup(DECODERS, config.decoder, "decoder")
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
-                   autoregressive=config.autoregressive, step_made=config.step_made)
+                   autoregressive=config.autoregressive, step_made=config.step_made,
+                   dropout=config.dropout)
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
     encoder = encoder_cls(config.input_shape, config.latent, **options)

@@ -85,6 +85,8 @@ def test_corrupt_idx_file_is_named(toy_mnist, tmp_path, capsys):
     (["train", "--data-dir", "{toy}", "--device", "@cupy:7", "--out", "{tmp}/r"], ["device"]),
     (["train", "--data-dir", "{toy}", "--step-made", "32", "--out", "{tmp}/r"],
      ["--step-made", "lstm"]),
+    (["train", "--data-dir", "{toy}", "--arch", "lstm", "--dropout", "1.5", "--out", "{tmp}/r"],
+     ["--dropout", "[0, 1)"]),
 ])
 def test_user_errors_exit_2_with_one_line(toy_mnist, tmp_path, capsys, args, words):
     args = [a.format(tmp=tmp_path, toy=toy_mnist) for a in args] + ["--no-progress"]

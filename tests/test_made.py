@@ -47,11 +47,11 @@ def test_output_k_changes_with_earlier_values_only(n_params):
             assert np.abs(moved[..., j + 1:] - base[..., j + 1:]).max() > 1e-3
 
 
-def step_made_model(autoregressive, seed=0):
+def step_made_model(autoregressive, seed=0, dropout=0.0):
     np.random.seed(seed)
     model = build_model(ModelConfig(encoder="lstm", decoder="lstm", input_shape=(2, 3),
                                     latent=2, hidden=[8], autoregressive=autoregressive,
-                                    step_made=5))
+                                    step_made=5, dropout=dropout))
     randomised(model.decoder.made, seed)
     return model
 
@@ -105,3 +105,21 @@ def test_values_drawn_one_at_a_time_follow_the_joint_distribution():
     codes = values @ (2 ** np.arange(features - 1, -1, -1))
     drawn = np.bincount(codes.astype(int), minlength=len(every_x)) / n
     np.testing.assert_allclose(drawn, exact, atol=0.01)
+
+
+def test_dropout_acts_in_training_only_and_keeps_the_evaluation_model():
+    plain, dropped = step_made_model(True, seed=7), step_made_model(True, seed=7, dropout=0.5)
+    rng = np.random.RandomState(8)
+    z = rng.randn(16, 2).astype(np.float32)
+    x = (rng.rand(16, 2, 3) > 0.5).astype(np.float32)
+
+    def log_p(model):
+        with chainer.no_backprop_mode():
+            return model.decoder(z, x).log_prob(x).array
+
+    with chainer.using_config("train", False):
+        np.testing.assert_array_equal(log_p(dropped), log_p(plain))
+        np.testing.assert_array_equal(dropped.decode(z), plain.decode(z))
+    first, second = log_p(dropped), log_p(dropped)  # train mode: a new mask each pass
+    assert np.abs(first - second).max() > 1e-3
+    assert np.abs(first - log_p(plain)).max() > 1e-3

@@ -185,13 +185,13 @@ def test_jsb_step_made_is_trained_saved_and_named(tiny_mat, tmp_path):
 
     result = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "1", "--window", "4",
                            "--latent", "2", "--hidden-size", "8", "--batch-size", "4",
-                           "--step-made", "6", "--iw-samples", "4",
+                           "--step-made", "6", "--dropout", "0.25", "--iw-samples", "4",
                            "--out", str(tmp_path / "out")])
-    assert "MADE of 6 hidden units" in result["model"]
+    assert "MADE of 6 hidden units, dropout 0.25" in result["model"]
     assert math.isfinite(result["test_bound_per_step"])
     run_dir = tmp_path / "out" / "jsb"
     config = RunConfig.from_dict(result["config"])
-    assert config.model.step_made == 6
+    assert (config.model.step_made, config.model.dropout) == (6, 0.25)
     assert load_model(run_dir, config.model).decoder.made.to_hidden.W.shape == (6, 88)
 
 

@@ -50,16 +50,26 @@ def test_run_folder_holds_everything_needed(toy_mnist, tmp_path):
     np.testing.assert_array_equal(model.encoder.mu.W.array, saved["encoder/mu/W"])
 
 
-@pytest.mark.parametrize("binarize", ["threshold", "dynamic"])
-def test_resumed_run_ends_with_the_same_parameters(toy_mnist, tmp_path, binarize):
-    whole, split = tmp_path / "whole", tmp_path / "split"
-    config = toy_config(toy_mnist, epochs=3, kl_warmup=2.0, k=2)
-    config.data.binarize = binarize
-    training.train(config, whole, progress=False)
+def with_dropout_lstm(config):
+    """The LSTM VAE with the within-step MADE and dropout: more random numbers per step."""
+    config.model = default_model_config("mnist", "lstm")
+    config.model.hidden, config.model.latent = [8], 2
+    config.model.autoregressive, config.model.step_made, config.model.dropout = True, 6, 0.3
+    config.data.limit = 60
+    return config
 
-    first = toy_config(toy_mnist, epochs=1, kl_warmup=2.0, k=2)
-    first.data.binarize = binarize
-    training.train(first, split, progress=False)
+
+@pytest.mark.parametrize("binarize,model", [("threshold", None), ("dynamic", None),
+                                            ("dynamic", with_dropout_lstm)])
+def test_resumed_run_ends_with_the_same_parameters(toy_mnist, tmp_path, binarize, model):
+    def configured(epochs):
+        config = toy_config(toy_mnist, epochs=epochs, kl_warmup=2.0, k=2)
+        config.data.binarize = binarize
+        return model(config) if model else config
+
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    training.train(configured(3), whole, progress=False)
+    training.train(configured(1), split, progress=False)
     np.random.seed(12345)  # whatever happens in between must not matter
     resumed = RunConfig.load(split)
     resumed.train.epochs = 3

@@ -199,6 +199,9 @@ def test_loss_reports_its_parts_in_nats_per_example():
     ({"step_made": 16}, "needs the lstm decoder"),
     ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "step_made": -1},
      "step-made"),
+    ({"dropout": 0.2}, "needs the lstm decoder"),
+    ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "dropout": 1.0}, "dropout"),
+    ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "dropout": -0.1}, "dropout"),
 ])
 def test_impossible_models_raise_config_error(change, message):
     options = dict(input_shape=(12,), latent=3, hidden=[16])
