@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -66,9 +67,10 @@ def _roll(cell, path, key, index):
 @dataclass
 class Windows:
     """Sequences cut into windows: ``x`` (N, window, 88) float32, ``real`` (N,) the number
-    of unpadded steps of each window, ``sequence`` (N,) the index of its sequence."""
+    of unpadded steps of each window, ``sequence`` (N,) the index of its sequence. For
+    whole sequences (``whole``) ``x`` is None: their lengths differ."""
 
-    x: np.ndarray
+    x: Optional[np.ndarray]
     real: np.ndarray
     sequence: np.ndarray
 
@@ -108,6 +110,23 @@ def windows(sequences, window, hop=None):
     features = sequences[0].shape[1:] if len(sequences) else (KEYS,)
     x = np.stack(xs) if xs else np.zeros((0, window) + tuple(features), np.float32)
     return Windows(x, np.asarray(reals, np.int64), np.asarray(owners, np.int64))
+
+
+def whole(sequences):
+    """Each sequence as one unit of its own length (no cutting, no padding): ``Windows``
+    whose ``real`` are the lengths and ``sequence`` 0 .. N-1; ``x`` is None."""
+    lengths = np.asarray([len(seq) for seq in sequences], np.int64)
+    return Windows(None, lengths, np.arange(len(lengths), dtype=np.int64))
+
+
+def by_length(sequences) -> Iterator[Tuple[int, np.ndarray, np.ndarray]]:
+    """The sequences grouped by length, shortest first: (steps, indices into
+    ``sequences``, float32 array (n, steps, 88)) per length."""
+    lengths = np.asarray([len(seq) for seq in sequences])
+    for steps in np.unique(lengths):
+        indices = np.flatnonzero(lengths == steps)
+        yield int(steps), indices, np.stack([np.asarray(sequences[i], np.float32)
+                                             for i in indices])
 
 
 def per_step_bound(window_log_lik, wins: Windows, n_sequences=None):

@@ -45,32 +45,34 @@ jsb
     likelihood over the 88 keys (independent given the LSTM state, or with
     ``--step-made UNITS`` each key conditioned on the lower keys of its step through a
     MADE, ``chainer_vae.made``), on JSB Chorales with Boulanger-Lewandowski et al.'s
-    (2012) split: 229 training, 76 validation, 77 test chorales. Every sequence is cut
-    into consecutive windows of W = ``--window`` steps, the last one padded with silent
-    steps (all keys off). Training uses the training windows (overlapping, every
-    ``--hop`` steps). With ``--select valid`` (the default) the Evaluator scores the
-    validation windows every epoch and the parameters of the epoch with the lowest
-    validation loss are the ones scored on the test set (early stopping; the test set is
-    touched once, at the end); ``--select last`` scores the last epoch's parameters and
-    lets the Evaluator report on the test windows instead. The reported figure is
+    (2012) split: 229 training, 76 validation, 77 test chorales. Training uses windows of
+    W = ``--window`` steps (overlapping, every ``--hop`` steps; the last window of a
+    chorale padded with silent steps, all keys off). With ``--select valid`` (the
+    default) the Evaluator scores the validation windows every epoch and the parameters
+    of the epoch with the lowest validation loss are the ones scored on the test set
+    (early stopping; the test set is touched once, at the end); ``--select last`` scores
+    the last epoch's parameters and lets the Evaluator report on the test windows
+    instead. The reported figure is
 
-        test bound per time step = (sum over test sequences s of
-                                    sum over the windows w of s of log p^(w))
-                                   / (total number of real, unpadded test steps)
+        test bound per time step = (sum over test chorales s of log p^(s))
+                                   / (total number of test steps)
 
-    where log p^(w) is the IWAE estimate of log p(window) with K = ``--iw-samples``
-    samples: the total over all test sequences divided by the total number of real test
-    steps (not a mean of per-sequence averages; that one is printed too, for
-    information), in nats.
+    where log p^(s) is the IWAE estimate of log p(s) with K = ``--iw-samples`` samples:
+    the total over all test chorales divided by the total number of their steps (not a
+    mean of per-chorale averages; that one is recorded too, for information), in nats.
+    With ``--score whole`` (the default) each test chorale is scored whole, at its own
+    length: an LSTM has no weight that depends on the length, so the trained parameters
+    are read into a model built for that length (``model_at_length``), which is how the
+    published sequence models are scored. With ``--score windows`` each chorale is cut
+    into consecutive windows of the training length, modelled independently, and
+    log p^(s) is the sum over its windows; a padded window holds the real steps x and
+    silent steps pad, and log p(x, pad) = log p(x) + log p(pad | x) <= log p(x) for
+    binary data, so padding can only lower that figure. Either way E[log p^] <= log p
+    (Burda et al., 2016): a stochastic lower bound of the model's log-likelihood per
+    step, conditional on the sequence length like the published numbers.
 
-    Why it is a lower bound on the log-likelihood of a valid model of the test sequences:
-    the windows are modelled independently, so p(s) = prod_w p(window_w) is a proper
-    distribution over (padded) sequences of the given length. A padded window holds the
-    real steps x and silent steps pad, and log p(x, pad) = log p(x) + log p(pad | x)
-    <= log p(x), because p(pad | x) <= 1 for binary data; so scoring padded windows can
-    only lower the figure. And E[log p^] <= log p for the IWAE estimate (Burda et al.,
-    2016), so the figure is a stochastic lower bound of that model's log-likelihood per
-    real step. Like the published numbers, it is conditional on the sequence length.
+    ``jsb-score RUN_DIR`` scores the model of a finished ``jsb`` run folder again (its
+    ``best_model.npz`` when present), with another K or the other scoring.
 
     Published numbers on the same split, as commonly quoted from Fraccaro, Sønderby,
     Paquet & Winther, "Sequential Neural Models with Stochastic Layers", NIPS 2016,
@@ -82,6 +84,7 @@ jsb
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -97,7 +100,9 @@ from chainer.training import extensions, triggers
 
 from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from chainer_vae.datasets import Data
+from chainer_vae.errors import ChainerVAEError
 from chainer_vae.evaluation import evaluate
+from chainer_vae.model import build_model, load_model
 from chainer_vae.training import LOG_FILE, build_trainer, save_model, seed_everything
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -339,6 +344,69 @@ def jsb_config(args, path):
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
 
 
+def model_at_length(model, model_config, steps):
+    """``model`` read at sequences of ``steps`` steps: its parameters in a model built for
+    inputs (steps, keys). LSTM encoders and decoders have no weight that depends on the
+    length, so this is the trained model itself, only run for more or fewer steps."""
+    if model_config.encoder != "lstm" or model_config.decoder != "lstm":
+        raise ValueError("only LSTM encoders and decoders can read other lengths, not "
+                         "{} / {}".format(model_config.encoder, model_config.decoder))
+    shape = (steps,) + tuple(model_config.input_shape[1:])
+    at_length = build_model(dataclasses.replace(model_config, input_shape=shape))
+    at_length.copyparams(model, copy_persistent=True)
+    return at_length
+
+
+def score_sequences(model, model_config, sequences, iw_samples, batch_size=100,
+                    elbo_samples=10, seed=0):
+    """Per-sequence IWAE and ELBO estimates of log p(sequence) as ``score_windows`` gives
+    them, each sequence scored whole at its own length (those of one length together)."""
+    log_lik = np.empty(len(sequences), np.float64)
+    elbo = np.empty(len(sequences), np.float64)
+    for steps, indices, x in jsb.by_length(sequences):
+        log_lik[indices], elbo[indices] = score_windows(
+            model_at_length(model, model_config, steps), x, iw_samples, batch_size,
+            elbo_samples, seed=seed * 7919 + steps)
+    return log_lik, elbo
+
+
+def score_jsb_test(model, model_config, sequences, args):
+    """The per-step figures of ``jsb.per_step_bound`` (IWAE, ELBO) on the test sequences,
+    scored as ``args.score`` says: each chorale whole, or cut into windows of the
+    training length."""
+    if args.score == "whole":
+        units = jsb.whole(sequences)
+        log_lik, elbo = score_sequences(model, model_config, sequences, args.iw_samples,
+                                        args.eval_batch, seed=args.seed)
+    else:
+        units = jsb.windows(sequences, model_config.input_shape[0])
+        log_lik, elbo = score_windows(model, units.x, args.iw_samples, args.eval_batch,
+                                      seed=args.seed)
+    return jsb.per_step_bound(log_lik, units), jsb.per_step_bound(elbo, units)
+
+
+def describe_jsb_model(model_config):
+    hidden, made = model_config.hidden[0], model_config.step_made
+    return ("LSTM VAE: BiLSTM {h} encoder, autoregressive LSTM {h} decoder, latent {z}, "
+            "{keys}".format(h=hidden, z=model_config.latent, keys=(
+                "the 88 keys of a step in pitch order through a MADE of {} hidden "
+                "units".format(made) if made else "independent Bernoulli keys"))
+            + (", dropout {}".format(model_config.dropout) if model_config.dropout else ""))
+
+
+JSB_NORMALISATION = {
+    "whole": "sum over the test chorales, each scored whole at its own length, of the IWAE "
+             "estimate of log p(chorale), divided by the total number of test steps",
+    "windows": "sum over test sequences of the sum over their windows of the IWAE estimate "
+               "of log p(window), divided by the total number of real (unpadded) test steps",
+}
+
+
+def test_sequences(splits, limit):
+    """The test chorales; the first ``limit`` only when given (quick checks)."""
+    return splits["test"] if limit is None else splits["test"][:limit]
+
+
 def run_jsb(args):
     path = Path(args.data) if args.data else jsb.default_path()
     splits = jsb.load_jsb(path)
@@ -346,10 +414,7 @@ def run_jsb(args):
     args.hop = hop
     train_w = jsb.windows(splits["train"], args.window, hop=hop)
     valid_w = jsb.windows(splits["valid"], args.window)
-    test_w = jsb.windows(splits["test"], args.window)
-    if args.test_limit is not None:  # the first sequences only (quick checks)
-        keep = test_w.sequence < args.test_limit
-        test_w = jsb.Windows(test_w.x[keep], test_w.real[keep], test_w.sequence[keep])
+    test_w = jsb.windows(test_sequences(splits, args.test_limit), args.window)
     config = jsb_config(args, path)
     out = Path(args.out) / "jsb"
     by_validation = args.select == "valid"
@@ -359,52 +424,70 @@ def run_jsb(args):
     model, epochs, train_wall = run_trainer(config, out, data, minutes=args.minutes,
                                             keep_best=by_validation)
     log = log_summary(read_log(out))
-    selected_epoch = log["best_epoch"] if by_validation else epochs
+    run = {"run_dir": str(out), "config": config.to_dict(), "epochs": epochs,
+           "train_wall_s": train_wall, "train_windows": len(train_w.x),
+           "valid_windows": len(valid_w.x), "test_windows": len(test_w.x),
+           "selection": ("the epoch with the lowest validation loss" if by_validation
+                         else "the last epoch"),
+           "selected_epoch": log["best_epoch"] if by_validation else epochs,
+           "log": log, "log_split": "validation" if by_validation else "test"}
+    return jsb_result(model, config, splits, path, run, args)
+
+
+def run_jsb_score(args):
+    """Score the model of a finished ``jsb`` run folder again (another K or scoring)."""
+    run_dir = Path(args.run_dir)
+    config = RunConfig.load(run_dir)
+    path = Path(args.data) if args.data else Path(config.data.data_dir)
+    splits = jsb.load_jsb(path)
+    best = (run_dir / BEST_MODEL).is_file()
+    model = load_model(run_dir, config.model)
+    if best:
+        chainer.serializers.load_npz(str(run_dir / BEST_MODEL), model)
+    log = log_summary(read_log(run_dir))
+    run = {"run_dir": str(run_dir), "config": config.to_dict(),
+           "epochs": config.train.epochs, "train_wall_s": log.get("elapsed_s", math.nan),
+           "selection": ("the epoch with the lowest validation loss" if best
+                         else "the last epoch"),
+           "selected_epoch": log["best_epoch"] if best and log else config.train.epochs,
+           "log": log, "log_split": "validation" if best else "test"}
+    return jsb_result(model, config, splits, path, run, args)
+
+
+def jsb_result(model, config, splits, path, run, args):
+    """Score ``model`` on the test chorales and describe the run and the figures."""
+    window, hop = config.data.window, config.data.hop
     begin = time.perf_counter()
-    log_lik, elbo = score_windows(model, test_w.x, args.iw_samples, args.eval_batch,
-                                  seed=args.seed)
+    bound, elbo_bound = score_jsb_test(model, config.model,
+                                       test_sequences(splits, args.test_limit), args)
     eval_wall = time.perf_counter() - begin
-    bound = jsb.per_step_bound(log_lik, test_w)
-    elbo_bound = jsb.per_step_bound(elbo, test_w)
-    result = {
-        "part": "jsb", "run_dir": str(out), "data_file": str(path), "config": config.to_dict(),
-        "model": "LSTM VAE: BiLSTM {h} encoder, autoregressive LSTM {h} decoder, latent {z}, "
-                 "{keys}".format(h=args.hidden_size, z=args.latent, keys=(
-                     "the 88 keys of a step in pitch order through a MADE of {} hidden "
-                     "units".format(args.step_made) if args.step_made
-                     else "independent Bernoulli keys")) + (
-                         ", dropout {}".format(args.dropout) if args.dropout else ""),
-        "window": args.window, "hop": hop, "train_windows": len(train_w.x),
-        "valid_windows": len(valid_w.x),
-        "test_windows": len(test_w.x), "test_sequences": bound["sequences"],
-        "test_steps": bound["steps"], "epochs": epochs, "train_wall_s": train_wall,
-        "selection": ("the epoch with the lowest validation loss" if by_validation
-                      else "the last epoch"),
-        "selected_epoch": selected_epoch,
-        "eval_wall_s": eval_wall, "iw_samples": args.iw_samples,
+    result = dict(run, part=args.part, data_file=str(path),
+                  model=describe_jsb_model(config.model), window=window, hop=hop)
+    result.update({
+        "test_sequences": bound["sequences"], "test_steps": bound["steps"],
+        "scoring": args.score, "eval_wall_s": eval_wall, "iw_samples": args.iw_samples,
         "test_bound_per_step": bound["per_step"],
         "test_elbo_per_step": elbo_bound["per_step"],
         "test_bound_mean_of_sequence_per_step": bound["mean_of_sequence_per_step"],
         "test_log_likelihood_total": bound["total"],
-        "normalisation": "sum over test sequences of the sum over their windows of the IWAE "
-                         "estimate of log p(window), divided by the total number of real "
-                         "(unpadded) test steps",
-        "log": log,
-        "log_split": "validation" if by_validation else "test",
+        "normalisation": JSB_NORMALISATION[args.score],
         "published": JSB_PUBLISHED, "goal": JSB_GOAL,
         "goal_reached": bool(bound["per_step"] >= JSB_GOAL),
-    }
+    })
     result["markdown"] = (
-        "| JSB Chorales | {model}, windows of {w} steps (hop {hop}), {epochs} epochs, {wall} "
-        "training, parameters of epoch {selected} ({selection}) | ELBO {elbo:.2f} | "
-        "test bound {b:.2f} nats per time step (IWAE K={k}; "
-        "total over {n} test chorales / {steps} real steps) | Fraccaro et al. 2016 Table 2 "
+        "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}), {epochs} "
+        "epochs, {wall} training, parameters of epoch {selected} ({selection}) | ELBO "
+        "{elbo:.2f} | test bound {b:.2f} nats per time step (IWAE K={k}; {scored}: total "
+        "over {n} test chorales / {steps} real steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
         "RNN -8.71; goal >= -4.74: {goal} |".format(
-            model=result["model"], w=args.window, hop=hop, epochs=epochs,
-            selected=selected_epoch, selection=result["selection"],
-            wall=fmt_minutes(train_wall), elbo=elbo_bound["per_step"], b=bound["per_step"],
-            k=args.iw_samples, n=bound["sequences"], steps=bound["steps"],
+            model=result["model"], w=window, hop=hop, epochs=result["epochs"],
+            selected=result["selected_epoch"], selection=result["selection"],
+            wall=fmt_minutes(result["train_wall_s"]), elbo=elbo_bound["per_step"],
+            b=bound["per_step"], k=args.iw_samples,
+            scored="whole chorales" if args.score == "whole" else
+            "windows of {} steps".format(window),
+            n=bound["sequences"], steps=bound["steps"],
             goal="reached" if result["goal_reached"] else "not reached"))
     return result
 
@@ -469,9 +552,23 @@ def parser():
                             "UNITS hidden units (0: independent keys)")
     music.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
                        help="drop this fraction of the decoder's hidden units in training")
-    music.add_argument("--test-limit", type=int, default=None,
-                       help="score only the first N test chorales (quick checks)")
+    jsb_scoring(music)
+
+    rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")
+    rescore.add_argument("run_dir", help="a jsb run folder (its best_model.npz when present)")
+    common(rescore, 1000)
+    rescore.add_argument("--data", default=None,
+                         help="JSB_Chorales.mat (default: the one the run was trained on)")
+    jsb_scoring(rescore)
     return top
+
+
+def jsb_scoring(sub):
+    sub.add_argument("--score", default="whole", choices=["whole", "windows"],
+                     help="score each test chorale whole at its own length (default) or cut "
+                          "into windows of the training length, the last one padded")
+    sub.add_argument("--test-limit", type=int, default=None,
+                     help="score only the first N test chorales (quick checks)")
 
 
 def epoch_limit(args):
@@ -486,11 +583,23 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if hasattr(args, "default_epochs"):
         args.epochs = epoch_limit(args)
-    run = {"mnist": run_mnist, "mnist-example": run_mnist_example, "jsb": run_jsb}[args.part]
+    run = {"mnist": run_mnist, "mnist-example": run_mnist_example, "jsb": run_jsb,
+           "jsb-score": run_jsb_score}[args.part]
     result = run(args)
     write_result(result, args.out, args.part, args.json)
     return result
 
 
+def cli(argv=None):
+    """``main`` for the command line: a bad run folder, file or option is one line on
+    stderr and exit status 2, not a traceback."""
+    try:
+        main(argv)
+    except (ChainerVAEError, FileNotFoundError, ValueError) as error:
+        print("quality.py: error: {}".format(error), file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

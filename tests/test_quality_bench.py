@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 def _load(name):
     spec = importlib.util.spec_from_file_location("_bench_" + name, BENCH / (name + ".py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     sys.path.insert(0, str(BENCH))
     try:
         spec.loader.exec_module(module)
@@ -239,3 +240,103 @@ def test_minutes_alone_lifts_the_default_epoch_limit():
     assert quality.epoch_limit(quality.parser().parse_args(["mnist"])) == 50
     capped = quality.parser().parse_args(["jsb", "--minutes", "30", "--epochs", "7"])
     assert quality.epoch_limit(capped) == 7
+
+
+def test_whole_and_by_length_group_sequences_without_cutting():
+    seqs = [np.full((n, 88), i, np.float32) for i, n in enumerate([5, 3, 5, 2])]
+    units = jsb.whole(seqs)
+    assert units.x is None
+    np.testing.assert_array_equal(units.real, [5, 3, 5, 2])
+    np.testing.assert_array_equal(units.sequence, [0, 1, 2, 3])
+    groups = list(jsb.by_length(seqs))
+    assert [steps for steps, _, _ in groups] == [2, 3, 5]
+    steps, indices, x = groups[2]
+    np.testing.assert_array_equal(indices, [0, 2])
+    assert x.shape == (2, 5, 88) and x[0].max() == 0 and x[1].min() == 2
+
+
+def _lstm_config(steps):
+    from chainer_vae.config import ModelConfig
+    return ModelConfig(encoder="lstm", decoder="lstm", input_shape=(steps, 88), latent=2,
+                       hidden=[8], autoregressive=True, step_made=6, activation="tanh")
+
+
+def _randomised_model(config, seed):
+    from chainer_vae.model import build_model
+    model = build_model(config)
+    rng = np.random.RandomState(seed)
+    for param in model.params():
+        param.array[...] = rng.randn(*param.shape) * 0.5
+    return model
+
+
+def test_a_model_read_at_another_length_keeps_its_parameters():
+    """The decoder is causal in time: the length-4 model's outputs for 4 steps equal the
+    first 4 steps of the length-6 model's outputs on the same steps plus 2 more."""
+    import chainer
+
+    config = _lstm_config(6)
+    model = _randomised_model(config, 1)
+    shorter = quality.model_at_length(model, config, 4)
+    assert shorter.decoder.output_shape == (4, 88)
+    rng = np.random.RandomState(2)
+    z = rng.randn(3, 2).astype(np.float32)
+    x6 = (rng.rand(3, 6, 88) < 0.1).astype(np.float32)
+    with chainer.no_backprop_mode():
+        logit6 = model.decoder(z, x6).distribution.logit.array
+        logit4 = shorter.decoder(z, x6[:, :4]).distribution.logit.array
+        assert shorter.encoder(x6[:, :4]).mean.shape == (3, 2)
+    np.testing.assert_allclose(logit4, logit6[:, :4], rtol=1e-5, atol=1e-5)
+    from chainer_vae.config import ModelConfig
+    with pytest.raises(ValueError, match="only LSTM"):
+        quality.model_at_length(model, ModelConfig(input_shape=(6 * 88,)), 4)
+
+
+def test_whole_sequences_are_scored_each_at_its_own_length():
+    """With q(z|x) = p(z) and a decoder that ignores z, every importance weight is p(x)
+    itself: the scores must equal log p(x | z = 0) of each sequence at its own length."""
+    import chainer
+
+    config = _lstm_config(4)
+    model = _randomised_model(config, 3)
+    for head in (model.encoder.mu, model.encoder.ln_sigma):
+        head.W.array[...] = 0
+        head.b.array[...] = 0
+    for start in (model.decoder.initial_h, model.decoder.initial_c):
+        start.W.array[...] = 0
+    for w in model.decoder.lstm.ws[0][:4]:  # input weights; z is the first input
+        w.array[:, :config.latent] = 0
+    rng = np.random.RandomState(4)
+    seqs = [(rng.rand(n, 88) < 0.05).astype(np.float32) for n in (4, 3, 6, 3)]
+    log_lik, elbo = quality.score_sequences(model, config, seqs, iw_samples=3)
+    for seq, score, bound in zip(seqs, log_lik, elbo):
+        decoder = quality.model_at_length(model, config, len(seq)).decoder
+        with chainer.no_backprop_mode():
+            exact = decoder(np.zeros((1, 2), np.float32), seq[None]).log_prob(seq[None])
+        assert score == pytest.approx(float(exact.array[0]), rel=1e-5)
+        assert bound == pytest.approx(score, rel=1e-5)
+    assert len(set(np.round(log_lik, 3))) == 4  # four different sequences, four scores
+
+
+def test_jsb_score_reproduces_the_runs_figure_and_scores_whole_chorales(tiny_mat, tmp_path):
+    common = ["--iw-samples", "6", "--score", "windows"]
+    trained = quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "2", "--window", "4",
+                            "--latent", "2", "--hidden-size", "8", "--batch-size", "4",
+                            "--out", str(tmp_path)] + common)
+    run_dir = str(tmp_path / "jsb")
+    again = quality.main(["jsb-score", run_dir, "--out", str(tmp_path / "again")] + common)
+    assert again["test_bound_per_step"] == trained["test_bound_per_step"]
+    assert again["selected_epoch"] == trained["selected_epoch"]
+    assert (tmp_path / "again" / "quality_jsb-score.json").is_file()
+    whole = quality.main(["jsb-score", run_dir, "--iw-samples", "6",
+                          "--out", str(tmp_path / "whole")])
+    assert whole["scoring"] == "whole" and "whole chorales" in whole["markdown"]
+    assert whole["test_steps"] == 7 + 13 + 5 and whole["test_sequences"] == 3
+    assert math.isfinite(whole["test_bound_per_step"])
+    assert whole["test_bound_per_step"] != trained["test_bound_per_step"]
+
+
+def test_bad_run_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    assert quality.cli(["jsb-score", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "missing" in err and "no such run folder" in err
