@@ -62,8 +62,8 @@ jsb
     mean of per-chorale averages; that one is recorded too, for information), in nats.
     With ``--score whole`` (the default) each test chorale is scored whole, at its own
     length: an LSTM has no weight that depends on the length, so the trained parameters
-    are read into a model built for that length (``model_at_length``), which is how the
-    published sequence models are scored. With ``--score windows`` each chorale is cut
+    are read into a model built for that length (``chainer_vae.model.at_length``). The
+    published sequence models are scored on whole sequences too. With ``--score windows`` each chorale is cut
     into consecutive windows of the training length, modelled independently, and
     log p^(s) is the sum over its windows; a padded window holds the real steps x and
     silent steps pad, and log p(x, pad) = log p(x) + log p(pad | x) <= log p(x) for
@@ -84,7 +84,6 @@ jsb
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -102,7 +101,7 @@ from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from chainer_vae.datasets import Data
 from chainer_vae.errors import ChainerVAEError
 from chainer_vae.evaluation import evaluate
-from chainer_vae.model import build_model, load_model
+from chainer_vae.model import at_length, load_model
 from chainer_vae.training import LOG_FILE, build_trainer, save_model, seed_everything
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -344,19 +343,6 @@ def jsb_config(args, path):
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
 
 
-def model_at_length(model, model_config, steps):
-    """``model`` read at sequences of ``steps`` steps: its parameters in a model built for
-    inputs (steps, keys). LSTM encoders and decoders have no weight that depends on the
-    length, so this is the trained model itself, only run for more or fewer steps."""
-    if model_config.encoder != "lstm" or model_config.decoder != "lstm":
-        raise ValueError("only LSTM encoders and decoders can read other lengths, not "
-                         "{} / {}".format(model_config.encoder, model_config.decoder))
-    shape = (steps,) + tuple(model_config.input_shape[1:])
-    at_length = build_model(dataclasses.replace(model_config, input_shape=shape))
-    at_length.copyparams(model, copy_persistent=True)
-    return at_length
-
-
 def score_sequences(model, model_config, sequences, iw_samples, batch_size=100,
                     elbo_samples=10, seed=0):
     """Per-sequence IWAE and ELBO estimates of log p(sequence) as ``score_windows`` gives
@@ -365,7 +351,7 @@ def score_sequences(model, model_config, sequences, iw_samples, batch_size=100,
     elbo = np.empty(len(sequences), np.float64)
     for steps, indices, x in jsb.by_length(sequences):
         log_lik[indices], elbo[indices] = score_windows(
-            model_at_length(model, model_config, steps), x, iw_samples, batch_size,
+            at_length(model, model_config, steps), x, iw_samples, batch_size,
             elbo_samples, seed=seed * 7919 + steps)
     return log_lik, elbo
 

@@ -112,6 +112,9 @@ def _add_sample(subparsers):
     p.add_argument("--interpolate", type=int, nargs=2, metavar=("A", "B"),
                    help="walk the latent space between test examples A and B")
     p.add_argument("--steps", type=int, default=8, help="interpolation steps")
+    p.add_argument("--length", type=int, metavar="STEPS",
+                   help="LSTM models: prior samples of this many time steps (default: the "
+                        "training window)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_sample)
@@ -229,7 +232,8 @@ def _sample(args):
     paths = sample_run(args.run_dir, args.out, n=args.n, temperature=args.temperature,
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
-                       steps=args.steps, seed=args.seed, device=args.device)
+                       steps=args.steps, seed=args.seed, device=args.device,
+                       length=args.length)
     for path in paths:
         print(path)
 

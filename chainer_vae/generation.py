@@ -373,7 +373,7 @@ def _test_example(data, index):
 
 def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=None,
                from_test=None, interpolate_between=None, steps=8, methods=("linear", "slerp"),
-               seed=None, data=None, device=None):
+               seed=None, data=None, device=None, length=None):
     """What ``chainer-vae sample`` writes, for a finished run; returns the written paths.
 
     MNIST: ``samples.png`` (n digits from the prior), or with ``from_test=I``
@@ -382,8 +382,16 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     MIDI: ``sample_<i>.mid`` (+ .png), or ``test_I.mid`` and ``reconstruction_I.mid``,
     or ``<method>_<step>.mid`` per step. The MIDI threshold defaults to 0.2 (the study's);
     MNIST images show the probabilities unless a threshold or ``sample`` is asked for.
+    ``length`` (time steps) makes prior samples of a model with LSTM parts that long
+    instead of the training window's length.
     """
     config, model, data = load_run_parts(run_dir, data, device)
+    if length is not None:
+        if from_test is not None or interpolate_between is not None:
+            raise ConfigError("--length applies to samples from the prior only")
+        from chainer_vae.model import at_length
+
+        model = at_length(model, config.model, length)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     is_midi = config.data.dataset == "midi"

@@ -1,5 +1,6 @@
 """Build a VAE from a ``ModelConfig``: parts are looked up by name, so ``config.json``
 rebuilds any model, and saved weights are loaded into it."""
+import dataclasses
 from pathlib import Path
 
 import chainer
@@ -70,3 +71,23 @@ def load_model(run_dir, config: ModelConfig) -> VAE:
     except (KeyError, ValueError, OSError) as error:
         raise RunDirError("{}: weights do not fit config.json ({})".format(path, error)) from None
     return model
+
+
+def at_length(model: VAE, config: ModelConfig, steps: int) -> VAE:
+    """``model`` (built from ``config``) for sequences of ``steps`` time steps: a model
+    built for inputs (steps, features) holding a copy of its parameters, on its device.
+
+    LSTM encoders and decoders have no weight that depends on the length, so this is the
+    trained model itself, run for more or fewer steps: scoring whole pieces, or
+    generating pieces longer than the training windows.
+    """
+    if config.encoder != "lstm" or config.decoder != "lstm":
+        raise ConfigError("only a model with lstm encoder and decoder can read or write "
+                          "another length, not {} / {}".format(config.encoder, config.decoder))
+    if steps < 1:
+        raise ConfigError("a sequence needs at least one step, got {}".format(steps))
+    shape = (steps,) + tuple(config.input_shape[1:])
+    resized = build_model(dataclasses.replace(config, input_shape=shape))
+    resized.copyparams(model, copy_persistent=True)
+    resized.to_device(model.device)
+    return resized

@@ -314,3 +314,30 @@ def test_sample_run_midi(tmp_path):
     paths = gen.sample_run(run, out, interpolate_between=(0, 1), steps=4, data=data)
     assert len(paths) == 8 and paths[0].name == "linear_000.mid"
     assert json.loads((run / "config.json").read_text())["data"]["dataset"] == "midi"
+
+
+def test_sample_run_midi_longer_than_the_training_window(tmp_path):
+    mido = _midi_or_skip()
+    shape = (16, 2 * 78)
+    config = ModelConfig(encoder="lstm", decoder="lstm", input_shape=shape, latent=3,
+                         hidden=[16], autoregressive=True)
+    rng = np.random.RandomState(1)
+    windows = (rng.rand(40, *shape) < 0.15).astype(np.float32)
+    model = train_tiny(config, windows, steps=5)
+    run = tmp_path / "run"
+    _run_folder(run, config, dataset="midi", window=16)
+    save_model(model, run)
+    data = Data(windows, windows[:5], shape, np.zeros(40, int), np.zeros(5, int), ["piece"])
+
+    def last_step(path):  # of the last note-on, at 4 steps per beat
+        midi_file = mido.MidiFile(str(path))
+        ends = [sum(m.time for m in track[:i + 1]) for track in midi_file.tracks
+                for i, m in enumerate(track) if m.type == "note_on" and m.velocity > 0]
+        return max(ends) * 4 // midi_file.ticks_per_beat
+
+    longer = gen.sample_run(run, tmp_path / "long", n=3, seed=0, data=data, length=48,
+                            threshold=0.1)
+    short = gen.sample_run(run, tmp_path / "short", n=3, seed=0, data=data, threshold=0.1)
+    assert max(last_step(p) for p in longer) >= 16 > max(last_step(p) for p in short)
+    with pytest.raises(ConfigError, match="prior only"):
+        gen.sample_run(run, tmp_path / "x", from_test=0, data=data, length=48)

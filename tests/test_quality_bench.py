@@ -270,32 +270,11 @@ def _randomised_model(config, seed):
     return model
 
 
-def test_a_model_read_at_another_length_keeps_its_parameters():
-    """The decoder is causal in time: the length-4 model's outputs for 4 steps equal the
-    first 4 steps of the length-6 model's outputs on the same steps plus 2 more."""
-    import chainer
-
-    config = _lstm_config(6)
-    model = _randomised_model(config, 1)
-    shorter = quality.model_at_length(model, config, 4)
-    assert shorter.decoder.output_shape == (4, 88)
-    rng = np.random.RandomState(2)
-    z = rng.randn(3, 2).astype(np.float32)
-    x6 = (rng.rand(3, 6, 88) < 0.1).astype(np.float32)
-    with chainer.no_backprop_mode():
-        logit6 = model.decoder(z, x6).distribution.logit.array
-        logit4 = shorter.decoder(z, x6[:, :4]).distribution.logit.array
-        assert shorter.encoder(x6[:, :4]).mean.shape == (3, 2)
-    np.testing.assert_allclose(logit4, logit6[:, :4], rtol=1e-5, atol=1e-5)
-    from chainer_vae.config import ModelConfig
-    with pytest.raises(ValueError, match="only LSTM"):
-        quality.model_at_length(model, ModelConfig(input_shape=(6 * 88,)), 4)
-
-
 def test_whole_sequences_are_scored_each_at_its_own_length():
     """With q(z|x) = p(z) and a decoder that ignores z, every importance weight is p(x)
     itself: the scores must equal log p(x | z = 0) of each sequence at its own length."""
     import chainer
+    from chainer_vae.model import at_length
 
     config = _lstm_config(4)
     model = _randomised_model(config, 3)
@@ -310,7 +289,7 @@ def test_whole_sequences_are_scored_each_at_its_own_length():
     seqs = [(rng.rand(n, 88) < 0.05).astype(np.float32) for n in (4, 3, 6, 3)]
     log_lik, elbo = quality.score_sequences(model, config, seqs, iw_samples=3)
     for seq, score, bound in zip(seqs, log_lik, elbo):
-        decoder = quality.model_at_length(model, config, len(seq)).decoder
+        decoder = at_length(model, config, len(seq)).decoder
         with chainer.no_backprop_mode():
             exact = decoder(np.zeros((1, 2), np.float32), seq[None]).log_prob(seq[None])
         assert score == pytest.approx(float(exact.array[0]), rel=1e-5)

@@ -13,7 +13,7 @@ from chainer import gradient_check
 from chainer_vae.config import ModelConfig
 from chainer_vae.errors import ConfigError
 from chainer_vae.likelihoods import Bernoulli
-from chainer_vae.model import build_model
+from chainer_vae.model import at_length, build_model
 from chainer_vae.vae import ELBOLoss
 
 
@@ -208,3 +208,37 @@ def test_impossible_models_raise_config_error(change, message):
     options.update(change)
     with pytest.raises(ConfigError, match=message):
         build_model(ModelConfig(**options))
+
+
+def test_a_model_at_another_length_keeps_its_parameters():
+    """The decoder is causal in time: the length-4 copy's outputs for 4 steps equal the
+    first 4 steps of the length-6 model's outputs on those steps plus 2 more."""
+    config = ModelConfig(encoder="lstm", decoder="lstm", input_shape=(6, 5), latent=2,
+                         hidden=[8], autoregressive=True, step_made=6)
+    np.random.seed(1)
+    model = build_model(config)
+    for param in model.params():  # every weight matters, the MADE's direct links too
+        param.array[...] = np.random.randn(*param.shape) * 0.5
+    shorter = at_length(model, config, 4)
+    assert shorter.decoder.output_shape == (4, 5)
+    rng = np.random.RandomState(2)
+    z = rng.randn(3, 2).astype(np.float32)
+    x6 = (rng.rand(3, 6, 5) < 0.3).astype(np.float32)
+    with chainer.no_backprop_mode():
+        logit6 = model.decoder(z, x6).distribution.logit.array
+        logit4 = shorter.decoder(z, x6[:, :4]).distribution.logit.array
+        assert shorter.encoder(x6[:, :4]).mean.shape == (3, 2)
+    np.testing.assert_allclose(logit4, logit6[:, :4], rtol=1e-5, atol=1e-5)
+    assert at_length(model, config, 9).decode(z).shape == (3, 9, 5)
+
+
+@pytest.mark.parametrize("change,steps,message", [
+    ({"encoder": "mlp"}, 4, "only a model with lstm"),
+    ({}, 0, "at least one step"),
+])
+def test_impossible_lengths_raise_config_error(change, steps, message):
+    options = dict(encoder="lstm", decoder="lstm", input_shape=(6, 5), latent=2, hidden=[8])
+    options.update(change)
+    config = ModelConfig(**options)
+    with pytest.raises(ConfigError, match=message):
+        at_length(build_model(config), config, steps)
