@@ -63,11 +63,11 @@ jsb
     With ``--score whole`` (the default) each test chorale is scored whole, at its own
     length: an LSTM has no weight that depends on the length, so the trained parameters
     are read into a model built for that length (``chainer_vae.model.at_length``). The
-    published sequence models are scored on whole sequences too. With ``--score windows`` each chorale is cut
-    into consecutive windows of the training length, modelled independently, and
-    log p^(s) is the sum over its windows; a padded window holds the real steps x and
-    silent steps pad, and log p(x, pad) = log p(x) + log p(pad | x) <= log p(x) for
-    binary data, so padding can only lower that figure. Either way E[log p^] <= log p
+    published sequence models are scored on whole sequences too. With ``--score
+    windows`` each chorale is cut into consecutive windows of the training length,
+    modelled independently, and log p^(s) is the sum over its windows; a padded window
+    holds the real steps x and silent steps pad, and log p(x, pad) = log p(x) +
+    log p(pad | x) <= log p(x) for binary data, so padding can only lower that figure. Either way E[log p^] <= log p
     (Burda et al., 2016): a stochastic lower bound of the model's log-likelihood per
     step, conditional on the sequence length like the published numbers.
 
@@ -349,7 +349,7 @@ def score_sequences(model, model_config, sequences, iw_samples, batch_size=100,
     them, each sequence scored whole at its own length (those of one length together)."""
     log_lik = np.empty(len(sequences), np.float64)
     elbo = np.empty(len(sequences), np.float64)
-    for steps, indices, x in jsb.by_length(sequences):
+    for steps, indices, x in jsb.by_length(sequences):  # a seed of its own per length
         log_lik[indices], elbo[indices] = score_windows(
             at_length(model, model_config, steps), x, iw_samples, batch_size,
             elbo_samples, seed=seed * 7919 + steps)
@@ -388,7 +388,7 @@ JSB_NORMALISATION = {
 }
 
 
-def test_sequences(splits, limit):
+def scored_chorales(splits, limit):
     """The test chorales; the first ``limit`` only when given (quick checks)."""
     return splits["test"] if limit is None else splits["test"][:limit]
 
@@ -400,7 +400,7 @@ def run_jsb(args):
     args.hop = hop
     train_w = jsb.windows(splits["train"], args.window, hop=hop)
     valid_w = jsb.windows(splits["valid"], args.window)
-    test_w = jsb.windows(test_sequences(splits, args.test_limit), args.window)
+    test_w = jsb.windows(scored_chorales(splits, args.test_limit), args.window)
     config = jsb_config(args, path)
     out = Path(args.out) / "jsb"
     by_validation = args.select == "valid"
@@ -445,7 +445,7 @@ def jsb_result(model, config, splits, path, run, args):
     window, hop = config.data.window, config.data.hop
     begin = time.perf_counter()
     bound, elbo_bound = score_jsb_test(model, config.model,
-                                       test_sequences(splits, args.test_limit), args)
+                                       scored_chorales(splits, args.test_limit), args)
     eval_wall = time.perf_counter() - begin
     result = dict(run, part=args.part, data_file=str(path),
                   model=describe_jsb_model(config.model), window=window, hop=hop)
