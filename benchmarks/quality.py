@@ -101,7 +101,7 @@ from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from chainer_vae.datasets import Data
 from chainer_vae.errors import ChainerVAEError
 from chainer_vae.evaluation import evaluate
-from chainer_vae.model import at_length, load_model
+from chainer_vae.model import at_length, build_model, load_model
 from chainer_vae.training import LOG_FILE, build_trainer, save_model, seed_everything
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -427,15 +427,20 @@ def run_jsb_score(args):
     path = Path(args.data) if args.data else Path(config.data.data_dir)
     splits = jsb.load_jsb(path)
     best = (run_dir / BEST_MODEL).is_file()
-    model = load_model(run_dir, config.model)
-    if best:
+    if best:  # also in a run stopped before it wrote model.npz
+        model = build_model(config.model)
         chainer.serializers.load_npz(str(run_dir / BEST_MODEL), model)
+    else:
+        model = load_model(run_dir, config.model)
     log = log_summary(read_log(run_dir))
     run = {"run_dir": str(run_dir), "config": config.to_dict(),
-           "epochs": config.train.epochs, "train_wall_s": log.get("elapsed_s", math.nan),
+           # the log, not config.json: a run stopped by hand has no final epoch count
+           "epochs": log.get("epochs", config.train.epochs),
+           "train_wall_s": log.get("elapsed_s", math.nan),
            "selection": ("the epoch with the lowest validation loss" if best
                          else "the last epoch"),
-           "selected_epoch": log["best_epoch"] if best and log else config.train.epochs,
+           "selected_epoch": log["best_epoch"] if best and log else log.get(
+               "epochs", config.train.epochs),
            "log": log, "log_split": "validation" if best else "test"}
     return jsb_result(model, config, splits, path, run, args)
 

@@ -315,6 +315,25 @@ def test_jsb_score_reproduces_the_runs_figure_and_scores_whole_chorales(tiny_mat
     assert whole["test_bound_per_step"] != trained["test_bound_per_step"]
 
 
+def test_jsb_score_reads_a_run_stopped_by_hand(tiny_mat, tmp_path):
+    """Killed during training: no model.npz yet and config.json still holds the epoch
+    limit; the best parameters and the log say what was trained."""
+    from chainer_vae.config import RunConfig
+
+    quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "2", "--window", "4",
+                  "--latent", "2", "--hidden-size", "8", "--iw-samples", "2",
+                  "--out", str(tmp_path)])
+    run_dir = tmp_path / "jsb"
+    (run_dir / "model.npz").unlink()
+    config = RunConfig.load(run_dir)
+    config.train.epochs = quality.UNLIMITED_EPOCHS
+    config.save(run_dir)
+    result = quality.main(["jsb-score", str(run_dir), "--iw-samples", "2",
+                           "--out", str(tmp_path / "score")])
+    assert result["epochs"] == 2 and result["selected_epoch"] in (1, 2)
+    assert math.isfinite(result["test_bound_per_step"])
+
+
 def test_bad_run_folder_is_one_line_and_exit_2(tmp_path, capsys):
     assert quality.cli(["jsb-score", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
