@@ -99,3 +99,9 @@ def test_module_entry_point_runs_as_a_program():
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == "chainer-vae evaluate: error: /nonexistent: no such run folder"
+
+
+def test_sample_length_needs_lstm_parts(trained_run, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "sample", trained_run, "--out", tmp_path / "s",
+                           "--length", "40")
+    assert_one_line_error(code, err, "lstm", "mlp")
