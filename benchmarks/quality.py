@@ -67,9 +67,10 @@ jsb
     windows`` each chorale is cut into consecutive windows of the training length,
     modelled independently, and log p^(s) is the sum over its windows; a padded window
     holds the real steps x and silent steps pad, and log p(x, pad) = log p(x) +
-    log p(pad | x) <= log p(x) for binary data, so padding can only lower that figure. Either way E[log p^] <= log p
-    (Burda et al., 2016): a stochastic lower bound of the model's log-likelihood per
-    step, conditional on the sequence length like the published numbers.
+    log p(pad | x) <= log p(x) for binary data, so padding can only lower that figure.
+    Either way E[log p^] <= log p (Burda et al., 2016): a stochastic lower bound of the
+    model's log-likelihood per step, conditional on the sequence length like the
+    published numbers.
 
     ``jsb-score RUN_DIR`` scores the model of a finished ``jsb`` run folder again (its
     ``best_model.npz`` when present), with another K or the other scoring.
@@ -101,7 +102,7 @@ from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from chainer_vae.datasets import Data
 from chainer_vae.errors import ChainerVAEError
 from chainer_vae.evaluation import evaluate
-from chainer_vae.model import at_length, build_model, load_model
+from chainer_vae.model import MODEL_FILE, at_length, load_model
 from chainer_vae.training import LOG_FILE, build_trainer, save_model, seed_everything
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -426,21 +427,16 @@ def run_jsb_score(args):
     config = RunConfig.load(run_dir)
     path = Path(args.data) if args.data else Path(config.data.data_dir)
     splits = jsb.load_jsb(path)
-    best = (run_dir / BEST_MODEL).is_file()
-    if best:  # also in a run stopped before it wrote model.npz
-        model = build_model(config.model)
-        chainer.serializers.load_npz(str(run_dir / BEST_MODEL), model)
-    else:
-        model = load_model(run_dir, config.model)
+    best = (run_dir / BEST_MODEL).is_file()  # also there in a run stopped by hand
+    model = load_model(run_dir, config.model, BEST_MODEL if best else MODEL_FILE)
     log = log_summary(read_log(run_dir))
-    run = {"run_dir": str(run_dir), "config": config.to_dict(),
-           # the log, not config.json: a run stopped by hand has no final epoch count
-           "epochs": log.get("epochs", config.train.epochs),
+    # the log, not config.json: a run stopped by hand has no final epoch count
+    epochs = log.get("epochs", config.train.epochs)
+    run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": epochs,
            "train_wall_s": log.get("elapsed_s", math.nan),
            "selection": ("the epoch with the lowest validation loss" if best
                          else "the last epoch"),
-           "selected_epoch": log["best_epoch"] if best and log else log.get(
-               "epochs", config.train.epochs),
+           "selected_epoch": log["best_epoch"] if best and log else epochs,
            "log": log, "log_split": "validation" if best else "test"}
     return jsb_result(model, config, splits, path, run, args)
 

@@ -90,8 +90,7 @@ class LSTMDecoder(_Decoder):
     training (teacher forcing), its own output during ``generate``. With ``step_made``
     hidden units (> 0) the values within each step are autoregressive too, lowest first
     (``chainer_vae.made.StepMADE``), which also needs x during training. ``dropout``
-    drops LSTM outputs (and the MADE's hidden units) at that rate in training only,
-    against the overfitting a small corpus such as JSB Chorales shows.
+    drops LSTM outputs (and the MADE's hidden units) at that rate in training only.
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), autoregressive=False,

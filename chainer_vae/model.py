@@ -60,11 +60,12 @@ def build_model(config: ModelConfig) -> VAE:
     return VAE(encoder, decoder, Prior(config.latent))
 
 
-def load_model(run_dir, config: ModelConfig) -> VAE:
-    """The VAE of a finished run: built from ``config``, weights from ``run_dir/model.npz``."""
-    path = Path(run_dir) / MODEL_FILE
+def load_model(run_dir, config: ModelConfig, weights=MODEL_FILE) -> VAE:
+    """The VAE of a finished run: built from ``config``, weights from ``run_dir/weights``
+    (``model.npz``, or another parameter file the run wrote)."""
+    path = Path(run_dir) / weights
     if not path.is_file():
-        raise RunDirError("{}: no {} (has training finished?)".format(run_dir, MODEL_FILE))
+        raise RunDirError("{}: no {} (has training finished?)".format(run_dir, weights))
     model = build_model(config)
     try:
         chainer.serializers.load_npz(str(path), model)

@@ -12,15 +12,7 @@ import chainer.functions as F
 from chainer_vae.config import ModelConfig
 from chainer_vae.made import StepMADE, made_masks
 from chainer_vae.model import build_model
-
-
-def randomised(link, seed):
-    """``link`` with every parameter drawn from N(0, 1): strong dependencies everywhere,
-    including the direct connection that starts at zero."""
-    rng = np.random.RandomState(seed)
-    for param in link.params():
-        param.array[...] = rng.randn(*param.shape)
-    return link
+from tiny_models import randomised
 
 
 def test_masks_connect_each_output_to_the_earlier_values_only():

@@ -255,29 +255,17 @@ def test_whole_and_by_length_group_sequences_without_cutting():
     assert x.shape == (2, 5, 88) and x[0].max() == 0 and x[1].min() == 2
 
 
-def _lstm_config(steps):
-    from chainer_vae.config import ModelConfig
-    return ModelConfig(encoder="lstm", decoder="lstm", input_shape=(steps, 88), latent=2,
-                       hidden=[8], autoregressive=True, step_made=6, activation="tanh")
-
-
-def _randomised_model(config, seed):
-    from chainer_vae.model import build_model
-    model = build_model(config)
-    rng = np.random.RandomState(seed)
-    for param in model.params():
-        param.array[...] = rng.randn(*param.shape) * 0.5
-    return model
-
-
 def test_whole_sequences_are_scored_each_at_its_own_length():
     """With q(z|x) = p(z) and a decoder that ignores z, every importance weight is p(x)
     itself: the scores must equal log p(x | z = 0) of each sequence at its own length."""
     import chainer
-    from chainer_vae.model import at_length
+    from chainer_vae.config import ModelConfig
+    from chainer_vae.model import at_length, build_model
+    from tiny_models import randomised
 
-    config = _lstm_config(4)
-    model = _randomised_model(config, 3)
+    config = ModelConfig(encoder="lstm", decoder="lstm", input_shape=(4, 88), latent=2,
+                         hidden=[8], autoregressive=True, step_made=6, activation="tanh")
+    model = randomised(build_model(config), 3, scale=0.5)
     for head in (model.encoder.mu, model.encoder.ln_sigma):
         head.W.array[...] = 0
         head.b.array[...] = 0

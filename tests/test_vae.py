@@ -15,6 +15,7 @@ from chainer_vae.errors import ConfigError
 from chainer_vae.likelihoods import Bernoulli
 from chainer_vae.model import at_length, build_model
 from chainer_vae.vae import ELBOLoss
+from tiny_models import randomised
 
 
 def linear_gaussian(data_dim=5, latent=2, sigma=0.5, seed=0):
@@ -215,10 +216,7 @@ def test_a_model_at_another_length_keeps_its_parameters():
     first 4 steps of the length-6 model's outputs on those steps plus 2 more."""
     config = ModelConfig(encoder="lstm", decoder="lstm", input_shape=(6, 5), latent=2,
                          hidden=[8], autoregressive=True, step_made=6)
-    np.random.seed(1)
-    model = build_model(config)
-    for param in model.params():  # every weight matters, the MADE's direct links too
-        param.array[...] = np.random.randn(*param.shape) * 0.5
+    model = randomised(build_model(config), 1, scale=0.5)  # the MADE's direct links too
     shorter = at_length(model, config, 4)
     assert shorter.decoder.output_shape == (4, 5)
     rng = np.random.RandomState(2)

@@ -1,4 +1,4 @@
-"""Toy digits and tiny trained VAEs shared by the figure and generation tests."""
+"""Toy digits, tiny trained VAEs and randomised links shared by the tests."""
 from __future__ import annotations
 
 import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
@@ -19,6 +19,15 @@ def toy_images(n, seed=0, classes=4):
         x[i, 4 + 5 * label:8 + 5 * label, 4:24] = 1
     x = np.maximum(x, rng.rand(n, 28, 28) < 0.02).astype(np.float32)
     return x.reshape(n, 784), labels
+
+
+def randomised(link, seed, scale=1.0):
+    """``link`` with every parameter drawn from N(0, scale^2): strong dependencies
+    everywhere, including connections that start at zero (the MADE's direct ones)."""
+    rng = np.random.RandomState(seed)
+    for param in link.params():
+        param.array[...] = rng.randn(*param.shape) * scale
+    return link
 
 
 def train_tiny(config, x, steps, seed=0, lr=1e-2):
