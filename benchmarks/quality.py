@@ -237,7 +237,8 @@ def mnist_config(args):
         data=DataConfig(dataset="mnist", data_dir=str(mnist) if mnist.is_dir() else None,
                         binarize="dynamic"),
         model=ModelConfig(encoder=args.arch, decoder=args.arch, latent=args.latent,
-                          hidden=list(args.hidden), activation=args.activation),
+                          hidden=list(args.hidden), activation=args.activation,
+                          step_made=args.step_made),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, k=args.k,
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
 
@@ -258,6 +259,9 @@ def run_mnist(args):
     arch = ("{}-{}-{}".format(784, "-".join(map(str, model.hidden)), model.latent)
             if model.encoder == "mlp" else "{} (hidden {}, latent {})".format(
                 model.encoder, model.hidden, model.latent))
+    if model.step_made:
+        arch += ", pixels in raster order through a MADE of {} hidden units".format(
+            model.step_made)
     result = {
         "part": "mnist", "run_dir": str(out), "config": config.to_dict(),
         "model": "{} {}, Bernoulli, k={}, KL warm-up {} epochs".format(
@@ -514,6 +518,9 @@ def parser():
     mnist.add_argument("--hidden", type=int, nargs="+", default=[500, 500])
     mnist.add_argument("--latent", type=int, default=50)
     mnist.add_argument("--activation", default="tanh")
+    mnist.add_argument("--step-made", type=int, default=0, metavar="UNITS",
+                       help="mlp decoder: each pixel conditioned on the ones before it in "
+                            "raster order through a MADE of UNITS hidden units (0: independent)")
     mnist.add_argument("--iw-limit", type=int, default=None,
                        help="score only the first N test digits (default: all)")
 

@@ -56,8 +56,9 @@ def _add_train(subparsers):
     model.add_argument("--autoregressive", action="store_true",
                        help="lstm decoder reads the previous step")
     model.add_argument("--step-made", type=int, default=0, metavar="UNITS",
-                       help="lstm decoder: the values within a step depend on the lower ones "
-                            "(a MADE with UNITS hidden units; default 0: independent)")
+                       help="lstm decoder: the values within a step depend on the lower ones; "
+                            "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
+                            "hidden units; default 0: independent)")
     model.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
                        help="lstm decoder: drop this fraction of its hidden units in training "
                             "(default 0)")

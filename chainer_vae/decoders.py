@@ -37,19 +37,46 @@ class _Decoder(chainer.Chain):
 
 
 class MLPDecoder(_Decoder):
-    """Fully connected layers of sizes ``reversed(hidden)``, then one to the output."""
+    """Fully connected layers of sizes ``reversed(hidden)``, then one to the output.
+
+    With ``step_made`` hidden units (> 0) the values of an example (the pixels of an
+    image, in raster order) are autoregressive: the output for value k also reads values
+    0 .. k-1 through a MADE whose context is the last hidden layer, so p(x|z) models the
+    local dependencies (strokes) that independent pixels cannot. Training and scoring
+    then need x (teacher forcing), and ``generate`` draws one value at a time.
+    """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(500,), activation_name="tanh",
-                 **unused):
+                 step_made=0, **unused):
         super().__init__(output_shape, likelihood)
-        out_size = likelihood.n_params * int(numpy.prod(output_shape))
+        self._features = int(numpy.prod(output_shape))
+        self.step_made = step_made
         with self.init_scope():
             self.trunk = MLP(latent, list(reversed(hidden)), activation_name)
-            self.out = L.Linear(self.trunk.out_size, out_size)
+            self.out = L.Linear(self.trunk.out_size, likelihood.n_params * self._features)
+            if step_made:
+                self.made = StepMADE(self._features, self.trunk.out_size, step_made,
+                                     likelihood.n_params)
 
     def raw(self, z, x=None):
-        h = dense(self.out, self.trunk(z))
-        return F.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+        h = self.trunk(z)
+        out = dense(self.out, h)
+        if self.step_made:
+            if x is None:
+                raise ValueError("a decoder with a MADE needs x for teacher forcing")
+            out = out + self.made(F.reshape(x, (x.shape[0], self._features)), h)
+        return F.reshape(out, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+
+    def generate(self, z, sample=False):
+        """The means of the conditionals of values drawn one at a time (see
+        ``_Decoder.generate`` when the values are independent)."""
+        if not self.step_made:
+            return super().generate(z, sample)
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            h = self.trunk(chainer.as_variable(z))
+            base = dense(self.out, h).array
+            means, _ = self.made.generate(h, base, made_choice(self.likelihood, sample))
+        return means.reshape((len(base),) + self.output_shape)
 
 
 class ConvDecoder(_Decoder):
@@ -192,14 +219,11 @@ class LSTMDecoder(_Decoder):
         batch, steps = out.shape[:2]
         if not self.step_made:
             mean = self._mean(out, (batch, steps, self.likelihood.n_params, self._features))
-            return mean, self._feedback(mean, sample)
-
-        def choose(raw):  # raw (N, n_params) of one value -> its mean and fed-back value
-            mean = mean_of(self.likelihood(raw[:, :, None]))[:, 0]
-            return mean, self._feedback(mean, sample)
+            return mean, fed_back(self.likelihood, mean, sample)
 
         means, values = self.made.generate(F.reshape(hs, (batch * steps, -1)),
-                                           out.array.reshape(batch * steps, -1), choose)
+                                           out.array.reshape(batch * steps, -1),
+                                           made_choice(self.likelihood, sample))
         shape = (batch, steps, self._features)
         return means.reshape(shape), values.reshape(shape)
 
@@ -208,12 +232,25 @@ class LSTMDecoder(_Decoder):
         raw = F.transpose(F.reshape(out, shape), (0, 2, 1, 3))
         return mean_of(self.likelihood(raw))
 
-    def _feedback(self, mean, sample):
-        if not self.likelihood.binary:
-            return mean
-        if sample:
-            return (self.xp.random.uniform(size=mean.shape) < mean).astype(mean.dtype)
-        return (mean >= 0.5).astype(mean.dtype)
+
+def fed_back(likelihood, mean, sample):
+    """The value an autoregressive decoder reads back for a drawn mean: a Bernoulli draw
+    with ``sample``, else the mean rounded, for binary data; the mean for Gaussian data."""
+    if not likelihood.binary:
+        return mean
+    if sample:
+        xp = chainer.backend.get_array_module(mean)
+        return (xp.random.uniform(size=mean.shape) < mean).astype(mean.dtype)
+    return (mean >= 0.5).astype(mean.dtype)
+
+
+def made_choice(likelihood, sample):
+    """``choose`` for ``StepMADE.generate``: raw outputs (N, n_params) of one value ->
+    the mean of its conditional and the value fed back, arrays (N,)."""
+    def choose(raw):
+        mean = mean_of(likelihood(raw[:, :, None]))[:, 0]
+        return mean, fed_back(likelihood, mean, sample)
+    return choose
 
 
 DECODERS = {"mlp": MLPDecoder, "conv": ConvDecoder, "lstm": LSTMDecoder}

@@ -7,9 +7,15 @@ value k depend on a per-step context (the LSTM state) and on values 0 .. k-1 of 
 step only, so p(x_t | context) = prod_k p(x_t,k | x_t,<k, context) is still one exact,
 normalised likelihood that a single pass over the data evaluates.
 
+The same MADE serves the MLP decoder, where the "step" is a whole image: its F pixels
+in raster order.
+
 The masks follow MADE with one hidden layer plus a direct connection: input k has
-degree k + 1, hidden unit u degree ``u % (F - 1) + 1``; a hidden unit sees the inputs of
-degree <= its own, output k sees hidden units of degree < k + 1 and inputs before k.
+degree k + 1, hidden unit u degree ``1 + u * (F - 1) // H`` (H hidden units: the degrees
+1 .. F - 1 spread evenly, so that with H < F - 1, as for a 784-pixel image, hidden units
+still summarise the whole image and not only its first H values); a hidden unit sees the
+inputs of degree <= its own, output k sees hidden units of degree < k + 1 and inputs
+before k.
 """
 import chainer
 import chainer.functions as F
@@ -22,7 +28,7 @@ def made_masks(features, hidden):
     (out, in): input -> hidden (hidden, F), hidden -> output (F, hidden) and the direct
     input -> output (F, F), strictly lower triangular."""
     degree_in = numpy.arange(1, features + 1)
-    degree_hidden = numpy.arange(hidden) % max(features - 1, 1) + 1
+    degree_hidden = 1 + numpy.arange(hidden) * max(features - 1, 0) // hidden
     to_hidden = degree_hidden[:, None] >= degree_in[None, :]
     to_out = degree_in[:, None] > degree_hidden[None, :]
     direct = degree_in[:, None] > degree_in[None, :]

@@ -36,8 +36,9 @@ def _check(config):
     if config.step_made < 0:
         raise ConfigError("--step-made must be 0 (off) or a number of hidden units, got {}".format(
             config.step_made))
-    if config.step_made and config.decoder != "lstm":
-        raise ConfigError("--step-made needs the lstm decoder, not {!r}".format(config.decoder))
+    if config.step_made and config.decoder not in ("lstm", "mlp"):
+        raise ConfigError("--step-made needs the lstm or mlp decoder, not {!r}".format(
+            config.decoder))
     if not 0.0 <= config.dropout < 1.0:
         raise ConfigError("--dropout must be a rate in [0, 1), got {}".format(config.dropout))
     if config.dropout and config.decoder != "lstm":

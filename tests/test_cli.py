@@ -83,8 +83,8 @@ def test_corrupt_idx_file_is_named(toy_mnist, tmp_path, capsys):
     (["train", "--data-dir", "{toy}", "--arch", "conv", "--channels", "8", "8", "8", "8", "8",
       "8", "--out", "{tmp}/r"], ["too small"]),
     (["train", "--data-dir", "{toy}", "--device", "@cupy:7", "--out", "{tmp}/r"], ["device"]),
-    (["train", "--data-dir", "{toy}", "--step-made", "32", "--out", "{tmp}/r"],
-     ["--step-made", "lstm"]),
+    (["train", "--data-dir", "{toy}", "--arch", "conv", "--step-made", "32", "--out",
+      "{tmp}/r"], ["--step-made", "lstm or mlp"]),
     (["train", "--data-dir", "{toy}", "--arch", "lstm", "--dropout", "1.5", "--out", "{tmp}/r"],
      ["--dropout", "[0, 1)"]),
 ])
@@ -105,3 +105,20 @@ def test_sample_length_needs_lstm_parts(trained_run, tmp_path, capsys):
     code, _, err = run_cli(capsys, "sample", trained_run, "--out", tmp_path / "s",
                            "--length", "40")
     assert_one_line_error(code, err, "lstm", "mlp")
+
+
+def test_mlp_decoder_with_made_trains_scores_and_draws_digits(toy_mnist, tmp_path, capsys):
+    run = tmp_path / "made"
+    code, _, _ = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1", "--hidden",
+                         "32", "--latent", "3", "--step-made", "16", "--batch-size", "50",
+                         "--out", run, "--no-progress")
+    assert code == 0
+    assert json.loads((run / "config.json").read_text())["model"]["step_made"] == 16
+    code, out, _ = run_cli(capsys, "evaluate", run, "--iw-samples", "5", "--json",
+                           "--no-progress")
+    result = json.loads(out)
+    assert code == 0 and result["elbo"] < result["log_likelihood"] < 0
+    code, out, _ = run_cli(capsys, "sample", run, "--out", tmp_path / "s", "--n", "4",
+                           "--bernoulli")
+    assert code == 0
+    assert [path.suffix for path in (tmp_path / "s").iterdir()] == [".png"]

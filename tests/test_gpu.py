@@ -47,7 +47,7 @@ def test_training_and_evaluation_on_gpu(toy_mnist, tmp_path, arch):
 
 
 def test_step_made_decoder_on_gpu_matches_cpu():
-    model = step_made_model(autoregressive=True)
+    model = step_made_model("lstm-autoregressive")
     rng = np.random.RandomState(7)
     z = rng.randn(4, 2).astype(np.float32)
     x = (rng.rand(4, 2, 3) > 0.5).astype(np.float32)

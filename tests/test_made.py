@@ -39,18 +39,36 @@ def test_output_k_changes_with_earlier_values_only(n_params):
             assert np.abs(moved[..., j + 1:] - base[..., j + 1:]).max() > 1e-3
 
 
-def step_made_model(autoregressive, seed=0, dropout=0.0):
+# Decoders with a MADE, on data (2, 3): lstm over 2 steps of 3 keys (each step's keys
+# in order, the steps independent given z or, autoregressive, each reading the one
+# before), and mlp over 6 values, all in one order.
+MADE_DECODERS = {
+    "lstm": dict(encoder="lstm", decoder="lstm"),
+    "lstm-autoregressive": dict(encoder="lstm", decoder="lstm", autoregressive=True),
+    "mlp": dict(encoder="mlp", decoder="mlp"),
+}
+
+
+def step_made_model(kind, seed=0, dropout=0.0):
     np.random.seed(seed)
-    model = build_model(ModelConfig(encoder="lstm", decoder="lstm", input_shape=(2, 3),
-                                    latent=2, hidden=[8], autoregressive=autoregressive,
-                                    step_made=5, dropout=dropout))
+    model = build_model(ModelConfig(input_shape=(2, 3), latent=2, hidden=[8], step_made=5,
+                                    dropout=dropout, **MADE_DECODERS[kind]))
     randomised(model.decoder.made, seed)
     return model
 
 
-@pytest.mark.parametrize("autoregressive", [False, True])
-def test_decoder_sums_to_one_over_every_binary_window(autoregressive):
-    model = step_made_model(autoregressive)
+def test_masks_let_few_hidden_units_see_the_whole_example():
+    to_hidden, to_out, _ = made_masks(features=784, hidden=500)
+    through_hidden = to_out @ to_hidden
+    # the last pixel reads every pixel up to the last two through the hidden layer,
+    # not only the first 500
+    assert (through_hidden[-1, :782] > 0).all()
+    assert (through_hidden[-1, 782:] == 0).all()
+
+
+@pytest.mark.parametrize("kind", sorted(MADE_DECODERS))
+def test_decoder_sums_to_one_over_every_binary_window(kind):
+    model = step_made_model(kind)
     every_x = np.array(list(itertools.product([0, 1], repeat=6)), np.float32).reshape(-1, 2, 3)
     z = np.random.RandomState(2).randn(1, 2).astype(np.float32).repeat(len(every_x), axis=0)
     with chainer.no_backprop_mode():
@@ -60,9 +78,9 @@ def test_decoder_sums_to_one_over_every_binary_window(autoregressive):
     assert log_p.max() - log_p.min() > 3.0
 
 
-@pytest.mark.parametrize("autoregressive", [False, True])
-def test_generated_means_are_the_conditionals_of_the_rounded_window(autoregressive):
-    model = step_made_model(autoregressive, seed=3)
+@pytest.mark.parametrize("kind", sorted(MADE_DECODERS))
+def test_generated_means_are_the_conditionals_of_the_rounded_window(kind):
+    model = step_made_model(kind, seed=3)
     z = np.random.RandomState(4).randn(5, 2).astype(np.float32)
     means = model.decode(z)
     rounded = (means >= 0.5).astype(np.float32)
@@ -72,8 +90,9 @@ def test_generated_means_are_the_conditionals_of_the_rounded_window(autoregressi
     assert means.shape == (5, 2, 3)
 
 
-def test_step_made_needs_the_data_in_training():
-    model = step_made_model(False)
+@pytest.mark.parametrize("kind", ["lstm", "mlp"])
+def test_step_made_needs_the_data_in_training(kind):
+    model = step_made_model(kind)
     with pytest.raises(ValueError, match="teacher forcing"):
         model.decoder(np.zeros((1, 2), np.float32))
 
@@ -100,7 +119,8 @@ def test_values_drawn_one_at_a_time_follow_the_joint_distribution():
 
 
 def test_dropout_acts_in_training_only_and_keeps_the_evaluation_model():
-    plain, dropped = step_made_model(True, seed=7), step_made_model(True, seed=7, dropout=0.5)
+    plain = step_made_model("lstm-autoregressive", seed=7)
+    dropped = step_made_model("lstm-autoregressive", seed=7, dropout=0.5)
     rng = np.random.RandomState(8)
     z = rng.randn(16, 2).astype(np.float32)
     x = (rng.rand(16, 2, 3) > 0.5).astype(np.float32)

@@ -242,6 +242,16 @@ def test_minutes_alone_lifts_the_default_epoch_limit():
     assert quality.epoch_limit(capped) == 7
 
 
+def test_mnist_step_made_reaches_the_decoder():
+    from chainer_vae.model import build_model
+
+    config = quality.mnist_config(quality.parser().parse_args(["mnist", "--step-made", "40"]))
+    assert config.model.step_made == 40
+    decoder = build_model(config.model).decoder
+    assert decoder.made.to_hidden.W.shape == (40, 784)
+    assert quality.mnist_config(quality.parser().parse_args(["mnist"])).model.step_made == 0
+
+
 def test_whole_and_by_length_group_sequences_without_cutting():
     seqs = [np.full((n, 88), i, np.float32) for i, n in enumerate([5, 3, 5, 2])]
     units = jsb.whole(seqs)

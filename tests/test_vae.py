@@ -145,6 +145,8 @@ PAIRS = [
     ("lstm", "lstm", (6, 5), {"autoregressive": True, "step_made": 12}),
     ("lstm", "lstm", (6, 5), {"step_made": 12, "likelihood": "gaussian",
                               "learned_variance": True}),
+    ("mlp", "mlp", (12,), {"step_made": 8}),
+    ("mlp", "mlp", (12,), {"step_made": 8, "likelihood": "gaussian", "learned_variance": True}),
     ("conv", "conv", (10, 12), {}),  # a piano-roll window read as an image
     ("conv", "mlp", (1, 8, 8), {}),
     ("mlp", "lstm", (6, 5), {}),
@@ -197,7 +199,8 @@ def test_loss_reports_its_parts_in_nats_per_example():
      "too small"),
     ({"encoder": "lstm", "input_shape": (784,)}, "lstm parts need"),
     ({"autoregressive": True}, "needs the lstm decoder"),
-    ({"step_made": 16}, "needs the lstm decoder"),
+    ({"encoder": "conv", "decoder": "conv", "input_shape": (1, 8, 8), "step_made": 16},
+     "needs the lstm or mlp decoder"),
     ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "step_made": -1},
      "step-made"),
     ({"dropout": 0.2}, "needs the lstm decoder"),
