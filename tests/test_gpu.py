@@ -46,8 +46,9 @@ def test_training_and_evaluation_on_gpu(toy_mnist, tmp_path, arch):
     assert np.isfinite(result.elbo) and result.elbo < result.log_likelihood < 0
 
 
-def test_step_made_decoder_on_gpu_matches_cpu():
-    model = step_made_model("lstm-autoregressive")
+@pytest.mark.parametrize("kind", ["lstm-autoregressive", "mlp"])
+def test_step_made_decoder_on_gpu_matches_cpu(kind):
+    model = step_made_model(kind)
     rng = np.random.RandomState(7)
     z = rng.randn(4, 2).astype(np.float32)
     x = (rng.rand(4, 2, 3) > 0.5).astype(np.float32)
