@@ -66,7 +66,9 @@ def _add_train(subparsers):
     run = p.add_argument_group("training")
     run.add_argument("--epochs", type=int, default=None, help="epochs (default 20)")
     run.add_argument("--batch-size", type=int, default=100)
-    run.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    run.add_argument("--lr", type=float, default=None,
+                     help="Adam learning rate (default 1e-3); with --resume, continue at this "
+                          "rate (saved in config.json)")
     run.add_argument("--k", type=int, default=1, help="samples of z per example in the ELBO")
     run.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
     run.add_argument("--kl-warmup", type=float, default=0.0,
@@ -79,7 +81,7 @@ def _add_train(subparsers):
     run.add_argument("--out", default="result", help="run folder")
     run.add_argument("--resume", nargs="?", const="latest",
                      help="continue the run in --out from its newest snapshot (or this one); "
-                          "its config.json is used, --epochs may extend it")
+                          "its config.json is used, --epochs may extend it, --lr change the rate")
     _add_communicator(run)
     _add_progress(p)
     p.set_defaults(handler=_train)
@@ -179,7 +181,9 @@ def _config_from_args(args) -> RunConfig:
     train = config.train
     if args.epochs is not None:
         train.epochs = args.epochs
-    train.batch_size, train.lr, train.k, train.beta = args.batch_size, args.lr, args.k, args.beta
+    if args.lr is not None:
+        train.lr = args.lr
+    train.batch_size, train.k, train.beta = args.batch_size, args.k, args.beta
     train.kl_warmup, train.device, train.seed = args.kl_warmup, args.device, args.seed
     train.snapshot_every, train.keep_snapshots = args.snapshot_every, args.keep_snapshots
     return config
@@ -201,6 +205,8 @@ def _train(args):
         config = dist.root_value(lambda: RunConfig.load(args.out))  # rank 0's run folder
         if args.epochs is not None:
             config.train.epochs = args.epochs
+        if args.lr is not None:
+            config.train.lr = args.lr
     else:
         config = _config_from_args(args)
     train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist)

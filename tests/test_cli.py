@@ -57,6 +57,27 @@ def test_train_resume_extends_a_run(trained_run, tmp_path, capsys):
     assert [entry["epoch"] for entry in json.loads((run / "log").read_text())] == [1, 2]
 
 
+def test_resume_at_a_new_learning_rate(trained_run, tmp_path, capsys):
+    import shutil
+
+    import numpy as np
+
+    runs = {}
+    for name, extra in (("same", []), ("slower", ["--lr", "1e-5"])):
+        run = runs[name] = tmp_path / name
+        shutil.copytree(trained_run, run)
+        code, _, _ = run_cli(capsys, "train", "--out", run, "--resume", "--epochs", "2",
+                             "--no-progress", *extra)
+        assert code == 0
+    lr = {name: json.loads((run / "config.json").read_text())["train"]["lr"]
+          for name, run in runs.items()}
+    assert lr == {"same": 1e-3, "slower": 1e-5}
+    start, same, slower = (np.load(run / "model.npz")["decoder/out/W"]
+                           for run in (trained_run, runs["same"], runs["slower"]))
+    # one epoch at 1/100 of the rate moves the weights about 1/100 as far
+    assert np.abs(slower - start).max() < 0.05 * np.abs(same - start).max()
+
+
 def test_bad_arguments_are_one_line(capsys):
     code, _, err = run_cli(capsys, "train", "--arch", "transformer")
     assert_one_line_error(code, err, "--arch", "transformer")
