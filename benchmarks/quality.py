@@ -1,7 +1,7 @@
 """Model quality: test log-likelihoods beside published numbers (long; not part of CI).
 
     python benchmarks/quality.py mnist [--epochs 50] [--minutes M] [--iw-samples 5000]
-                                       [--iw-limit N] [--out DIR] [--json]
+                                       [--step-made UNITS] [--iw-limit N] [--out DIR] [--json]
     python benchmarks/quality.py mnist-example RUN_DIR [--iw-samples 5000] [--iw-limit N]
     python benchmarks/quality.py jsb [--epochs 50] [--window 16] [--select valid|last]
                                      [--iw-samples 1000] [--out DIR] [--json]
@@ -18,7 +18,9 @@ mnist
     (``build_trainer``): by default an MLP 784-500-500-50 (encoder and decoder mirrored,
     tanh), Bernoulli likelihood, Adam 1e-3, batch 100, one sample of z, KL warm-up over
     the first 10 epochs, on *dynamically binarized* MNIST (every training pass draws fresh
-    Bernoulli pixels; the test set is binarized once, with a fixed seed). Training stops
+    Bernoulli pixels; the test set is binarized once, with a fixed seed); with
+    ``--step-made UNITS`` the decoder reads the pixels before each one in raster order
+    through a MADE (an autoregressive p(x|z), not Burda et al.'s model). Training stops
     after ``--epochs`` epochs, or at the end of the first epoch after ``--minutes`` of
     training (given ``--minutes`` alone, the time is the only limit). Then
     ``chainer_vae.evaluation.evaluate`` scores the test set (all 10,000 digits, or the
