@@ -158,6 +158,13 @@ def _add_progress(p):
     p.add_argument("--no-progress", dest="progress", action="store_false")
 
 
+def _override_resumable(train, args):
+    """The training options a resumed run may also change (epochs, lr), where given."""
+    for name in ("epochs", "lr"):
+        if getattr(args, name) is not None:
+            setattr(train, name, getattr(args, name))
+
+
 def _config_from_args(args) -> RunConfig:
     config = RunConfig()
     data = config.data
@@ -179,10 +186,7 @@ def _config_from_args(args) -> RunConfig:
     config.model = model
 
     train = config.train
-    if args.epochs is not None:
-        train.epochs = args.epochs
-    if args.lr is not None:
-        train.lr = args.lr
+    _override_resumable(train, args)
     train.batch_size, train.k, train.beta = args.batch_size, args.k, args.beta
     train.kl_warmup, train.device, train.seed = args.kl_warmup, args.device, args.seed
     train.snapshot_every, train.keep_snapshots = args.snapshot_every, args.keep_snapshots
@@ -203,10 +207,7 @@ def _train(args):
     dist = _distributed(args)
     if args.resume is not None:
         config = dist.root_value(lambda: RunConfig.load(args.out))  # rank 0's run folder
-        if args.epochs is not None:
-            config.train.epochs = args.epochs
-        if args.lr is not None:
-            config.train.lr = args.lr
+        _override_resumable(config.train, args)
     else:
         config = _config_from_args(args)
     train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist)

@@ -54,7 +54,7 @@ class ModelConfig:
     channels: List[int] = field(default_factory=lambda: [32, 64])
     bidirectional: bool = True
     autoregressive: bool = False
-    step_made: int = 0  # hidden units of the decoder's MADE (lstm: per step, mlp: per example); 0: none
+    step_made: int = 0  # hidden units of the decoder's MADE (lstm: per step, mlp: per image)
     dropout: float = 0.0  # of the lstm decoder's hidden units during training
     likelihood: str = "bernoulli"
     sigma: float = 1.0
