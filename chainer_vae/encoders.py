@@ -4,14 +4,13 @@ Each encoder builds features h (B, H) its own way; one shared head turns them in
 mean and log standard deviation of q.
 """
 import chainer
-import chainer.distributions as D
 import chainer.functions as F
 import chainer.links as L
 import numpy
 
 from chainer_vae import fused
 from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
-                                dense, image_shape, sequence_shape)
+                                image_shape, sequence_shape)
 
 
 class _GaussianEncoder(chainer.Chain):
@@ -25,8 +24,13 @@ class _GaussianEncoder(chainer.Chain):
 
     def forward(self, x):
         h = self.features(x)
-        q_z = fused.Normal(loc=dense(self.mu, h), log_scale=dense(self.ln_sigma, h))
-        return D.Independent(q_z, reinterpreted_batch_ndims=1)
+        heads = (self.mu, self.ln_sigma)
+        if fused.can_fuse_heads(heads, h):
+            loc, log_scale = fused.linear_heads(h, heads)
+        else:
+            loc, log_scale = (head(h) for head in heads)
+        return fused.Independent(fused.Normal(loc=loc, log_scale=log_scale),
+                                 reinterpreted_batch_ndims=1)
 
     def features(self, x):
         raise NotImplementedError

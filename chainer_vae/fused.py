@@ -13,8 +13,15 @@ gradients as arrays and builds no graph. With double backprop on, the same gradi
 written with ``chainer.functions`` so that they can be differentiated again.
 
 - ``linear``: ``activation(x W^T + b)`` for ReLU, tanh or no activation.
+- ``linear_heads``: several ``x W^T + b`` of one x (the encoder's mean and log standard
+  deviation) in one node, so x's gradient needs no extra node to add the heads' parts.
 - ``Normal``: chainer's Normal whose reparameterised ``sample_n`` is one node, and whose
   KL divergence to another Normal (``chainer.kl_divergence``) is one node.
+- ``Independent``: chainer's Independent whose ``log_prob`` (over a base distribution
+  with ``summed_log_prob``) and KL divergence between Normals sum over the event inside
+  that one node, instead of adding a sum node and its backward's broadcast nodes.
+- ``negative_elbo``: the loss, reconstruction and KL terms of the negative ELBO from
+  log p(x|z) and KL per example, in one node.
 """
 import chainer
 import chainer.distributions as D
@@ -34,6 +41,20 @@ def _fast_backward():
 
 def _constant(array):
     return None if array is None else chainer.Variable(array, requires_grad=False)
+
+
+def sum_event(array, event_ndims):
+    """An array summed over its last ``event_ndims`` axes (none: the array itself)."""
+    return array.sum(axis=tuple(range(-event_ndims, 0))) if event_ndims else array
+
+
+def expand_event(grad, event_ndims):
+    """A gradient of a ``sum_event`` result, reshaped to broadcast over the summed axes:
+    an array view, or a reshape node for a Variable."""
+    if not event_ndims:
+        return grad
+    shape = grad.shape + (1,) * event_ndims
+    return F.reshape(grad, shape) if isinstance(grad, chainer.Variable) else grad.reshape(shape)
 
 
 # -- linear + activation ------------------------------------------------------------------
@@ -102,6 +123,60 @@ def linear(x, link, activation_name=None):
     return _LinearActivation(activation_name).apply((x, link.W, link.b))[0]
 
 
+class _LinearHeads(function_node.FunctionNode):
+    """y_i = x W_i^T + b_i for n heads; inputs (x, W_1, b_1, ..., W_n, b_n)."""
+
+    def forward(self, inputs):
+        x = inputs[0]
+        self.retain_inputs(tuple(range(len(inputs))))
+        outputs = []
+        for W, b in zip(inputs[1::2], inputs[2::2]):
+            y = x.dot(W.T).astype(x.dtype, copy=False)
+            y += b
+            outputs.append(y)
+        return tuple(outputs)
+
+    def backward(self, indexes, grad_outputs):
+        retained = self.get_retained_inputs()
+        x, weights = retained[0], retained[1::2]
+        fast = _fast_backward()
+        grads = [None] * len(retained)
+        gx = None
+        for head, (W, gy) in enumerate(zip(weights, grad_outputs)):
+            if gy is None:
+                continue
+            if fast:
+                gy, W_, x_ = gy.array, W.array, x.array
+                part = gy.dot(W_).astype(x_.dtype, copy=False) if 0 in indexes else None
+                gW = gy.T.dot(x_).astype(W_.dtype, copy=False)
+                gb = gy.sum(axis=0)
+            else:
+                part = F.matmul(gy, W) if 0 in indexes else None
+                gW, gb = F.matmul(gy, x, transa=True), F.sum(gy, axis=0)
+            if part is not None:
+                gx = part if gx is None else gx + part
+            if 1 + 2 * head in indexes:
+                grads[1 + 2 * head] = gW
+            if 2 + 2 * head in indexes:
+                grads[2 + 2 * head] = gb
+        grads[0] = gx
+        return tuple(_constant(g) for g in grads) if fast else tuple(grads)
+
+
+def linear_heads(x, links):
+    """``[link(x) for link in links]`` for ``L.Linear`` links with biases, in one node."""
+    params = []
+    for link in links:
+        params += [link.W, link.b]
+    return _LinearHeads().apply([x] + params)
+
+
+def can_fuse_heads(links, x):
+    """Whether ``linear_heads`` applies: a 2-D x and initialised links with biases."""
+    return x.ndim == 2 and all(link.b is not None and link.W.array is not None
+                               for link in links)
+
+
 # -- Normal: reparameterised sampling and KL divergence -----------------------------------
 
 
@@ -154,8 +229,12 @@ class _NormalKL(function_node.FunctionNode):
 
         ls2 - ls1 + (exp(2 ls1) + (loc1 - loc2)^2) / (2 exp(2 ls2)) - 1/2
 
-    the formula of chainer's ``_kl_normal_normal`` in one pass.
+    the formula of chainer's ``_kl_normal_normal`` in one pass, summed over the last
+    ``event_ndims`` axes (those an ``Independent`` makes one event).
     """
+
+    def __init__(self, event_ndims=0):
+        self.event_ndims = event_ndims
 
     def forward(self, inputs):
         loc1, ls1, loc2, ls2 = inputs
@@ -167,11 +246,11 @@ class _NormalKL(function_node.FunctionNode):
         kl -= 1
         kl *= 0.5
         kl += ls2 - ls1
-        return kl.astype(loc1.dtype, copy=False),
+        return sum_event(kl, self.event_ndims).astype(loc1.dtype, copy=False),
 
     def backward(self, indexes, grad_outputs):
         loc1, ls1, loc2, ls2 = self.get_retained_inputs()
-        gy, = grad_outputs
+        gy = expand_event(grad_outputs[0], self.event_ndims)
         fast = _fast_backward()
         if fast:
             xp = chainer.backend.get_array_module(gy.array)
@@ -214,12 +293,99 @@ class Normal(D.Normal):
         return _Reparameterize(eps).apply((loc, self.log_scale))[0]
 
 
-def _kl_fused(dist1, dist2):
-    """KL(dist1 || dist2) elementwise for two Normals, in one node."""
-    return _NormalKL().apply((dist1.loc, dist1.log_scale, dist2.loc, dist2.log_scale))[0]
+def _kl_fused(dist1, dist2, event_ndims=0):
+    """KL(dist1 || dist2) for two Normals, summed over the last ``event_ndims`` axes, in
+    one node."""
+    return _NormalKL(event_ndims).apply(
+        (dist1.loc, dist1.log_scale, dist2.loc, dist2.log_scale))[0]
 
 
-# chainer dispatches kl_divergence on the exact types, so every pairing with this
-# subclass is registered; pairs of chainer's own Normal keep chainer's formula.
+class Independent(D.Independent):
+    """chainer's Independent, whose ``log_prob`` and KL divergence between Normals are
+    one node each (see the module docstring). Every value is chainer's."""
+
+    def log_prob(self, x):
+        summed_log_prob = getattr(self.distribution, "summed_log_prob", None)
+        if summed_log_prob is None:
+            return super().log_prob(x)
+        return summed_log_prob(x, self.reinterpreted_batch_ndims)
+
+
+# chainer's own KL between two Independents (its registration returns no function).
+_CHAINERS_INDEPENDENT_KL = chainer.distribution._KLDIVERGENCE[D.Independent, D.Independent]
+
+
+def _kl_independent(dist1, dist2):
+    """KL between two Independents: one node for Normals over the same event shape,
+    chainer's own sum of the base distributions' KL otherwise."""
+    p, q = dist1.distribution, dist2.distribution
+    if (isinstance(p, D.Normal) and isinstance(q, D.Normal)
+            and dist1.event_shape == dist2.event_shape):
+        return _kl_fused(p, q, len(dist1.event_shape))
+    return _CHAINERS_INDEPENDENT_KL(dist1, dist2)
+
+
+# chainer dispatches kl_divergence on the exact types, so every pairing with these
+# subclasses is registered; pairs of chainer's own classes keep chainer's formula.
 for _pair in ((Normal, Normal), (Normal, D.Normal), (D.Normal, Normal)):
     chainer.distribution.register_kl(*_pair)(_kl_fused)
+for _pair in ((Independent, Independent), (Independent, D.Independent),
+              (D.Independent, Independent)):
+    chainer.distribution.register_kl(*_pair)(_kl_independent)
+
+
+# -- the negative ELBO ----------------------------------------------------------------------
+
+
+class _NegativeELBO(function_node.FunctionNode):
+    """(log p(x|z) (N,), KL (B,)) -> (loss, reconstr, kl), three scalars:
+
+        reconstr = -sum(log p(x|z)) / N,  kl = sum(KL) / B,  loss = reconstr + beta * kl
+
+    N = k B when k samples of z were drawn per example.
+    """
+
+    def __init__(self, beta):
+        self.beta = beta
+
+    def forward(self, inputs):
+        log_px_z, kl = inputs
+        xp = chainer.backend.get_array_module(log_px_z)
+        dtype = log_px_z.dtype
+        self._shapes = (log_px_z.shape, kl.shape)
+        reconstr = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
+        kl_mean = xp.asarray(kl.sum() / kl.size, dtype=dtype)
+        return xp.asarray(reconstr + self.beta * kl_mean, dtype=dtype), reconstr, kl_mean
+
+    def backward(self, indexes, grad_outputs):
+        fast = _fast_backward()
+        if fast:
+            grad_outputs = [None if g is None else g.array for g in grad_outputs]
+        g_loss, g_reconstr, g_kl = grad_outputs
+        grads = []
+        for index, g_term, weight, shape in ((0, g_reconstr, 1.0, self._shapes[0]),
+                                             (1, g_kl, self.beta, self._shapes[1])):
+            g = _total(g_loss, g_term, weight)
+            if g is None or index not in indexes:
+                grads.append(None)
+                continue
+            scale = (-1.0 if index == 0 else 1.0) / max(1, int(numpy.prod(shape)))
+            if fast:
+                xp = chainer.backend.get_array_module(g)
+                grads.append(_constant(xp.full(shape, g * scale, dtype=g.dtype)))
+            else:
+                grads.append(F.broadcast_to(g * scale, shape))
+        return tuple(grads)
+
+
+def _total(g_loss, g_term, loss_weight):
+    """The gradient reaching a term: ``loss_weight * g_loss`` plus the term's own."""
+    parts = [g for g in (None if g_loss is None else g_loss * loss_weight, g_term)
+             if g is not None]
+    return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+def negative_elbo(log_px_z, kl, beta):
+    """(loss, reconstr, kl) of the negative ELBO, in nats per example, as Variables: see
+    ``_NegativeELBO``. ``log_px_z`` (k B,) per sample of z, ``kl`` (B,) per example."""
+    return _NegativeELBO(beta).apply((log_px_z, kl))

@@ -8,6 +8,7 @@ import chainer
 import chainer.distributions as D
 import chainer.functions as F
 
+from chainer_vae import fused
 from chainer_vae.errors import ConfigError
 
 
@@ -19,7 +20,11 @@ class _StableBernoulliLogProb(chainer.function_node.FunctionNode):
     stays finite for every logit and costs fewer temporaries: the forward pass writes
     into two buffers, and keeps softplus(logit) so that the backward pass gets
     sigmoid(logit) = exp(logit - softplus(logit)) with one exp instead of a graph node.
+    The result is summed over the last ``event_ndims`` axes (an ``Independent``'s event).
     """
+
+    def __init__(self, event_ndims=0):
+        self.event_ndims = event_ndims
 
     def forward(self, inputs):
         logit, x = inputs
@@ -38,11 +43,11 @@ class _StableBernoulliLogProb(chainer.function_node.FunctionNode):
         self._softplus = softplus
         log_prob = xp.multiply(x, logit, dtype=logit.dtype)
         log_prob -= softplus
-        return log_prob,
+        return fused.sum_event(log_prob, self.event_ndims),
 
     def backward(self, indexes, grad_outputs):
         logit, x = self.get_retained_inputs()
-        gy, = grad_outputs
+        gy = fused.expand_event(grad_outputs[0], self.event_ndims)
         if chainer.config.enable_backprop:  # double backprop: keep the graph
             return gy * (x - F.sigmoid(logit)), None
         # d/dlogit = x - sigmoid(logit); l - softplus(l) = -softplus(-l) <= 0: no overflow
@@ -64,8 +69,12 @@ class Bernoulli(D.Bernoulli):
         return self.logit.shape
 
     def log_prob(self, x):
+        return self.summed_log_prob(x, 0)
+
+    def summed_log_prob(self, x, event_ndims):
+        """log p(x) summed over the last ``event_ndims`` axes, in one node."""
         x = chainer.as_array(x)
-        return _StableBernoulliLogProb().apply((self.logit, x))[0]
+        return _StableBernoulliLogProb(event_ndims).apply((self.logit, x))[0]
 
 
 def _first_param(raw):
@@ -81,7 +90,8 @@ def _first_param(raw):
 
 def _independent(distribution):
     """Treat every data dimension as part of one event: log_prob sums to shape (B,)."""
-    return D.Independent(distribution, reinterpreted_batch_ndims=len(distribution.batch_shape) - 1)
+    return fused.Independent(distribution,
+                             reinterpreted_batch_ndims=len(distribution.batch_shape) - 1)
 
 
 class BernoulliLikelihood:

@@ -6,7 +6,6 @@ example, averaged over the batch.
 import math
 
 import chainer
-import chainer.distributions as D
 import chainer.functions as F
 import numpy
 
@@ -27,8 +26,8 @@ class Prior(chainer.Link):
     def forward(self):
         # Built from log(scale), the parameter the fused KL and sampling read directly.
         log_scale = self.xp.log(self.scale)
-        return D.Independent(fused.Normal(self.loc, log_scale=log_scale),
-                             reinterpreted_batch_ndims=1)
+        return fused.Independent(fused.Normal(self.loc, log_scale=log_scale),
+                                 reinterpreted_batch_ndims=1)
 
 
 class VAE(chainer.Chain):
@@ -115,9 +114,8 @@ class ELBOLoss(chainer.Chain):
         z_flat = F.reshape(z, (self.k * batch, model.latent))
         x_rep = _repeat(x, self.k)
         log_px_z = model.decoder(z_flat, x_rep).log_prob(x_rep)  # (k * B,)
-        reconstr = F.sum(log_px_z) * (-1.0 / (self.k * batch))  # one node for -sum / n
-        kl = F.mean(chainer.kl_divergence(q_z, model.prior()))
-        loss = reconstr + self.beta * kl
+        loss, reconstr, kl = fused.negative_elbo(
+            log_px_z, chainer.kl_divergence(q_z, model.prior()), self.beta)
         chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
         return loss
 

@@ -98,6 +98,47 @@ def test_mlp_output_is_the_plain_stack():
 # -- Bernoulli log-probability --------------------------------------------------------------
 
 
+def test_linear_heads_match_separate_links():
+    rng = _rng(31)
+    x = rng.randn(6, 5).astype(np.float32)
+    links = [L.Linear(5, 3), L.Linear(5, 3)]
+    for link in links:
+        link.W.array[...] = rng.randn(3, 5)
+        link.b.array[...] = rng.randn(3)
+    assert fused.can_fuse_heads(links, x)
+    ours = fused.linear_heads(x, links)
+    for y, link in zip(ours, links):
+        np.testing.assert_allclose(y.array, link(x).array, rtol=1e-6, atol=1e-6)
+
+
+def test_linear_heads_gradients():
+    rng = _rng(32)
+    x, W1, b1, W2, b2 = (rng.randn(*shape) for shape in ((4, 5), (3, 5), (3,), (2, 5), (2,)))
+    gys = (rng.randn(4, 3), rng.randn(4, 2))
+    ggs = tuple(rng.randn(*a.shape) for a in (x, W1, b1, W2, b2))
+
+    def f(*inputs):
+        return fused._LinearHeads().apply(inputs)
+
+    gradient_check.check_backward(f, (x, W1, b1, W2, b2), gys, dtype=np.float64, **F64)
+    gradient_check.check_double_backward(f, (x, W1, b1, W2, b2), gys, ggs, dtype=np.float64,
+                                         **F64)
+
+
+def test_linear_heads_gradient_of_x_adds_every_head():
+    x = chainer.Variable(np.ones((2, 3), np.float32))
+    links = [L.Linear(3, 4), L.Linear(3, 1)]
+    first, second = fused.linear_heads(x, links)
+    F.sum(first).backward()  # only the first head is used
+    np.testing.assert_allclose(x.grad, np.tile(links[0].W.array.sum(axis=0), (2, 1)),
+                               rtol=1e-6)
+    x.cleargrad()
+    first, second = fused.linear_heads(x, links)
+    F.sum(F.concat([first, second])).backward()
+    expected = links[0].W.array.sum(axis=0) + links[1].W.array.sum(axis=0)
+    np.testing.assert_allclose(x.grad, np.tile(expected, (2, 1)), rtol=1e-6)
+
+
 def _plain_bernoulli_log_prob(logit, x):
     return x * logit - F.softplus(logit)
 
@@ -129,6 +170,49 @@ def test_bernoulli_log_prob_gradients():
 
     gradient_check.check_backward(f, logit, gy, dtype=np.float64, **F64)
     gradient_check.check_double_backward(f, logit, gy, ggl, dtype=np.float64, **F64)
+
+
+def test_summed_bernoulli_log_prob_is_the_sum_over_the_event():
+    rng = _rng(33)
+    logit = (rng.randn(3, 4, 5) * 4).astype(np.float32)
+    x = (rng.rand(3, 4, 5) < 0.4).astype(np.float32)
+    elementwise = _StableBernoulliLogProb().apply((logit, x))[0].array
+    for ndims in (1, 2):
+        got = _StableBernoulliLogProb(ndims).apply((logit, x))[0].array
+        assert got.shape == (3, 4, 5)[:3 - ndims]
+        np.testing.assert_allclose(got, elementwise.sum(axis=tuple(range(-ndims, 0))),
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_summed_bernoulli_log_prob_gradients():
+    rng = _rng(34)
+    logit, x = rng.randn(3, 4, 2) * 3, rng.rand(3, 4, 2)
+    gy, ggl = rng.randn(3), rng.randn(3, 4, 2)
+
+    def f(logit):
+        return _StableBernoulliLogProb(2).apply((logit, x))[0]
+
+    gradient_check.check_backward(f, logit, gy, dtype=np.float64, **F64)
+    gradient_check.check_double_backward(f, logit, gy, ggl, dtype=np.float64, **F64)
+
+
+def test_fused_independent_log_prob_matches_chainers_independent():
+    rng = _rng(35)
+    logit = (rng.randn(3, 4, 5) * 4).astype(np.float32)
+    x = (rng.rand(3, 4, 5) < 0.4).astype(np.float32)
+    from chainer_vae.likelihoods import Bernoulli
+
+    ours = fused.Independent(Bernoulli(logit=logit), reinterpreted_batch_ndims=2)
+    theirs = D.Independent(Bernoulli(logit=logit), reinterpreted_batch_ndims=2)
+    assert ours.batch_shape == (3,) and ours.event_shape == (4, 5)
+    np.testing.assert_allclose(ours.log_prob(x).array, theirs.log_prob(x).array,
+                               rtol=1e-5, atol=1e-5)
+    # a base without a summed log-probability goes through chainer's sum
+    loc, scale = rng.randn(3, 4).astype(np.float32), np.full((3, 4), 0.5, np.float32)
+    z = rng.randn(3, 4).astype(np.float32)
+    np.testing.assert_allclose(
+        fused.Independent(D.Normal(loc, scale)).log_prob(z).array,
+        D.Independent(D.Normal(loc, scale)).log_prob(z).array, rtol=1e-6)
 
 
 def test_bernoulli_gradient_is_x_minus_sigmoid_for_extreme_logits():
@@ -217,16 +301,45 @@ def test_fused_kl_gradients_including_broadcast_prior_parameters():
     gradient_check.check_double_backward(f, inputs, gy, gg, dtype=np.float64, **F64)
 
 
+def test_summed_kl_gradients_including_broadcast_prior_parameters():
+    inputs = _kl_inputs(36)
+    rng = _rng(37)
+    gy = rng.randn(5)
+    gg = tuple(rng.randn(*a.shape) for a in inputs)
+
+    def f(*args):
+        return fused._NormalKL(1).apply(args)[0]
+
+    assert f(*inputs).shape == (5,)
+    np.testing.assert_allclose(f(*inputs).array, fused._NormalKL().apply(inputs)[0].array.sum(1),
+                               rtol=1e-12)
+    gradient_check.check_backward(f, inputs, gy, dtype=np.float64, **F64)
+    gradient_check.check_double_backward(f, inputs, gy, gg, dtype=np.float64, **F64)
+
+
+def test_independent_kl_between_other_distributions_is_chainers():
+    rng = _rng(38)
+    p1, p2 = rng.rand(2, 3, 4).astype(np.float32) * 0.8 + 0.1
+    ours = chainer.kl_divergence(
+        fused.Independent(D.Bernoulli(p=p1), reinterpreted_batch_ndims=1),
+        D.Independent(D.Bernoulli(p=p2), reinterpreted_batch_ndims=1))
+    expected = (p1 * np.log(p1 / p2) + (1 - p1) * np.log((1 - p1) / (1 - p2))).sum(axis=1)
+    np.testing.assert_allclose(ours.array, expected, rtol=1e-5)
+
+
 def test_independent_kl_to_the_prior_matches_chainer():
     from chainer_vae.vae import Prior
 
     loc, ls = (a.astype(np.float32) for a in _kl_inputs(12)[:2])
     prior = Prior(3)
-    q = D.Independent(fused.Normal(loc, log_scale=ls), reinterpreted_batch_ndims=1)
     plain_q = D.Independent(D.Normal(loc, log_scale=ls), reinterpreted_batch_ndims=1)
     plain_p = D.Independent(D.Normal(prior.loc, scale=prior.scale), reinterpreted_batch_ndims=1)
-    np.testing.assert_allclose(chainer.kl_divergence(q, prior()).array,
-                               chainer.kl_divergence(plain_q, plain_p).array, rtol=1e-5)
+    expected = chainer.kl_divergence(plain_q, plain_p).array
+    for independent in (D.Independent, fused.Independent):
+        q = independent(fused.Normal(loc, log_scale=ls), reinterpreted_batch_ndims=1)
+        got = chainer.kl_divergence(q, prior())
+        assert got.shape == (5,)
+        np.testing.assert_allclose(got.array, expected, rtol=1e-5)
 
 
 # -- the whole loss and the optimizer -------------------------------------------------------
@@ -267,6 +380,38 @@ def test_elbo_loss_and_gradients_equal_the_plain_formulation():
     assert ours == pytest.approx(plain, rel=1e-5)
     for name, grad in plain_grads.items():
         np.testing.assert_allclose(our_grads[name], grad, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_negative_elbo_terms():
+    log_px_z = np.array([-3.0, -5.0, -4.0, -8.0], np.float32)  # k = 2 samples of B = 2
+    kl = np.array([1.0, 2.0], np.float32)
+    loss, reconstr, kl_mean = fused.negative_elbo(log_px_z, kl, 0.5)
+    assert float(reconstr.array) == pytest.approx(5.0)
+    assert float(kl_mean.array) == pytest.approx(1.5)
+    assert float(loss.array) == pytest.approx(5.75)
+    assert loss.dtype == np.float32 and loss.shape == ()
+
+
+def test_negative_elbo_gradients_of_every_output():
+    rng = _rng(39)
+    inputs = (rng.randn(6), rng.rand(3))
+    gys = tuple(np.array(rng.randn()) for _ in range(3))
+    ggs = (rng.randn(6), rng.randn(3))
+
+    def f(log_px_z, kl):
+        return fused._NegativeELBO(0.3).apply((log_px_z, kl))
+
+    gradient_check.check_backward(f, inputs, gys, dtype=np.float64, **F64)
+    gradient_check.check_double_backward(f, inputs, gys, ggs, dtype=np.float64, **F64)
+
+
+def test_negative_elbo_loss_gradient_alone():
+    log_px_z = chainer.Variable(np.zeros(4, np.float32))
+    kl = chainer.Variable(np.zeros(2, np.float32))
+    loss, _, _ = fused.negative_elbo(log_px_z, kl, 0.25)
+    loss.backward()
+    np.testing.assert_allclose(log_px_z.grad, np.full(4, -0.25, np.float32))
+    np.testing.assert_allclose(kl.grad, np.full(2, 0.125, np.float32))
 
 
 @pytest.mark.parametrize("weight_decay_rate", [0.0, 0.01])
