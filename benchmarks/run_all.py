@@ -3,7 +3,9 @@
 Each benchmark runs as its own process with ``--json`` and compares against a peer in the
 same run (ratios), since these machines are small, shared and noisy:
 
-- train_throughput.py: chainer-vae's training loop against PyTorch eager (CPU);
+- train_throughput.py: chainer-vae's training loop against PyTorch eager (CPU), with the
+  default BLAS threads (the machine's cores) and again with one thread each, which
+  measures the frameworks rather than two thread pools contending for the cores;
 - step_breakdown.py: the same step of both, split into batch, forward, backward, Adam;
 - midi_speed.py: midi.midi_to_roll against mido's parse and pretty_midi;
 - mpi_throughput.py: 1 against 2 ChainerMN ranks (when mpiexec and mpi4py are installed).
@@ -24,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     ("train_throughput", ["train_throughput.py", "--json"]),
+    ("train_throughput_one_thread", ["train_throughput.py", "--threads", "1", "--json"]),
     ("step_breakdown", ["step_breakdown.py", "--json"]),
     ("midi_speed", ["midi_speed.py", "--json"]),
     ("mpi_throughput", ["mpi_throughput.py", "--json"]),
@@ -62,17 +65,24 @@ def markdown(results):
     info = results["machine"]
     lines = ["Measured {} on {} ({} CPUs, Python {}, NumPy {}) with `make bench`.".format(
         info["date"], info["platform"], info["cpus"], info["python"], info["numpy"]), ""]
-    train = results["train_throughput"]
     lines += ["**Training throughput** (MLP VAE 784-400-20, batch 128, CPU; medians):", ""]
-    if "skipped" in train:
-        lines += ["skipped: " + train["skipped"], ""]
+    runs = [results[name] for name in ("train_throughput", "train_throughput_one_thread")
+            if name in results]
+    skipped = [run["skipped"] for run in runs if "skipped" in run]
+    if skipped or not runs:
+        lines += ["skipped: " + (skipped[0] if skipped else "not run"), ""]
     else:
-        lines += ["| | images/s |", "|---|---:|",
-                  "| chainer-vae (`chainer-vae train`'s Trainer) | {} |".format(
-                      _fmt(train["project_img_s"], 0)),
-                  "| PyTorch {} eager | {} |".format(train.get("torch", ""),
-                                                     _fmt(train["torch_img_s"], 0)),
-                  "| ratio | **{}** |".format(_fmt(train["ratio"])), ""]
+        lines += ["| images/s | " + " | ".join(
+                      "{} BLAS thread{}".format(run["numpy_blas_threads"],
+                                                "" if run["numpy_blas_threads"] == 1 else "s")
+                      for run in runs) + " |",
+                  "|---|" + "---:|" * len(runs),
+                  "| chainer-vae (`chainer-vae train`'s Trainer) | " + " | ".join(
+                      _fmt(run["project_img_s"], 0) for run in runs) + " |",
+                  "| PyTorch {} eager | ".format(runs[0].get("torch", "")) + " | ".join(
+                      _fmt(run["torch_img_s"], 0) for run in runs) + " |",
+                  "| ratio | " + " | ".join(
+                      "**{}**".format(_fmt(run["ratio"])) for run in runs) + " |", ""]
     steps = results["step_breakdown"]
     lines += ["Where a step's time goes (`benchmarks/step_breakdown.py`; medians, ms per step "
               "of 128 images):", ""]

@@ -372,7 +372,9 @@ class _NegativeELBO(function_node.FunctionNode):
             scale = (-1.0 if index == 0 else 1.0) / max(1, int(numpy.prod(shape)))
             if fast:
                 xp = chainer.backend.get_array_module(g)
-                grads.append(_constant(xp.full(shape, g * scale, dtype=g.dtype)))
+                spread = xp.empty(shape, dtype=g.dtype)
+                spread[...] = g * scale  # a 0-d array: fills on NumPy and CuPy alike
+                grads.append(_constant(spread))
             else:
                 grads.append(F.broadcast_to(g * scale, shape))
         return tuple(grads)

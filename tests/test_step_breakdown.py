@@ -44,3 +44,25 @@ def test_table_lists_every_phase_and_the_total():
     rows = text.splitlines()[2:]
     assert [row.split("|")[1].strip() for row in rows] == list(breakdown.PHASES) + ["total"]
     assert "| total | 4.10 | 4.10 |" in text
+
+
+def _throughput(threads, ours, theirs):
+    return {"project_img_s": ours, "torch_img_s": theirs, "ratio": ours / theirs,
+            "numpy_blas_threads": threads, "torch": "2.13.0+cpu"}
+
+
+def test_results_markdown_has_a_column_per_thread_count():
+    run_all = _load("run_all")
+    results = {"machine": {"date": "2026-11-30", "platform": "Linux", "cpus": 2,
+                           "python": "3.11", "numpy": "2.4"},
+               "train_throughput": _throughput(2, 9000.0, 12000.0),
+               "train_throughput_one_thread": _throughput(1, 8000.0, 8000.0),
+               "step_breakdown": {"skipped": "no torch"},
+               "midi_speed": {"skipped": "no pretty_midi"},
+               "mpi_throughput": {"skipped": "no mpiexec"}}
+    text = run_all.markdown(results)
+    assert "| images/s | 2 BLAS threads | 1 BLAS thread |" in text
+    assert "| chainer-vae (`chainer-vae train`'s Trainer) | 9000 | 8000 |" in text
+    assert "| ratio | **0.75** | **1.00** |" in text
+    results["train_throughput_one_thread"] = {"skipped": "PyTorch is not installed"}
+    assert "skipped: PyTorch is not installed" in run_all.markdown(results)
