@@ -112,6 +112,21 @@ def windows(sequences, window, hop=None):
     return Windows(x, np.asarray(reals, np.int64), np.asarray(owners, np.int64))
 
 
+def transposed(sequences, shifts):
+    """The sequences, then a copy of each moved up by every shift in ``shifts`` (semitones;
+    negative: down) in which no note leaves the 88 keys; copies that would are left out."""
+    out = [np.asarray(seq) for seq in sequences]
+    for shift in shifts:
+        if shift == 0:
+            continue
+        for seq in sequences:
+            seq = np.asarray(seq)
+            leaving = seq[:, seq.shape[1] - shift:] if shift > 0 else seq[:, :-shift]
+            if not leaving.any():
+                out.append(np.roll(seq, shift, axis=1))
+    return out
+
+
 def whole(sequences):
     """Each sequence as one unit of its own length (no cutting, no padding): ``Windows``
     whose ``real`` are the lengths and ``sequence`` 0 .. N-1; ``x`` is None."""

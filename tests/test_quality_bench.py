@@ -336,3 +336,32 @@ def test_bad_run_folder_is_one_line_and_exit_2(tmp_path, capsys):
     assert quality.cli(["jsb-score", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "missing" in err and "no such run folder" in err
+
+
+def test_transposed_adds_moved_copies_that_stay_on_the_keyboard():
+    low = np.zeros((3, 88), np.float32)
+    low[0, 1] = low[2, 40] = 1  # a note one key above the bottom
+    high = np.zeros((2, 88), np.float32)
+    high[1, 86] = 1  # a note one key below the top
+    out = jsb.transposed([low, high], [2, -1, 0])
+    # +2 moves `low` (keys 3 and 42) but would push `high` off the top; -1 moves both
+    assert len(out) == 2 + 1 + 2
+    np.testing.assert_array_equal(out[0], low)
+    np.testing.assert_array_equal(np.flatnonzero(out[2].any(axis=0)), [3, 42])
+    np.testing.assert_array_equal(np.flatnonzero(out[3].any(axis=0)), [0, 39])
+    np.testing.assert_array_equal(np.flatnonzero(out[4].any(axis=0)), [85])
+    assert len(jsb.transposed([low], [-2])) == 1  # key 1 moved down 2 leaves the keyboard
+
+
+def test_jsb_transpose_trains_on_the_moved_copies_and_says_so(tiny_mat, tmp_path):
+    args = ["jsb", "--data", str(tiny_mat), "--epochs", "1", "--window", "4", "--latent", "2",
+            "--hidden-size", "8", "--batch-size", "4", "--iw-samples", "4"]
+    plain = quality.main(args + ["--out", str(tmp_path / "plain")])
+    moved = quality.main(args + ["--transpose", "1", "-1", "--out", str(tmp_path / "moved")])
+    splits = jsb.load_jsb(tiny_mat)
+    expected = len(jsb.windows(jsb.transposed(splits["train"], [1, -1]), 4, hop=2).x)
+    assert moved["train_windows"] == expected > plain["train_windows"]
+    assert moved["config"]["data"]["transpose"] == [1, -1]
+    assert "copies moved by +1, -1 semitones" in moved["markdown"]
+    assert "moved by" not in plain["markdown"]
+    assert moved["test_steps"] == plain["test_steps"]
