@@ -351,7 +351,7 @@ class _NegativeELBO(function_node.FunctionNode):
     def forward(self, inputs):
         log_px_z, kl = inputs
         xp = chainer.backend.get_array_module(log_px_z)
-        dtype = log_px_z.dtype
+        dtype = self._dtype = log_px_z.dtype
         self._shapes = (log_px_z.shape, kl.shape)
         reconstr = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
         kl_mean = xp.asarray(kl.sum() / kl.size, dtype=dtype)
@@ -372,7 +372,8 @@ class _NegativeELBO(function_node.FunctionNode):
             scale = (-1.0 if index == 0 else 1.0) / max(1, int(numpy.prod(shape)))
             if fast:
                 xp = chainer.backend.get_array_module(g)
-                spread = xp.empty(shape, dtype=g.dtype)
+                # NumPy 1.x promotes a float32 0-d array times a Python float to float64
+                spread = xp.empty(shape, dtype=self._dtype)
                 spread[...] = g * scale  # a 0-d array: fills on NumPy and CuPy alike
                 grads.append(_constant(spread))
             else:
