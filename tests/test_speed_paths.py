@@ -159,14 +159,15 @@ def test_bernoulli_log_prob_equals_x_logit_minus_softplus():
     np.testing.assert_allclose(got[ok], theirs[ok], rtol=1e-5, atol=1e-5)
 
 
-def test_bernoulli_log_prob_gradients():
-    rng = _rng(4)
-    logit = rng.randn(5, 8) * 3
-    x = rng.rand(5, 8)  # grey levels are allowed too
-    gy, ggl = rng.randn(5, 8), rng.randn(5, 8)
+@pytest.mark.parametrize("event_ndims", [0, 2])
+def test_bernoulli_log_prob_gradients(event_ndims):
+    rng = _rng(4 + 30 * event_ndims)
+    logit = rng.randn(3, 4, 2) * 3
+    x = rng.rand(3, 4, 2)  # grey levels are allowed too
+    gy, ggl = rng.randn(*(3, 4, 2)[:3 - event_ndims]), rng.randn(3, 4, 2)
 
     def f(logit):
-        return _StableBernoulliLogProb().apply((logit, x))[0]
+        return _StableBernoulliLogProb(event_ndims).apply((logit, x))[0]
 
     gradient_check.check_backward(f, logit, gy, dtype=np.float64, **F64)
     gradient_check.check_double_backward(f, logit, gy, ggl, dtype=np.float64, **F64)
@@ -182,18 +183,6 @@ def test_summed_bernoulli_log_prob_is_the_sum_over_the_event():
         assert got.shape == (3, 4, 5)[:3 - ndims]
         np.testing.assert_allclose(got, elementwise.sum(axis=tuple(range(-ndims, 0))),
                                    rtol=1e-5, atol=1e-5)
-
-
-def test_summed_bernoulli_log_prob_gradients():
-    rng = _rng(34)
-    logit, x = rng.randn(3, 4, 2) * 3, rng.rand(3, 4, 2)
-    gy, ggl = rng.randn(3), rng.randn(3, 4, 2)
-
-    def f(logit):
-        return _StableBernoulliLogProb(2).apply((logit, x))[0]
-
-    gradient_check.check_backward(f, logit, gy, dtype=np.float64, **F64)
-    gradient_check.check_double_backward(f, logit, gy, ggl, dtype=np.float64, **F64)
 
 
 def test_fused_independent_log_prob_matches_chainers_independent():
