@@ -10,6 +10,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
+from chainer_vae import fused
 from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
                                 dense, image_shape, sequence_shape)
 from chainer_vae.likelihoods import mean_of
@@ -65,7 +66,7 @@ class MLPDecoder(_Decoder):
             if x is None:
                 raise ValueError("a decoder with a MADE needs x for teacher forcing")
             out = out + self.made(F.reshape(x, (x.shape[0], self._features)), h)
-        return F.reshape(out, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+        return fused.reshape(out, (z.shape[0], self.likelihood.n_params) + self.output_shape)
 
     def generate(self, z, sample=False):
         """The means of the conditionals of values drawn one at a time (see
@@ -107,7 +108,7 @@ class ConvDecoder(_Decoder):
             h = deconv(h)
             if i + 1 < len(self.deconvs):
                 h = self._activate(h)
-        return F.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+        return fused.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
 
 
 class LSTMDecoder(_Decoder):

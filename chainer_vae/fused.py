@@ -12,6 +12,7 @@ Backward passes have two paths. The usual one (``Variable.backward()`` without
 gradients as arrays and builds no graph. With double backprop on, the same gradients are
 written with ``chainer.functions`` so that they can be differentiated again.
 
+- ``reshape``: chainer's reshape, whose backward adds no node.
 - ``linear``: ``activation(x W^T + b)`` for ReLU, tanh or no activation.
 - ``linear_heads``: several ``x W^T + b`` of one x (the encoder's mean and log standard
   deviation) in one node, so x's gradient needs no extra node to add the heads' parts.
@@ -55,6 +56,36 @@ def expand_event(grad, event_ndims):
         return grad
     shape = grad.shape + (1,) * event_ndims
     return F.reshape(grad, shape) if isinstance(grad, chainer.Variable) else grad.reshape(shape)
+
+
+# -- reshape ------------------------------------------------------------------------------
+
+
+class _Reshape(function_node.FunctionNode):
+    """x.reshape(shape); the usual backward reshapes the gradient array back, where
+    chainer's ``Reshape`` adds another ``Reshape`` node."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, inputs):
+        x, = inputs
+        self._in_shape = x.shape
+        return x.reshape(self.shape),
+
+    def backward(self, indexes, grad_outputs):
+        gy, = grad_outputs
+        if _fast_backward():
+            return _constant(gy.array.reshape(self._in_shape)),
+        return F.reshape(gy, self._in_shape),
+
+
+def reshape(x, shape):
+    """``chainer.functions.reshape(x, shape)``, the same values, in a cheaper node."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return chainer.as_variable(x)
+    return _Reshape(shape).apply((x,))[0]
 
 
 # -- linear + activation ------------------------------------------------------------------

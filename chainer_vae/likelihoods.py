@@ -84,7 +84,7 @@ def _first_param(raw):
     the ``raw[:, 0]`` slice would scatter its gradient back with ``numpy.add.at``.
     """
     if raw.shape[1] == 1:
-        return F.reshape(raw, (raw.shape[0],) + raw.shape[2:])
+        return fused.reshape(raw, (raw.shape[0],) + raw.shape[2:])
     return raw[:, 0]
 
 

@@ -6,7 +6,6 @@ example, averaged over the batch.
 import math
 
 import chainer
-import chainer.functions as F
 import numpy
 
 from chainer_vae import fused
@@ -62,9 +61,10 @@ class VAE(chainer.Chain):
         q_z = self.encoder(x)
         z = q_z.sample(n_samples)  # (n_samples, B, latent)
         batch = x.shape[0]
-        z_flat = F.reshape(z, (n_samples * batch, self.latent))
+        z_flat = fused.reshape(z, (n_samples * batch, self.latent))
         x_rep = _repeat(x, n_samples)
-        log_px_z = F.reshape(self.decoder(z_flat, x_rep).log_prob(x_rep), (n_samples, batch))
+        log_px_z = fused.reshape(self.decoder(z_flat, x_rep).log_prob(x_rep),
+                                  (n_samples, batch))
         return log_px_z + self.prior().log_prob(z) - q_z.log_prob(z)
 
     def log_likelihood(self, x, n_samples=5000, chunk=None):
@@ -111,7 +111,7 @@ class ELBOLoss(chainer.Chain):
         q_z = model.encoder(x)
         z = q_z.sample(self.k)
         batch = x.shape[0]
-        z_flat = F.reshape(z, (self.k * batch, model.latent))
+        z_flat = fused.reshape(z, (self.k * batch, model.latent))
         x_rep = _repeat(x, self.k)
         log_px_z = model.decoder(z_flat, x_rep).log_prob(x_rep)  # (k * B,)
         loss, reconstr, kl = fused.negative_elbo(

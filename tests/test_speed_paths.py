@@ -98,6 +98,20 @@ def test_mlp_output_is_the_plain_stack():
 # -- Bernoulli log-probability --------------------------------------------------------------
 
 
+def test_reshape_matches_chainers_with_gradients():
+    rng = _rng(30)
+    x, gy, ggx = rng.randn(2, 1, 6), rng.randn(2, 3, 2), rng.randn(2, 1, 6)
+    np.testing.assert_array_equal(fused.reshape(x, (2, 3, 2)).array,
+                                  F.reshape(x, (2, 3, 2)).array)
+    assert fused.reshape(x, (2, 1, 6)).array is x  # nothing to do: no node
+
+    def f(x):
+        return fused.reshape(x, (2, 3, 2))
+
+    gradient_check.check_backward(f, x, gy, dtype=np.float64, **F64)
+    gradient_check.check_double_backward(f, x, gy, ggx, dtype=np.float64, **F64)
+
+
 def test_linear_heads_match_separate_links():
     rng = _rng(31)
     x = rng.randn(6, 5).astype(np.float32)
