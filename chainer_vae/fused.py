@@ -281,7 +281,7 @@ class _NormalKL(function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         loc1, ls1, loc2, ls2 = self.get_retained_inputs()
-        gy = expand_event(grad_outputs[0], self.event_ndims)
+        gy, = grad_outputs
         fast = _fast_backward()
         if fast:
             xp = chainer.backend.get_array_module(gy.array)
@@ -290,6 +290,7 @@ class _NormalKL(function_node.FunctionNode):
             exp = xp.exp
         else:
             exp = F.exp
+        gy = expand_event(gy, self.event_ndims)
         inv_var2 = exp(-2 * ls2)
         ratio = exp(2 * (ls1 - ls2))
         d_loc = gy * (loc1 - loc2) * inv_var2         # dKL/dloc1 = -dKL/dloc2

@@ -47,15 +47,15 @@ class _StableBernoulliLogProb(chainer.function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         logit, x = self.get_retained_inputs()
-        gy = fused.expand_event(grad_outputs[0], self.event_ndims)
+        gy, = grad_outputs
         if chainer.config.enable_backprop:  # double backprop: keep the graph
-            return gy * (x - F.sigmoid(logit)), None
+            return fused.expand_event(gy, self.event_ndims) * (x - F.sigmoid(logit)), None
         # d/dlogit = x - sigmoid(logit); l - softplus(l) = -softplus(-l) <= 0: no overflow
         xp = chainer.backend.get_array_module(logit.array)
         grad = xp.subtract(logit.array, self._softplus)
         xp.exp(grad, out=grad)
         xp.subtract(x.array, grad, out=grad)
-        grad *= gy.array
+        grad *= fused.expand_event(gy.array, self.event_ndims)
         return chainer.Variable(grad, requires_grad=False), None
 
 
