@@ -115,12 +115,12 @@ def windows(sequences, window, hop=None):
 def transposed(sequences, shifts):
     """The sequences, then a copy of each moved up by every shift in ``shifts`` (semitones;
     negative: down) in which no note leaves the 88 keys; copies that would are left out."""
-    out = [np.asarray(seq) for seq in sequences]
+    originals = [np.asarray(seq) for seq in sequences]
+    out = list(originals)
     for shift in shifts:
         if shift == 0:
             continue
-        for seq in sequences:
-            seq = np.asarray(seq)
+        for seq in originals:
             leaving = seq[:, seq.shape[1] - shift:] if shift > 0 else seq[:, :-shift]
             if not leaving.any():
                 out.append(np.roll(seq, shift, axis=1))

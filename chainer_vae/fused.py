@@ -385,6 +385,7 @@ class _NegativeELBO(function_node.FunctionNode):
         xp = chainer.backend.get_array_module(log_px_z)
         dtype = self._dtype = log_px_z.dtype
         self._shapes = (log_px_z.shape, kl.shape)
+        self._sizes = (log_px_z.size, kl.size)
         reconstr = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
         kl_mean = xp.asarray(kl.sum() / kl.size, dtype=dtype)
         return xp.asarray(reconstr + self.beta * kl_mean, dtype=dtype), reconstr, kl_mean
@@ -395,13 +396,13 @@ class _NegativeELBO(function_node.FunctionNode):
             grad_outputs = [None if g is None else g.array for g in grad_outputs]
         g_loss, g_reconstr, g_kl = grad_outputs
         grads = []
-        for index, g_term, weight, shape in ((0, g_reconstr, 1.0, self._shapes[0]),
-                                             (1, g_kl, self.beta, self._shapes[1])):
+        for index, g_term, weight, sign in ((0, g_reconstr, 1.0, -1.0),
+                                            (1, g_kl, self.beta, 1.0)):
             g = _total(g_loss, g_term, weight)
             if g is None or index not in indexes:
                 grads.append(None)
                 continue
-            scale = (-1.0 if index == 0 else 1.0) / max(1, int(numpy.prod(shape)))
+            shape, scale = self._shapes[index], sign / self._sizes[index]
             if fast:
                 xp = chainer.backend.get_array_module(g)
                 # NumPy 1.x promotes a float32 0-d array times a Python float to float64
