@@ -6,6 +6,7 @@
     python benchmarks/quality.py jsb [--epochs 50] [--window 16] [--select valid|last]
                                      [--step-made UNITS] [--transpose SEMITONES ...]
                                      [--iw-samples 1000] [--out DIR] [--json]
+    python benchmarks/quality.py jsb --resume [--minutes M | --epochs N] [--lr LR] [--out DIR]
 
 Every part writes ``DIR/quality_<part>.json`` (``DIR`` defaults to ``runs/quality``),
 prints one markdown table row, and with ``--json`` prints the JSON document as well.
@@ -58,7 +59,10 @@ jsb
     of the epoch with the lowest validation loss are the ones scored on the test set
     (early stopping; the test set is touched once, at the end); ``--select last`` scores
     the last epoch's parameters and lets the Evaluator report on the test windows
-    instead. The reported figure is
+    instead. ``--resume`` continues the run in ``DIR/jsb`` from its newest snapshot (its
+    own data and model; ``--epochs`` counts from the start of the run, ``--minutes`` from
+    the resume, ``--lr`` replaces the learning rate) and keeps the best epoch found so
+    far; ``DIR/jsb/resumes.json`` lists the resumes. The reported figure is
 
         test bound per time step = (sum over test chorales s of log p^(s))
                                    / (total number of test steps)
@@ -106,10 +110,12 @@ from chainer.training import extensions, triggers
 
 from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from chainer_vae.datasets import Data
-from chainer_vae.errors import ChainerVAEError
+from chainer_vae.errors import ChainerVAEError, ConfigError, RunDirError
+from chainer_vae.files import atomic_output
 from chainer_vae.evaluation import evaluate
 from chainer_vae.model import MODEL_FILE, at_length, load_model
-from chainer_vae.training import LOG_FILE, build_trainer, save_model, seed_everything
+from chainer_vae.training import (LOG_FILE, build_trainer, latest_snapshot, save_model,
+                                  seed_everything)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jsb  # noqa: E402  (benchmarks/jsb.py)
@@ -117,6 +123,7 @@ import jsb  # noqa: E402  (benchmarks/jsb.py)
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path("runs") / "quality"
 BEST_MODEL = "best_model.npz"
+RESUMES_FILE = "resumes.json"
 UNLIMITED_EPOCHS = 10 ** 6
 
 BURDA = {
@@ -170,14 +177,15 @@ def _plain(value):
     raise TypeError("not JSON serialisable: {!r}".format(type(value)))
 
 
-def run_trainer(config, out, data, minutes=None, keep_best=False):
+def run_trainer(config, out, data, minutes=None, keep_best=False, resume=None):
     """Train with chainer_vae's Trainer in ``out`` (as ``chainer_vae.training.train``
     does, with the data given); stop after the configured epochs or, with ``minutes``,
     at the end of the first epoch past that much training time. With ``keep_best`` the
     parameters of the epoch with the lowest ``validation/main/loss`` (the Evaluator's
     loss on ``data.test``) are kept in ``BEST_MODEL`` and are the ones returned and saved
-    as ``model.npz``; otherwise the last epoch's. Returns the model, the epochs run and
-    the training wall time in seconds."""
+    as ``model.npz``; otherwise the last epoch's. ``resume`` is a snapshot to continue
+    from (the best epoch so far is in it too). Returns the model, the epochs run in all
+    and the wall time in seconds of this call's training."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     trainer, model, _ = build_trainer(config, out, progress=False, data=data)
@@ -185,17 +193,21 @@ def run_trainer(config, out, data, minutes=None, keep_best=False):
     if keep_best:
         trainer.extend(extensions.snapshot_object(model, BEST_MODEL),
                        trigger=triggers.MinValueTrigger("validation/main/loss", (1, "epoch")))
-    if minutes is not None:
-        by_epochs = trainer.stop_trigger
-        start = time.perf_counter()
+    by_epochs = trainer.stop_trigger
 
-        def stop(trainer):
-            updater = trainer.updater
-            late = (updater.is_new_epoch and updater.iteration > 0
-                    and time.perf_counter() - start > 60.0 * minutes)
-            return by_epochs(trainer) or late
+    # A plain function, with no state for snapshots to keep: a run may be resumed with or
+    # without a time limit whichever way it was started. It lets at least one epoch run.
+    def stop(trainer):
+        updater = trainer.updater
+        late = (minutes is not None and updater.is_new_epoch
+                and updater.iteration > begun["iteration"]
+                and time.perf_counter() - begun["time"] > 60.0 * minutes)
+        return by_epochs(trainer) or late
 
-        trainer.stop_trigger = stop
+    trainer.stop_trigger = stop
+    if resume is not None:
+        chainer.serializers.load_npz(str(resume), trainer)
+    begun = {"iteration": trainer.updater.iteration, "time": time.perf_counter()}
     begin = time.perf_counter()
     trainer.run(show_loop_exception_msg=False)
     wall = time.perf_counter() - begin
@@ -355,6 +367,52 @@ def jsb_config(args, path):
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
 
 
+def resumed_jsb_config(out, args):
+    """The config of the ``jsb`` run in ``out`` with the ``--epochs`` and ``--lr`` given,
+    its newest snapshot, and the list of its resumes (epoch and learning rate) with this
+    one added and saved in ``out/resumes.json``. The run's config decides the data and
+    the model; the options that would describe them are ignored."""
+    snapshot = latest_snapshot(out)
+    if snapshot is None:
+        raise RunDirError("{}: no snapshot to resume from (was it trained by quality.py "
+                          "jsb with this --out?)".format(out))
+    config = RunConfig.load(out)
+    log = read_log(out)
+    resume = {"epoch": int(log[-1]["epoch"]) if log else 0, "from_lr": config.train.lr,
+              "snapshot": snapshot.name}
+    if args.epochs is not None:
+        config.train.epochs = args.epochs
+    elif args.minutes is not None:
+        config.train.epochs = UNLIMITED_EPOCHS
+    if config.train.epochs <= resume["epoch"]:
+        raise ConfigError("{}: the run has trained {} epochs already; give --epochs above "
+                          "that, or --minutes".format(out, resume["epoch"]))
+    if args.lr is not None:
+        config.train.lr = args.lr
+    resume["lr"] = config.train.lr
+    resumes = read_resumes(out) + [resume]
+    with atomic_output(out / RESUMES_FILE) as temporary:
+        Path(temporary).write_text(json.dumps(resumes, indent=2) + "\n", encoding="utf-8")
+    return config, snapshot, resumes
+
+
+def read_resumes(run_dir):
+    """The resumes ``resumed_jsb_config`` recorded in a run folder (oldest first)."""
+    path = Path(run_dir) / RESUMES_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+def first_lr(resumes, train_config):
+    """The learning rate the run started with."""
+    return resumes[0]["from_lr"] if resumes else train_config.lr
+
+
+def resume_note(resumes):
+    """How the run was resumed, for the result row ('' for not at all)."""
+    return "".join(", resumed after epoch {epoch} with learning rate {lr:g}".format(**resume)
+                   for resume in resumes)
+
+
 def score_sequences(model, model_config, sequences, iw_samples, batch_size=100,
                     elbo_samples=10, seed=0):
     """Per-sequence IWAE and ELBO estimates of log p(sequence) as ``score_windows`` gives
@@ -406,25 +464,32 @@ def scored_chorales(splits, limit):
 
 
 def run_jsb(args):
-    path = Path(args.data) if args.data else jsb.default_path()
-    splits = jsb.load_jsb(path)
-    hop = args.hop if args.hop else max(1, args.window // 2)
-    args.hop = hop
-    train_w = jsb.windows(jsb.transposed(splits["train"], args.transpose), args.window,
-                          hop=hop)
-    valid_w = jsb.windows(splits["valid"], args.window)
-    test_w = jsb.windows(scored_chorales(splits, args.test_limit), args.window)
-    config = jsb_config(args, path)
     out = Path(args.out) / "jsb"
+    snapshot, resumes = None, []
+    if args.resume:
+        config, snapshot, resumes = resumed_jsb_config(out, args)
+        path = Path(args.data) if args.data else Path(config.data.data_dir)
+    else:
+        path = Path(args.data) if args.data else jsb.default_path()
+        args.hop = args.hop if args.hop else max(1, args.window // 2)
+        config = jsb_config(args, path)
+    window, hop = config.data.window, config.data.hop
+    splits = jsb.load_jsb(path)
+    train_w = jsb.windows(jsb.transposed(splits["train"], config.data.transpose), window,
+                          hop=hop)
+    valid_w = jsb.windows(splits["valid"], window)
+    test_w = jsb.windows(scored_chorales(splits, args.test_limit), window)
     by_validation = args.select == "valid"
     monitored = valid_w if by_validation else test_w
-    data = Data(train=train_w.x, test=monitored.x, input_shape=(args.window, jsb.KEYS),
+    data = Data(train=train_w.x, test=monitored.x, input_shape=(window, jsb.KEYS),
                 details={"dataset": "jsb", "train": len(train_w.x), "test": len(monitored.x)})
     model, epochs, train_wall = run_trainer(config, out, data, minutes=args.minutes,
-                                            keep_best=by_validation)
+                                            keep_best=by_validation, resume=snapshot)
     log = log_summary(read_log(out))
+    if resumes:  # the whole run's training time, as the log counts it across resumes
+        train_wall = log.get("elapsed_s", train_wall)
     run = {"run_dir": str(out), "config": config.to_dict(), "epochs": epochs,
-           "train_wall_s": train_wall, "train_windows": len(train_w.x),
+           "train_wall_s": train_wall, "resumes": resumes, "train_windows": len(train_w.x),
            "valid_windows": len(valid_w.x), "test_windows": len(test_w.x),
            "selection": ("the epoch with the lowest validation loss" if by_validation
                          else "the last epoch"),
@@ -445,7 +510,7 @@ def run_jsb_score(args):
     # the log, not config.json: a run stopped by hand has no final epoch count
     epochs = log.get("epochs", config.train.epochs)
     run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": epochs,
-           "train_wall_s": log.get("elapsed_s", math.nan),
+           "train_wall_s": log.get("elapsed_s", math.nan), "resumes": read_resumes(run_dir),
            "selection": ("the epoch with the lowest validation loss" if best
                          else "the last epoch"),
            "selected_epoch": log["best_epoch"] if best and log else epochs,
@@ -483,14 +548,15 @@ def jsb_result(model, config, splits, path, run, args):
         "goal_reached": bool(bound["per_step"] >= JSB_GOAL),
     })
     result["markdown"] = (
-        "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}){moved}, {epochs} "
-        "epochs, {wall} training, parameters of epoch {selected} ({selection}) | ELBO "
+        "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}){moved}, "
+        "learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of epoch {selected} ({selection}) | ELBO "
         "{elbo:.2f} | test bound {b:.2f} nats per time step (IWAE K={k}; {scored}: total "
         "over {n} test chorales / {steps} real steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
         "RNN -8.71; goal >= -4.74: {goal} |".format(
             model=result["model"], w=window, hop=hop, epochs=result["epochs"],
             moved=transposition_note(config.data.transpose),
+            lr=first_lr(run["resumes"], config.train), resumed=resume_note(run["resumes"]),
             selected=result["selected_epoch"], selection=result["selection"],
             wall=fmt_minutes(result["train_wall_s"]), elbo=elbo_bound["per_step"],
             b=bound["per_step"], k=args.iw_samples,
@@ -523,8 +589,10 @@ def parser():
                               "--minutes)".format(epochs))
         sub.add_argument("--minutes", type=float, default=None,
                          help="stop at the end of the first epoch after this much training")
-        sub.set_defaults(default_epochs=epochs)
-        sub.add_argument("--lr", type=float, default=lr)
+        sub.set_defaults(default_epochs=epochs, default_lr=lr)
+        sub.add_argument("--lr", type=float, default=None,
+                         help="Adam learning rate (default {:g}; with --resume, the run's "
+                              "own unless given)".format(lr))
         sub.add_argument("--batch-size", type=int, default=batch)
         sub.add_argument("--k", type=int, default=1, help="samples of z per example in training")
         sub.add_argument("--kl-warmup", type=float, default=warmup)
@@ -567,6 +635,10 @@ def parser():
     music.add_argument("--transpose", type=int, nargs="*", default=[], metavar="SEMITONES",
                        help="also train on copies of the training chorales moved by these "
                             "semitones (validation and test chorales stay as written)")
+    music.add_argument("--resume", action="store_true",
+                       help="continue the run in OUT/jsb from its newest snapshot, with the "
+                            "data and model of its config.json (--epochs, --lr and --minutes "
+                            "may change; --minutes counts from the resume)")
     jsb_scoring(music)
 
     rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")
@@ -596,8 +668,10 @@ def epoch_limit(args):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    if hasattr(args, "default_epochs"):
+    if hasattr(args, "default_epochs") and not getattr(args, "resume", False):
         args.epochs = epoch_limit(args)
+        if args.lr is None:
+            args.lr = args.default_lr
     run = {"mnist": run_mnist, "mnist-example": run_mnist_example, "jsb": run_jsb,
            "jsb-score": run_jsb_score}[args.part]
     result = run(args)

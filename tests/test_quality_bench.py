@@ -365,3 +365,67 @@ def test_jsb_transpose_trains_on_the_moved_copies_and_says_so(tiny_mat, tmp_path
     assert "copies moved by +1, -1 semitones" in moved["markdown"]
     assert "moved by" not in plain["markdown"]
     assert moved["test_steps"] == plain["test_steps"]
+
+
+TINY_JSB = ["--window", "4", "--latent", "2", "--hidden-size", "8", "--batch-size", "4",
+            "--iw-samples", "4"]
+
+
+def test_jsb_resume_continues_to_the_uninterrupted_result(tiny_mat, tmp_path):
+    """Two epochs, then --resume to four: the same parameters, log, best epoch and
+    figure as four epochs in one go (the snapshot holds the random state and the best
+    validation loss so far)."""
+    data = ["jsb", "--data", str(tiny_mat)] + TINY_JSB
+    straight = quality.main(data + ["--epochs", "4", "--out", str(tmp_path / "straight")])
+    quality.main(data + ["--epochs", "2", "--out", str(tmp_path / "split")])
+    before = quality.read_log(tmp_path / "split" / "jsb")
+    resumed = quality.main(["jsb", "--resume", "--epochs", "4", "--iw-samples", "4",
+                            "--out", str(tmp_path / "split")])
+    assert resumed["epochs"] == 4
+    assert resumed["test_bound_per_step"] == pytest.approx(straight["test_bound_per_step"])
+    assert resumed["selected_epoch"] == straight["selected_epoch"]
+    logs = [quality.read_log(tmp_path / run / "jsb") for run in ("straight", "split")]
+    assert [e["epoch"] for e in logs[1]] == [1, 2, 3, 4]
+    assert logs[1][:2] == before  # kept from the snapshot (timings too), not trained again
+    for one, other in zip(*logs):
+        assert one["validation/main/loss"] == pytest.approx(other["validation/main/loss"])
+    models = [np.load(tmp_path / run / "jsb" / "best_model.npz") for run in ("straight", "split")]
+    for key in models[0].files:
+        np.testing.assert_allclose(models[0][key], models[1][key], rtol=1e-6, atol=1e-7)
+    assert "resumed" not in straight["markdown"]
+    assert "learning rate 0.001, 4 epochs" in straight["markdown"]
+
+
+def test_jsb_resume_with_a_new_learning_rate_records_it(tiny_mat, tmp_path):
+    from chainer_vae.config import RunConfig
+
+    out = str(tmp_path)
+    quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "1", "--lr", "2e-3",
+                  "--transpose", "1", "--out", out] + TINY_JSB)
+    first = quality.main(["jsb", "--resume", "--epochs", "2", "--lr", "5e-4",
+                          "--iw-samples", "2", "--out", out])
+    # the run's own data and model, whatever the options that would describe them say
+    second = quality.main(["jsb", "--resume", "--minutes", "0", "--window", "8",
+                           "--iw-samples", "2", "--out", out])
+    assert first["train_windows"] == second["train_windows"]
+    assert second["window"] == 4 and second["epochs"] == 3
+    config = RunConfig.load(tmp_path / "jsb")
+    assert config.train.lr == 5e-4 and config.train.epochs == 3
+    assert [(r["epoch"], r["from_lr"], r["lr"]) for r in second["resumes"]] == [
+        (1, 2e-3, 5e-4), (2, 5e-4, 5e-4)]
+    assert ("learning rate 0.002, resumed after epoch 1 with learning rate 0.0005, resumed "
+            "after epoch 2 with learning rate 0.0005, 3 epochs") in second["markdown"]
+    rescored = quality.main(["jsb-score", str(tmp_path / "jsb"), "--iw-samples", "2"])
+    assert "resumed after epoch 2" in rescored["markdown"]
+
+
+def test_jsb_resume_errors_are_one_line(tiny_mat, tmp_path, capsys):
+    assert quality.cli(["jsb", "--resume", "--minutes", "1", "--out", str(tmp_path)]) == 2
+    assert "no snapshot to resume from" in capsys.readouterr().err
+    quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "2", "--out", str(tmp_path)]
+                 + TINY_JSB)
+    capsys.readouterr()
+    assert quality.cli(["jsb", "--resume", "--epochs", "2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "trained 2 epochs already" in err
+    assert not (tmp_path / "jsb" / "resumes.json").exists()
