@@ -12,6 +12,10 @@ batch 128). Each step is timed in four phases:
 - backward: clearing the gradients and back-propagating;
 - optimizer: the Adam update (chainer-vae: ``FusedAdam.update``).
 
+A third column times the same step written directly in NumPy (``numpy_vae.py``: no graph,
+the backward pass by hand, the same flat Adam update; its batch is an indexed copy, as
+PyTorch's): what chainer-vae's step would cost if chainer's bookkeeping cost nothing.
+
 chainer-vae's objects are the ones ``build_trainer`` makes, called in the order its
 ``StandardUpdater`` calls them; the Trainer's own per-step work (extensions, reporting)
 is not in any phase: train_throughput.py measures the whole. Per phase, the median over
@@ -28,9 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
+from numpy_vae import NumpyVAE  # noqa: E402
 
 from chainer_vae.datasets import Data  # noqa: E402
 from chainer_vae.training import build_trainer  # noqa: E402
@@ -61,6 +68,30 @@ def project_phases(images, iterations, warmup):
         loss.backward()
         t3 = time.perf_counter()
         optimizer.update()
+        t4 = time.perf_counter()
+        if step >= warmup:
+            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
+                times[phase].append(end - start)
+    return _medians(times)
+
+
+def numpy_phases(images, iterations, warmup):
+    """Median ms per phase of the same step written directly in NumPy (``numpy_vae.py``):
+    the floor under chainer-vae's step."""
+    from chainer_vae.model import build_model
+
+    floor = NumpyVAE.from_model(build_model(bench.benchmark_config().model))
+    order = np.random.permutation(len(images))
+    times = {phase: [] for phase in PHASES}
+    for step in range(warmup + iterations):
+        t0 = time.perf_counter()
+        x = images[order[step * bench.BATCH:(step + 1) * bench.BATCH]]
+        t1 = time.perf_counter()
+        floor.loss(x)
+        t2 = time.perf_counter()
+        floor.backward()
+        t3 = time.perf_counter()
+        floor.update()
         t4 = time.perf_counter()
         if step >= warmup:
             for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
@@ -113,9 +144,10 @@ def main(argv=None):
         return 2
     images, source = bench.load_images()
     threads = bench.set_threads(args.threads)
-    runs = {"chainer-vae": [], "torch": []}
+    runs = {"chainer-vae": [], "numpy": [], "torch": []}
     for _ in range(args.repeats):
         runs["chainer-vae"].append(project_phases(images, args.iterations, args.warmup))
+        runs["numpy"].append(numpy_phases(images, args.iterations, args.warmup))
         runs["torch"].append(torch_phases(images, args.iterations, args.warmup))
     result = {"ms_per_step": {side: {phase: statistics.median(run[phase] for run in side_runs)
                                      for phase in PHASES}
@@ -132,12 +164,16 @@ def main(argv=None):
 
 
 def table(result):
-    """The breakdown as a markdown table, ms per step."""
-    ours, theirs = result["ms_per_step"]["chainer-vae"], result["ms_per_step"]["torch"]
-    lines = ["| ms per step | chainer-vae | PyTorch {} |".format(result["torch"]),
-             "|---|---:|---:|"]
+    """The breakdown as a markdown table, ms per step (the NumPy floor's column where the
+    result has one)."""
+    sides = [side for side in ("chainer-vae", "numpy", "torch") if side in result["ms_per_step"]]
+    names = {"chainer-vae": "chainer-vae", "numpy": "NumPy by hand (floor)",
+             "torch": "PyTorch {}".format(result["torch"])}
+    lines = ["| ms per step | " + " | ".join(names[side] for side in sides) + " |",
+             "|---|" + "---:|" * len(sides)]
     for phase in PHASES + ("total",):
-        lines.append("| {} | {:.2f} | {:.2f} |".format(phase, ours[phase], theirs[phase]))
+        lines.append("| {} | ".format(phase) + " | ".join(
+            "{:.2f}".format(result["ms_per_step"][side][phase]) for side in sides) + " |")
     return "\n".join(lines)
 
 

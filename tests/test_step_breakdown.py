@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
 
@@ -44,6 +45,10 @@ def test_table_lists_every_phase_and_the_total():
     rows = text.splitlines()[2:]
     assert [row.split("|")[1].strip() for row in rows] == list(breakdown.PHASES) + ["total"]
     assert "| total | 4.10 | 4.10 |" in text
+    sides["numpy"] = dict(sides["torch"], total=3.5)
+    text = breakdown.table({"ms_per_step": sides, "torch": "2.13.0"})
+    assert "| ms per step | chainer-vae | NumPy by hand (floor) | PyTorch 2.13.0 |" in text
+    assert "| total | 4.10 | 3.50 | 4.10 |" in text
 
 
 def _throughput(threads, ours, theirs):
@@ -66,3 +71,62 @@ def test_results_markdown_has_a_column_per_thread_count():
     assert "| ratio | **0.75** | **1.00** |" in text
     results["train_throughput_one_thread"] = {"skipped": "PyTorch is not installed"}
     assert "skipped: PyTorch is not installed" in run_all.markdown(results)
+
+
+numpy_vae = _load("numpy_vae")
+
+
+def _benchmark_loss_chain(beta=1.0):
+    """chainer-vae's loss chain and FusedAdam for the benchmarked model (random weights)."""
+    from chainer_vae.model import build_model
+    from chainer_vae.optimizers import FusedAdam
+    from chainer_vae.vae import ELBOLoss
+
+    bench = _load("train_throughput")
+    np.random.seed(3)
+    model = build_model(bench.benchmark_config().model)
+    chain = ELBOLoss(model, beta=beta)
+    optimizer = FusedAdam(alpha=1e-3)
+    optimizer.setup(chain)
+    return model, chain, optimizer
+
+
+def test_numpy_vae_matches_chainer_vaes_loss_gradients_and_adam_step():
+    """The hand-written floor computes the same step as chainer-vae: same z noise (seeded
+    alike), same loss, same gradients, and the same parameters after two Adam steps."""
+    model, chain, optimizer = _benchmark_loss_chain(beta=0.7)
+    floor = numpy_vae.NumpyVAE.from_model(model, beta=0.7)
+    before = numpy_vae.NumpyVAE.from_model(model)
+    rng = np.random.RandomState(1)
+    for _ in range(2):
+        x = (rng.rand(16, 784) < 0.3).astype(np.float32)
+        np.random.seed(11)
+        loss = chain(x)
+        chain.cleargrads()
+        loss.backward()
+        np.random.seed(11)
+        assert floor.loss(x) == pytest.approx(float(loss.array), rel=1e-5)
+        floor.backward()
+        grads = {path: param.grad for path, param in model.namedparams()}
+        for name, source in numpy_vae.PARAMETERS:
+            paths = source if isinstance(source, tuple) else (source,)
+            expected = np.concatenate([grads[path] for path in paths], axis=0)
+            np.testing.assert_allclose(floor.grads[name], expected, rtol=2e-4, atol=2e-6,
+                                       err_msg=name)
+            # Adam's first steps move a weight by ~alpha whatever the gradient's size, so
+            # rounding in a near-zero gradient would show: both update from the same one.
+            floor.grads[name][...] = expected
+        optimizer.update()
+        floor.update()
+    after = numpy_vae.NumpyVAE.from_model(model)
+    for name in after.params:
+        np.testing.assert_allclose(floor.params[name], after.params[name], rtol=1e-6,
+                                   atol=1e-7, err_msg=name)
+    assert not np.allclose(floor.params["W1"], before.params["W1"], atol=5e-4)
+
+
+def test_numpy_phases_time_the_floors_step():
+    images = (np.random.RandomState(0).rand(1280, 784) < 0.13).astype(np.float32)
+    phases = breakdown.numpy_phases(images, iterations=6, warmup=2)
+    assert set(phases) == set(breakdown.PHASES)
+    assert phases["forward"] > phases["batch"] > 0
