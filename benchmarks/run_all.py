@@ -6,7 +6,9 @@ same run (ratios), since these machines are small, shared and noisy:
 - train_throughput.py: chainer-vae's training loop against PyTorch eager (CPU), with the
   default BLAS threads (the machine's cores) and again with one thread each, which
   measures the frameworks rather than two thread pools contending for the cores;
-- step_breakdown.py: the same step of both, split into batch, forward, backward, Adam;
+  and, where CuPy finds a CUDA GPU, on GPU 0 against PyTorch CUDA on the same card;
+- step_breakdown.py: the same step of both, split into batch, forward, backward, Adam,
+  beside the same step written directly in NumPy (numpy_vae.py);
 - midi_speed.py: midi.midi_to_roll against mido's parse and pretty_midi;
 - mpi_throughput.py: 1 against 2 ChainerMN ranks (when mpiexec and mpi4py are installed).
 
@@ -27,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     ("train_throughput", ["train_throughput.py", "--json"]),
     ("train_throughput_one_thread", ["train_throughput.py", "--threads", "1", "--json"]),
+    ("train_throughput_gpu", ["train_throughput.py", "--device", "@cupy:0", "--json"]),
     ("step_breakdown", ["step_breakdown.py", "--json"]),
     ("midi_speed", ["midi_speed.py", "--json"]),
     ("mpi_throughput", ["mpi_throughput.py", "--json"]),
@@ -46,6 +49,8 @@ def run(name, args):
     """One benchmark's JSON result, or {"skipped": reason}."""
     if name == "mpi_throughput" and shutil.which("mpiexec") is None:
         return {"skipped": "mpiexec not installed (make mpi)"}
+    if name == "train_throughput_gpu" and not has_gpu():
+        return {"skipped": "no CUDA GPU (CuPy not installed, or no device)"}
     print("== {}".format(" ".join(args)), flush=True)
     done = subprocess.run([sys.executable, str(HERE / args[0])] + args[1:],
                           capture_output=True, text=True)
@@ -54,6 +59,16 @@ def run(name, args):
         return {"skipped": lines[-1] if lines else "exit status {}".format(done.returncode)}
     # The JSON object is the last thing printed (training may print report headers first).
     return json.loads(done.stdout[done.stdout.index("\n{") + 1 if "\n{" in done.stdout else 0:])
+
+
+def has_gpu():
+    """Whether CuPy is installed and sees a CUDA device."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # ImportError, or CuPy's CUDARuntimeError without a driver
+        return False
 
 
 def _fmt(value, digits=2):
@@ -83,6 +98,18 @@ def markdown(results):
                       _fmt(run["torch_img_s"], 0) for run in runs) + " |",
                   "| ratio | " + " | ".join(
                       "**{}**".format(_fmt(run["ratio"])) for run in runs) + " |", ""]
+    gpu = results.get("train_throughput_gpu", {"skipped": "not run"})
+    lines += ["On a GPU (`train_throughput.py --device @cupy:0`; medians):", ""]
+    if "skipped" in gpu:
+        lines += ["skipped: " + gpu["skipped"], ""]
+    else:
+        lines += ["| images/s on {} | |".format(gpu["gpu"]), "|---|---:|",
+                  "| chainer-vae (CuPy) | {} |".format(_fmt(gpu["project_img_s"], 0)),
+                  "| PyTorch {} | {} |".format(gpu["torch"], _fmt(gpu["torch_img_s"], 0))
+                  if gpu["torch_img_s"] is not None else "| PyTorch | {} |".format(gpu["torch"])]
+        if gpu["ratio"] is not None:
+            lines.append("| ratio | **{}** |".format(_fmt(gpu["ratio"])))
+        lines.append("")
     steps = results["step_breakdown"]
     lines += ["Where a step's time goes (`benchmarks/step_breakdown.py`; medians, ms per step "
               "of 128 images):", ""]

@@ -143,7 +143,7 @@ def main(argv=None):
         print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
         return 2
     images, source = bench.load_images()
-    threads = bench.set_threads(args.threads)
+    threads = bench.set_threads(args.threads, torch)
     runs = {"chainer-vae": [], "numpy": [], "torch": []}
     for _ in range(args.repeats):
         runs["chainer-vae"].append(project_phases(images, args.iterations, args.warmup))

@@ -1,4 +1,4 @@
-"""Training throughput on the CPU: chainer-vae's own training loop against PyTorch eager.
+"""Training throughput: chainer-vae's own training loop against PyTorch eager.
 
 Both train the MLP VAE 784-400-20 (ReLU, Bernoulli likelihood, one sample of z, Adam,
 batch 128) on the same binarized MNIST images (real ones from $CHAINER_VAE_DATA/mnist when
@@ -6,7 +6,7 @@ present, else random stand-ins of the same size). Runs are interleaved and each 
 its median images per second over the repeats; the ratio is project / torch.
 
     python benchmarks/train_throughput.py [--iterations 150] [--warmup 20] [--repeats 5]
-                                          [--threads N] [--json]
+                                          [--threads N] [--device @cupy:0] [--json]
 
 chainer-vae's side is the Trainer that `chainer-vae train` builds (``build_trainer``:
 updater, KL warm-up, NaN guard, reporting), stopped after a number of iterations that
@@ -21,6 +21,11 @@ uses (the machine's cores, or $OPENBLAS_NUM_THREADS), which PyTorch is then set 
 ``--threads N`` sets both to N. On a machine shared with other jobs, multi-threaded
 GEMM can be many times slower than single-threaded (threads wait for each other), which
 then dominates both sides; ``--threads 1`` measures the frameworks rather than that.
+
+``--device @cupy:N`` trains chainer-vae on CUDA GPU N through CuPy, and PyTorch on the
+same card (``cuda:N``) where PyTorch has CUDA; otherwise the GPU result is chainer-vae's
+images per second alone (``torch_img_s`` null, ``torch`` says why). GPU timings wait for
+the queued work (``synchronize``) at both ends of the timed iterations.
 """
 from __future__ import annotations
 
@@ -91,27 +96,46 @@ def blas_threads(set_to=None):
 
 class _StopAfter:
     """The trainer's stop trigger: stops after ``warmup + iterations`` iterations and
-    notes the time when the warm-up ends (the trainer calls it once per iteration)."""
+    notes the time when the warm-up ends (the trainer calls it once per iteration).
+    ``synchronize`` (for a GPU) waits for the queued work before the clock is read."""
 
-    def __init__(self, warmup, iterations):
+    def __init__(self, warmup, iterations, synchronize=lambda: None):
         self.warmup, self.total = warmup, warmup + iterations
+        self.synchronize = synchronize
         self.started = None
 
     def __call__(self, trainer):
         iteration = trainer.updater.iteration
         if iteration == self.warmup:
+            self.synchronize()
             self.started = time.perf_counter()
         return iteration >= self.total
 
+    def elapsed(self):
+        """Seconds from the end of the warm-up to now, the device's work included."""
+        self.synchronize()
+        return time.perf_counter() - self.started
 
-def project_images_per_second(images, iterations, warmup):
+
+def device_synchronizer(device):
+    """A function that waits for ``device``'s queued work (nothing to wait for on a CPU)."""
+    device = chainer.get_device(device)
+    if device.xp is np:
+        return lambda: None
+    return device.device.synchronize
+
+
+def project_images_per_second(images, iterations, warmup, device="@numpy"):
     data = Data(train=images, test=images[:BATCH], input_shape=(784,))
+    config = benchmark_config()
+    config.train.device = device
     with tempfile.TemporaryDirectory() as out:
-        trainer, _, _ = build_trainer(benchmark_config(), out, progress=False, data=data)
-        trainer.stop_trigger = stop = _StopAfter(warmup, iterations)
+        trainer, _, _ = build_trainer(config, out, progress=False, data=data)
+        trainer.stop_trigger = stop = _StopAfter(warmup, iterations,
+                                                 device_synchronizer(device))
         # The report printer would write a line per epoch; none is reached here.
         trainer.run()
-        elapsed = time.perf_counter() - stop.started
+        elapsed = stop.elapsed()
     return iterations * BATCH / elapsed
 
 
@@ -144,33 +168,54 @@ def torch_vae():
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
-def torch_images_per_second(images, iterations, warmup):
+def torch_images_per_second(images, iterations, warmup, device="cpu"):
     import torch
 
     model, optimizer = torch_vae()
-    data = torch.from_numpy(images)
-    order = torch.randperm(len(data))
+    model.to(device)
+    data = torch.from_numpy(images).to(device)
+    order = torch.randperm(len(data), device=device)
+    synchronize = torch.cuda.synchronize if data.is_cuda else (lambda: None)
     for i in range(warmup + iterations):
         if i == warmup:
+            synchronize()
             start = time.perf_counter()
         x = data[order[i * BATCH:(i + 1) * BATCH]]
         optimizer.zero_grad()
         loss = model(x)
         loss.backward()
         optimizer.step()
+    synchronize()
     elapsed = time.perf_counter() - start
     return iterations * BATCH / elapsed
 
 
-def set_threads(requested=None):
-    """Give NumPy's OpenBLAS and PyTorch the same number of threads: ``requested``, else
-    OpenBLAS's own count (the machine's cores, or $OPENBLAS_NUM_THREADS)."""
-    import torch
+def torch_device(device):
+    """PyTorch's name for chainer's ``device`` (``@cupy:N`` -> ``cuda:N``)."""
+    device = chainer.get_device(device)
+    return "cpu" if device.xp is np else "cuda:{}".format(device.device.id)
 
+
+def gpu_name(device):
+    """The GPU's name for the results, or None on the CPU."""
+    device = chainer.get_device(device)
+    if device.xp is np:
+        return None
+    import cupy
+
+    name = cupy.cuda.runtime.getDeviceProperties(device.device.id)["name"]
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def set_threads(requested=None, torch=None):
+    """Give NumPy's OpenBLAS and PyTorch (the module, where given) the same number of
+    threads: ``requested``, else OpenBLAS's own count (the machine's cores, or
+    $OPENBLAS_NUM_THREADS)."""
     threads = blas_threads(requested)
     if threads is None:  # NumPy without its bundled OpenBLAS: count cores
         threads = requested or len(os.sched_getaffinity(0))
-    torch.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
     return threads
 
 
@@ -181,38 +226,73 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
+    parser.add_argument("--device", default="@numpy",
+                        help="chainer-vae's device: @numpy (the CPU, default) or @cupy:N (CUDA "
+                             "GPU N through CuPy; PyTorch then runs on cuda:N where it can)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.iterations < 1 or args.warmup < 1:
         parser.error("--iterations and --warmup must be at least 1")
     if (args.warmup + args.iterations) * BATCH > 60000:
         parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
-    images, source = load_images()
     try:
-        import torch
-    except ImportError:
+        on_gpu = gpu_name(args.device) is not None
+    except Exception as error:  # chainer's and CuPy's errors for a device that is not there
+        print("no device {}: {}".format(args.device, " ".join(str(error).split())),
+              file=sys.stderr)
+        return 2
+    images, source = load_images()
+    torch, missing = peer_torch(on_gpu)
+    if torch is None and not on_gpu:
         print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
         return 2
-    threads = set_threads(args.threads)
+    threads = set_threads(args.threads, torch)
     ours, theirs = [], []
     for _ in range(args.repeats):
-        ours.append(project_images_per_second(images, args.iterations, args.warmup))
-        theirs.append(torch_images_per_second(images, args.iterations, args.warmup))
-    result = {"project_img_s": statistics.median(ours), "torch_img_s": statistics.median(theirs)}
-    result["ratio"] = result["project_img_s"] / result["torch_img_s"]
-    result.update({"data": source, "batch": BATCH, "iterations": args.iterations,
-                   "warmup": args.warmup, "repeats": args.repeats, "torch": torch.__version__,
-                   "torch_threads": torch.get_num_threads(), "numpy_blas_threads": threads,
-                   "numpy": np.__version__})
+        ours.append(project_images_per_second(images, args.iterations, args.warmup,
+                                              args.device))
+        if torch is not None:
+            theirs.append(torch_images_per_second(images, args.iterations, args.warmup,
+                                                  torch_device(args.device)))
+    result = {"project_img_s": statistics.median(ours),
+              "torch_img_s": statistics.median(theirs) if theirs else None}
+    result["ratio"] = result["project_img_s"] / result["torch_img_s"] if theirs else None
+    result.update({"device": args.device, "gpu": gpu_name(args.device), "data": source,
+                   "batch": BATCH, "iterations": args.iterations, "warmup": args.warmup,
+                   "repeats": args.repeats,
+                   "torch": torch.__version__ if torch is not None else "not run: " + missing,
+                   "torch_threads": torch.get_num_threads() if torch is not None else None,
+                   "numpy_blas_threads": threads, "numpy": np.__version__})
     if args.json:
         print(json.dumps(result))
     else:
-        print("| | images/s (median of {}, {} BLAS threads) |\n|---|---|".format(
-            args.repeats, threads))
-        print("| chainer-vae | {:.0f} |\n| PyTorch {} eager | {:.0f} |".format(
-            result["project_img_s"], torch.__version__, result["torch_img_s"]))
-        print("| ratio | {:.2f} |".format(result["ratio"]))
+        print(text_table(result))
     return 0
+
+
+def text_table(result):
+    """The result as a small markdown table."""
+    where = result["gpu"] or "{} BLAS threads".format(result["numpy_blas_threads"])
+    lines = ["| | images/s (median of {}, {}) |".format(result["repeats"], where), "|---|---|",
+             "| chainer-vae | {:.0f} |".format(result["project_img_s"])]
+    if result["torch_img_s"] is None:
+        lines.append("| PyTorch | {} |".format(result["torch"]))
+    else:
+        lines += ["| PyTorch {} eager | {:.0f} |".format(result["torch"], result["torch_img_s"]),
+                  "| ratio | {:.2f} |".format(result["ratio"])]
+    return "\n".join(lines)
+
+
+def peer_torch(on_gpu):
+    """(the torch module to compare with, None) or (None, why there is none): on a GPU,
+    PyTorch is the peer only where it has CUDA."""
+    try:
+        import torch
+    except ImportError:
+        return None, "PyTorch is not installed"
+    if on_gpu and not torch.cuda.is_available():
+        return None, "PyTorch has no CUDA here"
+    return torch, None
 
 
 if __name__ == "__main__":

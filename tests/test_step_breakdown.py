@@ -130,3 +130,81 @@ def test_numpy_phases_time_the_floors_step():
     phases = breakdown.numpy_phases(images, iterations=6, warmup=2)
     assert set(phases) == set(breakdown.PHASES)
     assert phases["forward"] > phases["batch"] > 0
+
+
+throughput = _load("train_throughput")
+
+
+class _Trainer:
+    def __init__(self):
+        self.updater = type("Updater", (), {"iteration": 0})()
+
+
+def test_stop_after_waits_for_the_device_at_both_ends_of_the_timing():
+    waits = []
+    stop = throughput._StopAfter(2, 3, synchronize=lambda: waits.append(True))
+    trainer = _Trainer()
+    for iteration in range(5):
+        trainer.updater.iteration = iteration
+        assert not stop(trainer)
+    assert len(waits) == 1 and stop.started is not None  # at the end of the warm-up only
+    trainer.updater.iteration = 5
+    assert stop(trainer)
+    assert stop.elapsed() >= 0 and len(waits) == 2
+
+
+def test_the_cpu_needs_no_wait_and_maps_to_torchs_cpu():
+    assert throughput.torch_device("@numpy") == "cpu"
+    assert throughput.gpu_name("@numpy") is None
+    assert throughput.device_synchronizer("@numpy")() is None
+
+
+def test_a_missing_device_is_one_line_and_exit_2(capsys):
+    for device in ("@cupy:99", "@bogus"):
+        assert throughput.main(["--device", device, "--json"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("no device " + device) and "\n" not in err
+
+
+def _gpu_result(torch_img_s):
+    return {"project_img_s": 50000.0, "torch_img_s": torch_img_s,
+            "ratio": None if torch_img_s is None else 50000.0 / torch_img_s,
+            "gpu": "NVIDIA H200", "numpy_blas_threads": 2, "repeats": 5,
+            "torch": "2.13.0" if torch_img_s else "not run: PyTorch has no CUDA here"}
+
+
+def test_gpu_results_are_reported_with_or_without_pytorch():
+    alone = throughput.text_table(_gpu_result(None))
+    assert "(median of 5, NVIDIA H200)" in alone and "| chainer-vae | 50000 |" in alone
+    assert "not run: PyTorch has no CUDA here" in alone and "ratio" not in alone
+    both = throughput.text_table(_gpu_result(40000.0))
+    assert "| ratio | 1.25 |" in both
+    run_all = _load("run_all")
+    results = {"machine": {"date": "2026-11-30", "platform": "Linux", "cpus": 16,
+                           "python": "3.12", "numpy": "2.3"},
+               "train_throughput": _throughput(2, 9000.0, 12000.0),
+               "train_throughput_gpu": _gpu_result(None),
+               "step_breakdown": {"skipped": "no torch"},
+               "midi_speed": {"skipped": "no pretty_midi"},
+               "mpi_throughput": {"skipped": "no mpiexec"}}
+    text = run_all.markdown(results)
+    assert "| images/s on NVIDIA H200 | |" in text
+    assert "| chainer-vae (CuPy) | 50000 |" in text
+    assert "| PyTorch | not run: PyTorch has no CUDA here |" in text
+    results["train_throughput_gpu"] = _gpu_result(40000.0)
+    text = run_all.markdown(results)
+    assert "| PyTorch 2.13.0 | 40000 |" in text and "| ratio | **1.25** |" in text
+    results["train_throughput_gpu"] = {"skipped": "no CUDA GPU"}
+    assert "skipped: no CUDA GPU" in run_all.markdown(results)
+
+
+@pytest.mark.gpu
+def test_throughput_on_the_gpu(capsys):
+    import json
+
+    assert throughput.main(["--device", "@cupy:0", "--iterations", "5", "--warmup", "2",
+                            "--repeats", "1", "--json"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out[out.index("\n{") + 1 if "\n{" in out else 0:])
+    assert result["project_img_s"] > 0 and result["gpu"]
+    assert result["device"] == "@cupy:0"
