@@ -60,7 +60,7 @@ jsb
     (early stopping; the test set is touched once, at the end); ``--select last`` scores
     the last epoch's parameters and lets the Evaluator report on the test windows
     instead. ``--resume`` continues the run in ``DIR/jsb`` from its newest snapshot (its
-    own data and model; ``--epochs`` counts from the start of the run, ``--minutes`` from
+    own data, model and selection; ``--epochs`` counts from the start of the run, ``--minutes`` from
     the resume, ``--lr`` replaces the learning rate) and keeps the best epoch found so
     far; ``DIR/jsb/resumes.json`` lists the resumes. The reported figure is
 
@@ -479,7 +479,9 @@ def run_jsb(args):
                           hop=hop)
     valid_w = jsb.windows(splits["valid"], window)
     test_w = jsb.windows(scored_chorales(splits, args.test_limit), window)
-    by_validation = args.select == "valid"
+    # a resumed run keeps its own selection: best_model.npz is there if it keeps the best
+    by_validation = ((out / BEST_MODEL).is_file() if args.resume
+                     else args.select == "valid")
     monitored = valid_w if by_validation else test_w
     data = Data(train=train_w.x, test=monitored.x, input_shape=(window, jsb.KEYS),
                 details={"dataset": "jsb", "train": len(train_w.x), "test": len(monitored.x)})
@@ -636,9 +638,9 @@ def parser():
                        help="also train on copies of the training chorales moved by these "
                             "semitones (validation and test chorales stay as written)")
     music.add_argument("--resume", action="store_true",
-                       help="continue the run in OUT/jsb from its newest snapshot, with the "
-                            "data and model of its config.json (--epochs, --lr and --minutes "
-                            "may change; --minutes counts from the resume)")
+                       help="continue the run in OUT/jsb from its newest snapshot, with its "
+                            "own data, model (config.json) and --select (--epochs, --lr and "
+                            "--minutes may change; --minutes counts from the resume)")
     jsb_scoring(music)
 
     rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")

@@ -429,3 +429,12 @@ def test_jsb_resume_errors_are_one_line(tiny_mat, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "trained 2 epochs already" in err
     assert not (tmp_path / "jsb" / "resumes.json").exists()
+
+
+def test_jsb_resume_keeps_the_runs_selection(tiny_mat, tmp_path):
+    quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "1", "--select", "last",
+                  "--out", str(tmp_path)] + TINY_JSB)
+    resumed = quality.main(["jsb", "--resume", "--epochs", "2", "--iw-samples", "2",
+                            "--out", str(tmp_path)])
+    assert resumed["selected_epoch"] == 2 and resumed["log_split"] == "test"
+    assert not (tmp_path / "jsb" / "best_model.npz").exists()
