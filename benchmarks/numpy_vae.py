@@ -20,7 +20,6 @@ import types
 
 import numpy as np
 
-import chainer_vae  # noqa: F401  (before chainer)
 from chainer_vae.optimizers import _adam_step
 
 # (name in this module, path of the chainer-vae parameter); mu and ln_sigma share one
