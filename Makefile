@@ -9,7 +9,7 @@ export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export CHAINER_VAE_DATA ?= $(abspath $(CURDIR)/../shared/data)
 OUT ?= study
 
-.PHONY: install mpi demo test bench clean
+.PHONY: install mpi demo test bench gpu-wheels clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: install
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]' 'torch==2.13.0'
 	$(PY) benchmarks/run_all.py
+
+# Wheels of the pure-Python dependencies for a GPU machine whose image already has NumPy,
+# CuPy, matplotlib and pytest (benchmarks/gpu_check.sh installs them there).
+gpu-wheels: install
+	rm -rf .gpu-wheels
+	$(PY) -m pip wheel --quiet --no-deps -w .gpu-wheels chainer==7.8.1 six filelock \
+		typing_extensions 'mido>=1.3' packaging 'tqdm>=4.60'
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
