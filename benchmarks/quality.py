@@ -60,9 +60,9 @@ jsb
     (early stopping; the test set is touched once, at the end); ``--select last`` scores
     the last epoch's parameters and lets the Evaluator report on the test windows
     instead. ``--resume`` continues the run in ``DIR/jsb`` from its newest snapshot (its
-    own data, model and selection; ``--epochs`` counts from the start of the run, ``--minutes`` from
-    the resume, ``--lr`` replaces the learning rate) and keeps the best epoch found so
-    far; ``DIR/jsb/resumes.json`` lists the resumes. The reported figure is
+    own data, model and selection; ``--epochs`` counts from the start of the run,
+    ``--minutes`` from the resume, ``--lr`` replaces the learning rate) and keeps the best
+    epoch found so far; ``DIR/jsb/resumes.json`` lists the resumes. The reported figure is
 
         test bound per time step = (sum over test chorales s of log p^(s))
                                    / (total number of test steps)
@@ -551,9 +551,10 @@ def jsb_result(model, config, splits, path, run, args):
     })
     result["markdown"] = (
         "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}){moved}, "
-        "learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of epoch {selected} ({selection}) | ELBO "
-        "{elbo:.2f} | test bound {b:.2f} nats per time step (IWAE K={k}; {scored}: total "
-        "over {n} test chorales / {steps} real steps) | Fraccaro et al. 2016 Table 2 "
+        "learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of "
+        "epoch {selected} ({selection}) | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
+        "time step (IWAE K={k}; {scored}: total over {n} test chorales / {steps} real "
+        "steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
         "RNN -8.71; goal >= -4.74: {goal} |".format(
             model=result["model"], w=window, hop=hop, epochs=result["epochs"],
