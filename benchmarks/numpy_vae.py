@@ -98,20 +98,15 @@ class NumpyVAE:
     def backward(self):
         """The gradients of the last ``loss`` into ``self.grads``."""
         x, h, heads, mu, sigma, noise, z, hd, logits, small = self._saved
-        p, g = self.params, self.grads
         scale = np.float32(1.0 / x.shape[0])
         # d/dlogits = sigmoid(logits) - x, sigmoid from exp(-|logits|)
         d_logits = np.where(logits >= 0, np.float32(1), small)
         d_logits /= 1.0 + small
         d_logits -= x
         d_logits *= scale
-        np.dot(d_logits.T, hd, out=g["Wo"])
-        d_logits.sum(axis=0, out=g["bo"])
-        d_hd = d_logits @ p["Wo"]
+        d_hd = self._linear_backward(d_logits, hd, "Wo", "bo")
         d_hd *= hd > 0
-        np.dot(d_hd.T, z, out=g["Wd"])
-        d_hd.sum(axis=0, out=g["bd"])
-        d_z = d_hd @ p["Wd"]
+        d_z = self._linear_backward(d_hd, z, "Wd", "bd")
         d_heads = np.empty_like(heads)
         beta = np.float32(self.beta) * scale
         np.multiply(mu, beta, out=d_heads[:, :self.latent])
@@ -120,12 +115,16 @@ class NumpyVAE:
         np.multiply(d_z, noise, out=d_ln_sigma)
         d_ln_sigma *= sigma
         d_ln_sigma += beta * (sigma * sigma - 1.0)
-        np.dot(d_heads.T, h, out=g["Wh"])
-        d_heads.sum(axis=0, out=g["bh"])
-        d_h = d_heads @ p["Wh"]
+        d_h = self._linear_backward(d_heads, h, "Wh", "bh")
         d_h *= h > 0
-        np.dot(d_h.T, x, out=g["W1"])
-        d_h.sum(axis=0, out=g["b1"])
+        self._linear_backward(d_h, x, "W1", "b1", inputs_grad=False)
+
+    def _linear_backward(self, d_out, inputs, weight, bias, inputs_grad=True):
+        """The gradients of y = inputs W^T + b: W's and b's into ``self.grads``, and the
+        inputs' returned (None with ``inputs_grad`` False: the data need none)."""
+        np.dot(d_out.T, inputs, out=self.grads[weight])
+        d_out.sum(axis=0, out=self.grads[bias])
+        return d_out @ self.params[weight] if inputs_grad else None
 
     def update(self):
         """One Adam step over all parameters (chainer's rule, bias-corrected step size)."""

@@ -49,6 +49,31 @@ def _medians(times):
     return {phase: statistics.median(values) * 1e3 for phase, values in times.items()}
 
 
+def time_phases(batch, forward, backward, optimize, iterations, warmup):
+    """Median ms per phase over ``iterations`` steps after ``warmup`` untimed ones; a step
+    is ``x = batch(step)``, ``loss = forward(x)``, ``backward(loss)``, ``optimize()``."""
+    times = {phase: [] for phase in PHASES}
+    for step in range(warmup + iterations):
+        t0 = time.perf_counter()
+        x = batch(step)
+        t1 = time.perf_counter()
+        loss = forward(x)
+        t2 = time.perf_counter()
+        backward(loss)
+        t3 = time.perf_counter()
+        optimize()
+        t4 = time.perf_counter()
+        if step >= warmup:
+            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
+                times[phase].append(end - start)
+    return _medians(times)
+
+
+def _indexed_batches(data, order):
+    """batch(step): the step-th batch of ``data`` in ``order`` (one indexing, a copy)."""
+    return lambda step: data[order[step * bench.BATCH:(step + 1) * bench.BATCH]]
+
+
 def project_phases(images, iterations, warmup):
     """Median ms per phase of chainer-vae's training step."""
     data = Data(train=images, test=images[:bench.BATCH], input_shape=(784,))
@@ -57,22 +82,13 @@ def project_phases(images, iterations, warmup):
     updater = trainer.updater
     iterator, optimizer = updater.get_iterator("main"), updater.get_optimizer("main")
     loss_chain = optimizer.target
-    times = {phase: [] for phase in PHASES}
-    for step in range(warmup + iterations):
-        t0 = time.perf_counter()
-        x = updater.converter(iterator.next(), updater.input_device)
-        t1 = time.perf_counter()
-        loss = loss_chain(x)
-        t2 = time.perf_counter()
+
+    def backward(loss):
         loss_chain.cleargrads()
         loss.backward()
-        t3 = time.perf_counter()
-        optimizer.update()
-        t4 = time.perf_counter()
-        if step >= warmup:
-            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
-                times[phase].append(end - start)
-    return _medians(times)
+
+    return time_phases(lambda step: updater.converter(iterator.next(), updater.input_device),
+                       loss_chain, backward, optimizer.update, iterations, warmup)
 
 
 def numpy_phases(images, iterations, warmup):
@@ -81,22 +97,9 @@ def numpy_phases(images, iterations, warmup):
     from chainer_vae.model import build_model
 
     floor = NumpyVAE.from_model(build_model(bench.benchmark_config().model))
-    order = np.random.permutation(len(images))
-    times = {phase: [] for phase in PHASES}
-    for step in range(warmup + iterations):
-        t0 = time.perf_counter()
-        x = images[order[step * bench.BATCH:(step + 1) * bench.BATCH]]
-        t1 = time.perf_counter()
-        floor.loss(x)
-        t2 = time.perf_counter()
-        floor.backward()
-        t3 = time.perf_counter()
-        floor.update()
-        t4 = time.perf_counter()
-        if step >= warmup:
-            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
-                times[phase].append(end - start)
-    return _medians(times)
+    return time_phases(_indexed_batches(images, np.random.permutation(len(images))),
+                       floor.loss, lambda loss: floor.backward(), floor.update,
+                       iterations, warmup)
 
 
 def torch_phases(images, iterations, warmup):
@@ -105,23 +108,13 @@ def torch_phases(images, iterations, warmup):
 
     model, optimizer = bench.torch_vae()
     data = torch.from_numpy(images)
-    order = torch.randperm(len(data))
-    times = {phase: [] for phase in PHASES}
-    for step in range(warmup + iterations):
-        t0 = time.perf_counter()
-        x = data[order[step * bench.BATCH:(step + 1) * bench.BATCH]]
-        t1 = time.perf_counter()
-        loss = model(x)
-        t2 = time.perf_counter()
+
+    def backward(loss):
         optimizer.zero_grad()
         loss.backward()
-        t3 = time.perf_counter()
-        optimizer.step()
-        t4 = time.perf_counter()
-        if step >= warmup:
-            for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
-                times[phase].append(end - start)
-    return _medians(times)
+
+    return time_phases(_indexed_batches(data, torch.randperm(len(data))), model, backward,
+                       optimizer.step, iterations, warmup)
 
 
 def main(argv=None):

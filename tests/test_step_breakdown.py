@@ -56,15 +56,21 @@ def _throughput(threads, ours, theirs):
             "numpy_blas_threads": threads, "torch": "2.13.0+cpu"}
 
 
-def test_results_markdown_has_a_column_per_thread_count():
-    run_all = _load("run_all")
+def _results(**entries):
+    """``run_all``'s results: two-thread CPU throughput, the rest skipped, and ``entries``."""
     results = {"machine": {"date": "2026-11-30", "platform": "Linux", "cpus": 2,
                            "python": "3.11", "numpy": "2.4"},
                "train_throughput": _throughput(2, 9000.0, 12000.0),
-               "train_throughput_one_thread": _throughput(1, 8000.0, 8000.0),
                "step_breakdown": {"skipped": "no torch"},
                "midi_speed": {"skipped": "no pretty_midi"},
                "mpi_throughput": {"skipped": "no mpiexec"}}
+    results.update(entries)
+    return results
+
+
+def test_results_markdown_has_a_column_per_thread_count():
+    run_all = _load("run_all")
+    results = _results(train_throughput_one_thread=_throughput(1, 8000.0, 8000.0))
     text = run_all.markdown(results)
     assert "| images/s | 2 BLAS threads | 1 BLAS thread |" in text
     assert "| chainer-vae (`chainer-vae train`'s Trainer) | 9000 | 8000 |" in text
@@ -180,13 +186,7 @@ def test_gpu_results_are_reported_with_or_without_pytorch():
     both = throughput.text_table(_gpu_result(40000.0))
     assert "| ratio | 1.25 |" in both
     run_all = _load("run_all")
-    results = {"machine": {"date": "2026-11-30", "platform": "Linux", "cpus": 16,
-                           "python": "3.12", "numpy": "2.3"},
-               "train_throughput": _throughput(2, 9000.0, 12000.0),
-               "train_throughput_gpu": _gpu_result(None),
-               "step_breakdown": {"skipped": "no torch"},
-               "midi_speed": {"skipped": "no pretty_midi"},
-               "mpi_throughput": {"skipped": "no mpiexec"}}
+    results = _results(train_throughput_gpu=_gpu_result(None))
     text = run_all.markdown(results)
     assert "| images/s on NVIDIA H200 | |" in text
     assert "| chainer-vae (CuPy) | 50000 |" in text
