@@ -83,25 +83,30 @@ class NumpyVAE:
         np.maximum(hd, 0, out=hd)
         logits = hd @ p["Wo"].T
         logits += p["bo"]
-        # -log p(x|z) = softplus(logits) - x * logits, softplus written to stay finite
-        small = np.abs(logits)
-        np.negative(small, out=small)
-        np.exp(small, out=small)  # exp(-|logits|), kept for the sigmoid in backward
-        neg_log_px = np.log1p(small)
-        neg_log_px += np.maximum(logits, 0)
-        neg_log_px -= x * logits
+        # -log p(x|z) = softplus(logits) - x * logits, with chainer-vae's passes (see
+        # likelihoods._StableBernoulliLogProb): softplus = max(l, 0) + log(1 + exp(-|l|)),
+        # kept for the sigmoid in backward; log(1 + e), as NumPy's float32 log1p is slow
+        softplus = np.abs(logits)
+        np.negative(softplus, out=softplus)
+        np.exp(softplus, out=softplus)
+        softplus += 1
+        np.log(softplus, out=softplus)
+        softplus += np.maximum(logits, 0)
+        neg_log_px = x * logits
+        np.subtract(softplus, neg_log_px, out=neg_log_px)
         kl = 0.5 * (mu * mu + sigma * sigma - 1.0) - ln_sigma
         total = neg_log_px.sum(dtype=np.float64) + self.beta * kl.sum(dtype=np.float64)
-        self._saved = (x, h, heads, mu, sigma, noise, z, hd, logits, small)
+        self._saved = (x, h, heads, mu, sigma, noise, z, hd, logits, softplus)
         return float(total / batch)
 
     def backward(self):
         """The gradients of the last ``loss`` into ``self.grads``."""
-        x, h, heads, mu, sigma, noise, z, hd, logits, small = self._saved
+        x, h, heads, mu, sigma, noise, z, hd, logits, softplus = self._saved
         scale = np.float32(1.0 / x.shape[0])
-        # d/dlogits = sigmoid(logits) - x, sigmoid from exp(-|logits|)
-        d_logits = np.where(logits >= 0, np.float32(1), small)
-        d_logits /= 1.0 + small
+        # d/dlogits = sigmoid(logits) - x; sigmoid(l) = exp(l - softplus(l)), which stays
+        # finite since l - softplus(l) <= 0
+        d_logits = np.subtract(logits, softplus)
+        np.exp(d_logits, out=d_logits)
         d_logits -= x
         d_logits *= scale
         d_hd = self._linear_backward(d_logits, hd, "Wo", "bo")

@@ -117,12 +117,16 @@ class _StopAfter:
         return time.perf_counter() - self.started
 
 
+def cuda_device(device):
+    """CuPy's ``Device`` for chainer's device specifier ``device``, or None for the CPU."""
+    device = chainer.get_device(device)
+    return None if device.xp is np else device.device
+
+
 def device_synchronizer(device):
     """A function that waits for ``device``'s queued work (nothing to wait for on a CPU)."""
-    device = chainer.get_device(device)
-    if device.xp is np:
-        return lambda: None
-    return device.device.synchronize
+    cuda = cuda_device(device)
+    return (lambda: None) if cuda is None else cuda.synchronize
 
 
 def project_images_per_second(images, iterations, warmup, device="@numpy"):
@@ -192,18 +196,18 @@ def torch_images_per_second(images, iterations, warmup, device="cpu"):
 
 def torch_device(device):
     """PyTorch's name for chainer's ``device`` (``@cupy:N`` -> ``cuda:N``)."""
-    device = chainer.get_device(device)
-    return "cpu" if device.xp is np else "cuda:{}".format(device.device.id)
+    cuda = cuda_device(device)
+    return "cpu" if cuda is None else "cuda:{}".format(cuda.id)
 
 
 def gpu_name(device):
     """The GPU's name for the results, or None on the CPU."""
-    device = chainer.get_device(device)
-    if device.xp is np:
+    cuda = cuda_device(device)
+    if cuda is None:
         return None
     import cupy
 
-    name = cupy.cuda.runtime.getDeviceProperties(device.device.id)["name"]
+    name = cupy.cuda.runtime.getDeviceProperties(cuda.id)["name"]
     return name.decode() if isinstance(name, bytes) else name
 
 
@@ -236,14 +240,14 @@ def main(argv=None):
     if (args.warmup + args.iterations) * BATCH > 60000:
         parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
     try:
-        on_gpu = gpu_name(args.device) is not None
+        gpu = gpu_name(args.device)
     except Exception as error:  # chainer's and CuPy's errors for a device that is not there
         print("no device {}: {}".format(args.device, " ".join(str(error).split())),
               file=sys.stderr)
         return 2
     images, source = load_images()
-    torch, missing = peer_torch(on_gpu)
-    if torch is None and not on_gpu:
+    torch, missing = peer_torch(gpu is not None)
+    if torch is None and gpu is None:
         print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
         return 2
     threads = set_threads(args.threads, torch)
@@ -257,7 +261,7 @@ def main(argv=None):
     result = {"project_img_s": statistics.median(ours),
               "torch_img_s": statistics.median(theirs) if theirs else None}
     result["ratio"] = result["project_img_s"] / result["torch_img_s"] if theirs else None
-    result.update({"device": args.device, "gpu": gpu_name(args.device), "data": source,
+    result.update({"device": args.device, "gpu": gpu, "data": source,
                    "batch": BATCH, "iterations": args.iterations, "warmup": args.warmup,
                    "repeats": args.repeats,
                    "torch": torch.__version__ if torch is not None else "not run: " + missing,
