@@ -20,6 +20,7 @@ import types
 
 import numpy as np
 
+from chainer_vae.likelihoods import stable_softplus
 from chainer_vae.optimizers import _adam_step
 
 # (name in this module, path of the chainer-vae parameter); mu and ln_sigma share one
@@ -83,15 +84,9 @@ class NumpyVAE:
         np.maximum(hd, 0, out=hd)
         logits = hd @ p["Wo"].T
         logits += p["bo"]
-        # -log p(x|z) = softplus(logits) - x * logits, with chainer-vae's passes (see
-        # likelihoods._StableBernoulliLogProb): softplus = max(l, 0) + log(1 + exp(-|l|)),
-        # kept for the sigmoid in backward; log(1 + e), as NumPy's float32 log1p is slow
-        softplus = np.abs(logits)
-        np.negative(softplus, out=softplus)
-        np.exp(softplus, out=softplus)
-        softplus += 1
-        np.log(softplus, out=softplus)
-        softplus += np.maximum(logits, 0)
+        # -log p(x|z) = softplus(logits) - x * logits, with chainer-vae's softplus (kept
+        # for the sigmoid in backward)
+        softplus = stable_softplus(np, logits)
         neg_log_px = x * logits
         np.subtract(softplus, neg_log_px, out=neg_log_px)
         kl = 0.5 * (mu * mu + sigma * sigma - 1.0) - ln_sigma

@@ -12,6 +12,23 @@ from chainer_vae import fused
 from chainer_vae.errors import ConfigError
 
 
+def stable_softplus(xp, logit):
+    """softplus(logit) = max(l, 0) + log(1 + exp(-|l|)) as a new array, finite for every
+    logit, built in place in one buffer.
+
+    log(1 + e) rather than log1p(e): e is in (0, 1], so both are within float32 rounding
+    of the sum, and NumPy's float32 log1p is scalar code: about five times slower than
+    its vectorized log on an AVX2 CPU (measured 3.2 against 0.66 ms).
+    """
+    softplus = xp.abs(logit)
+    xp.negative(softplus, out=softplus)
+    xp.exp(softplus, out=softplus)
+    softplus += 1
+    xp.log(softplus, out=softplus)
+    softplus += xp.maximum(logit, 0)
+    return softplus
+
+
 class _StableBernoulliLogProb(chainer.function_node.FunctionNode):
     """log Bernoulli(x; sigmoid(logit)) = x * logit - softplus(logit), in one pass.
 
@@ -30,17 +47,7 @@ class _StableBernoulliLogProb(chainer.function_node.FunctionNode):
         logit, x = inputs
         self.retain_inputs((0, 1))
         xp = chainer.backend.get_array_module(logit)
-        # softplus(l) = max(l, 0) + log(1 + exp(-|l|)), built in place in one buffer.
-        # log(1 + e) rather than log1p(e): e is in (0, 1], so both are within float32
-        # rounding of the sum, and NumPy's float32 log1p is scalar code: about five times
-        # slower than its vectorized log on an AVX2 CPU (measured 3.2 against 0.66 ms).
-        softplus = xp.abs(logit)
-        xp.negative(softplus, out=softplus)
-        xp.exp(softplus, out=softplus)
-        softplus += 1
-        xp.log(softplus, out=softplus)
-        softplus += xp.maximum(logit, 0)
-        self._softplus = softplus
+        softplus = self._softplus = stable_softplus(xp, logit)
         log_prob = xp.multiply(x, logit, dtype=logit.dtype)
         log_prob -= softplus
         return fused.sum_event(log_prob, self.event_ndims),
