@@ -7,6 +7,7 @@
                                      [--step-made UNITS] [--transpose SEMITONES ...]
                                      [--iw-samples 1000] [--out DIR] [--json]
     python benchmarks/quality.py jsb --resume [--minutes M | --epochs N] [--lr LR] [--out DIR]
+    python benchmarks/quality.py jsb --start-from RUN_DIR [--transpose SEMITONES ...] [--lr LR] ...
 
 Every part writes ``DIR/quality_<part>.json`` (``DIR`` defaults to ``runs/quality``),
 prints one markdown table row, and with ``--json`` prints the JSON document as well.
@@ -62,7 +63,10 @@ jsb
     instead. ``--resume`` continues the run in ``DIR/jsb`` from its newest snapshot (its
     own data, model and selection; ``--epochs`` counts from the start of the run,
     ``--minutes`` from the resume, ``--lr`` replaces the learning rate) and keeps the best
-    epoch found so far; ``DIR/jsb/resumes.json`` lists the resumes. The reported figure is
+    epoch found so far; ``DIR/jsb/resumes.json`` lists the resumes. ``--start-from RUN_DIR``
+    begins a new run with the parameters (``best_model.npz`` when present) and the model of
+    another jsb run, with this command's data and training options and a fresh optimizer;
+    ``DIR/jsb/started_from.json`` records the source run and epoch. The reported figure is
 
         test bound per time step = (sum over test chorales s of log p^(s))
                                    / (total number of test steps)
@@ -124,6 +128,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = Path("runs") / "quality"
 BEST_MODEL = "best_model.npz"
 RESUMES_FILE = "resumes.json"
+START_FILE = "started_from.json"
 UNLIMITED_EPOCHS = 10 ** 6
 
 BURDA = {
@@ -177,18 +182,21 @@ def _plain(value):
     raise TypeError("not JSON serialisable: {!r}".format(type(value)))
 
 
-def run_trainer(config, out, data, minutes=None, keep_best=False, resume=None):
+def run_trainer(config, out, data, minutes=None, keep_best=False, resume=None, start=None):
     """Train with chainer_vae's Trainer in ``out`` (as ``chainer_vae.training.train``
     does, with the data given); stop after the configured epochs or, with ``minutes``,
     at the end of the first epoch past that much training time. With ``keep_best`` the
     parameters of the epoch with the lowest ``validation/main/loss`` (the Evaluator's
     loss on ``data.test``) are kept in ``BEST_MODEL`` and are the ones returned and saved
     as ``model.npz``; otherwise the last epoch's. ``resume`` is a snapshot to continue
-    from (the best epoch so far is in it too). Returns the model, the epochs run in all
-    and the wall time in seconds of this call's training."""
+    from (the best epoch so far is in it too); ``start`` a model of the same
+    architecture whose parameters a new run begins with. Returns the model, the epochs
+    run in all and the wall time in seconds of this call's training."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     trainer, model, _ = build_trainer(config, out, progress=False, data=data)
+    if start is not None:
+        model.copyparams(start)
     config.save(out)
     if keep_best:
         trainer.extend(extensions.snapshot_object(model, BEST_MODEL),
@@ -413,6 +421,38 @@ def resume_note(resumes):
                    for resume in resumes)
 
 
+def started_jsb_config(args, path):
+    """The config of a new ``jsb`` run that begins with the parameters of the run folder
+    ``args.start_from`` (its ``best_model.npz`` when present): that run's model, this
+    command's data and training options; the model, and a record of where it came from,
+    which is also saved in ``args.out/jsb/started_from.json`` once training begins."""
+    source = Path(args.start_from)
+    source_config = RunConfig.load(source)
+    best = (source / BEST_MODEL).is_file()
+    start_model = load_model(source, source_config.model, BEST_MODEL if best else MODEL_FILE)
+    log = log_summary(read_log(source))
+    epoch = log.get("best_epoch" if best else "epochs", source_config.train.epochs)
+    config = jsb_config(args, path)
+    config.model = source_config.model
+    config.model.input_shape = (config.data.window, jsb.KEYS)
+    start = {"run_dir": str(source.resolve()), "epoch": epoch,
+             "weights": BEST_MODEL if best else MODEL_FILE}
+    return config, start_model, start
+
+
+def read_start(run_dir):
+    """Where the run in ``run_dir`` took its first parameters from (None: initialised)."""
+    path = Path(run_dir) / START_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def start_note(start):
+    """The parameters the run began with, for the result row ('' for a fresh start)."""
+    if not start:
+        return ""
+    return "starting from the parameters of epoch {epoch} of {run_dir}, ".format(**start)
+
+
 def score_sequences(model, model_config, sequences, iw_samples, batch_size=100,
                     elbo_samples=10, seed=0):
     """Per-sequence IWAE and ELBO estimates of log p(sequence) as ``score_windows`` gives
@@ -465,14 +505,21 @@ def scored_chorales(splits, limit):
 
 def run_jsb(args):
     out = Path(args.out) / "jsb"
-    snapshot, resumes = None, []
+    snapshot, resumes, start_model, start = None, [], None, None
+    if args.resume and args.start_from:
+        raise ConfigError("--resume continues a run and --start-from begins a new one: "
+                          "give one of them")
     if args.resume:
         config, snapshot, resumes = resumed_jsb_config(out, args)
         path = Path(args.data) if args.data else Path(config.data.data_dir)
+        start = read_start(out)
     else:
         path = Path(args.data) if args.data else jsb.default_path()
         args.hop = args.hop if args.hop else max(1, args.window // 2)
-        config = jsb_config(args, path)
+        if args.start_from:
+            config, start_model, start = started_jsb_config(args, path)
+        else:
+            config = jsb_config(args, path)
     window, hop = config.data.window, config.data.hop
     splits = jsb.load_jsb(path)
     train_w = jsb.windows(jsb.transposed(splits["train"], config.data.transpose), window,
@@ -485,13 +532,19 @@ def run_jsb(args):
     monitored = valid_w if by_validation else test_w
     data = Data(train=train_w.x, test=monitored.x, input_shape=(window, jsb.KEYS),
                 details={"dataset": "jsb", "train": len(train_w.x), "test": len(monitored.x)})
+    if start_model is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_output(out / START_FILE) as temporary:
+            Path(temporary).write_text(json.dumps(start, indent=2) + "\n", encoding="utf-8")
     model, epochs, train_wall = run_trainer(config, out, data, minutes=args.minutes,
-                                            keep_best=by_validation, resume=snapshot)
+                                            keep_best=by_validation, resume=snapshot,
+                                            start=start_model)
     log = log_summary(read_log(out))
     if resumes:  # the whole run's training time, as the log counts it across resumes
         train_wall = log.get("elapsed_s", train_wall)
     run = {"run_dir": str(out), "config": config.to_dict(), "epochs": epochs,
-           "train_wall_s": train_wall, "resumes": resumes, "train_windows": len(train_w.x),
+           "train_wall_s": train_wall, "resumes": resumes, "started_from": start,
+           "train_windows": len(train_w.x),
            "valid_windows": len(valid_w.x), "test_windows": len(test_w.x),
            "selection": ("the epoch with the lowest validation loss" if by_validation
                          else "the last epoch"),
@@ -513,6 +566,7 @@ def run_jsb_score(args):
     epochs = log.get("epochs", config.train.epochs)
     run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": epochs,
            "train_wall_s": log.get("elapsed_s", math.nan), "resumes": read_resumes(run_dir),
+           "started_from": read_start(run_dir),
            "selection": ("the epoch with the lowest validation loss" if best
                          else "the last epoch"),
            "selected_epoch": log["best_epoch"] if best and log else epochs,
@@ -551,7 +605,7 @@ def jsb_result(model, config, splits, path, run, args):
     })
     result["markdown"] = (
         "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}){moved}, "
-        "learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of "
+        "{started}learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of "
         "epoch {selected} ({selection}) | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
         "time step (IWAE K={k}; {scored}: total over {n} test chorales / {steps} real "
         "steps) | Fraccaro et al. 2016 Table 2 "
@@ -559,6 +613,7 @@ def jsb_result(model, config, splits, path, run, args):
         "RNN -8.71; goal >= -4.74: {goal} |".format(
             model=result["model"], w=window, hop=hop, epochs=result["epochs"],
             moved=transposition_note(config.data.transpose),
+            started=start_note(run["started_from"]),
             lr=first_lr(run["resumes"], config.train), resumed=resume_note(run["resumes"]),
             selected=result["selected_epoch"], selection=result["selection"],
             wall=fmt_minutes(result["train_wall_s"]), elbo=elbo_bound["per_step"],
@@ -642,6 +697,10 @@ def parser():
                        help="continue the run in OUT/jsb from its newest snapshot, with its "
                             "own data, model (config.json) and --select (--epochs, --lr and "
                             "--minutes may change; --minutes counts from the resume)")
+    music.add_argument("--start-from", default=None, metavar="RUN_DIR",
+                       help="begin a new run with the parameters of a jsb run folder (its "
+                            "best_model.npz when present) and that run's model; the data and "
+                            "training options are this command's")
     jsb_scoring(music)
 
     rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")

@@ -438,3 +438,44 @@ def test_jsb_resume_keeps_the_runs_selection(tiny_mat, tmp_path):
                             "--out", str(tmp_path)])
     assert resumed["selected_epoch"] == 2 and resumed["log_split"] == "test"
     assert not (tmp_path / "jsb" / "best_model.npz").exists()
+
+
+def test_jsb_start_from_begins_with_another_runs_parameters(tiny_mat, tmp_path):
+    """A run started from another begins with its selected parameters and model: with a
+    learning rate too small to move them, it scores what the source run scored."""
+    data = ["jsb", "--data", str(tiny_mat)]
+    source = quality.main(data + TINY_JSB + ["--epochs", "2", "--out", str(tmp_path / "a")])
+    fresh = quality.main(data + TINY_JSB + ["--epochs", "1", "--lr", "1e-12",
+                                            "--out", str(tmp_path / "fresh")])
+    started = quality.main(data + TINY_JSB + [
+        "--epochs", "1", "--lr", "1e-12", "--hidden-size", "16", "--transpose", "1",
+        "--start-from", str(tmp_path / "a" / "jsb"), "--out", str(tmp_path / "b")])
+    assert started["test_bound_per_step"] == pytest.approx(source["test_bound_per_step"],
+                                                           abs=1e-4)
+    assert abs(fresh["test_bound_per_step"] - source["test_bound_per_step"]) > 1e-2
+    assert started["config"]["model"]["hidden"] == [8]  # the source's model, not --hidden-size
+    assert started["train_windows"] > source["train_windows"]  # this command's data
+    record = json.loads((tmp_path / "b" / "jsb" / "started_from.json").read_text())
+    assert record["epoch"] == source["selected_epoch"]
+    assert record["weights"] == "best_model.npz"
+    note = "starting from the parameters of epoch {} of {}, learning rate 1e-12".format(
+        source["selected_epoch"], (tmp_path / "a" / "jsb").resolve())
+    assert note in started["markdown"]
+    assert note in quality.main(["jsb-score", str(tmp_path / "b" / "jsb"),
+                                 "--iw-samples", "2"])["markdown"]
+    resumed = quality.main(["jsb", "--resume", "--epochs", "2", "--iw-samples", "2",
+                            "--out", str(tmp_path / "b")])
+    assert "starting from the parameters of epoch" in resumed["markdown"]
+    assert "starting from" not in source["markdown"]
+
+
+def test_jsb_start_from_errors_are_one_line(tiny_mat, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert quality.cli(["jsb", "--data", str(tiny_mat), "--start-from", str(tmp_path / "none"),
+                        "--out", str(out)] + TINY_JSB) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(tmp_path / "none") in err
+    assert not out.exists()
+    assert quality.cli(["jsb", "--resume", "--start-from", str(tmp_path), "--epochs", "2",
+                        "--out", str(out)]) == 2
+    assert "give one of them" in capsys.readouterr().err
