@@ -105,6 +105,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -421,6 +422,28 @@ def resume_note(resumes):
                    for resume in resumes)
 
 
+class FinishedRun(NamedTuple):
+    """The parameters a finished ``jsb`` run folder is scored with, and where they are from."""
+    model: object
+    weights: str  # BEST_MODEL when the run kept its best epoch (also if stopped by hand)
+    log: dict  # log_summary of the run's log
+    epochs: int  # epochs trained
+    epoch: int  # the epoch the parameters are from
+
+
+def finished_run(run_dir, config):
+    """``FinishedRun`` of ``run_dir`` (whose config is ``config``): ``best_model.npz`` when
+    present, otherwise ``model.npz``."""
+    run_dir = Path(run_dir)
+    best = (run_dir / BEST_MODEL).is_file()
+    weights = BEST_MODEL if best else MODEL_FILE
+    log = log_summary(read_log(run_dir))
+    # the log, not config.json: a run stopped by hand has no final epoch count
+    epochs = log.get("epochs", config.train.epochs)
+    return FinishedRun(load_model(run_dir, config.model, weights), weights, log, epochs,
+                       log["best_epoch"] if best and log else epochs)
+
+
 def started_jsb_config(args, path):
     """The config of a new ``jsb`` run that begins with the parameters of the run folder
     ``args.start_from`` (its ``best_model.npz`` when present): that run's model, this
@@ -428,16 +451,13 @@ def started_jsb_config(args, path):
     which is also saved in ``args.out/jsb/started_from.json`` once training begins."""
     source = Path(args.start_from)
     source_config = RunConfig.load(source)
-    best = (source / BEST_MODEL).is_file()
-    start_model = load_model(source, source_config.model, BEST_MODEL if best else MODEL_FILE)
-    log = log_summary(read_log(source))
-    epoch = log.get("best_epoch" if best else "epochs", source_config.train.epochs)
+    finished = finished_run(source, source_config)
     config = jsb_config(args, path)
     config.model = source_config.model
     config.model.input_shape = (config.data.window, jsb.KEYS)
-    start = {"run_dir": str(source.resolve()), "epoch": epoch,
-             "weights": BEST_MODEL if best else MODEL_FILE}
-    return config, start_model, start
+    start = {"run_dir": str(source.resolve()), "epoch": finished.epoch,
+             "weights": finished.weights}
+    return config, finished.model, start
 
 
 def read_start(run_dir):
@@ -559,19 +579,16 @@ def run_jsb_score(args):
     config = RunConfig.load(run_dir)
     path = Path(args.data) if args.data else Path(config.data.data_dir)
     splits = jsb.load_jsb(path)
-    best = (run_dir / BEST_MODEL).is_file()  # also there in a run stopped by hand
-    model = load_model(run_dir, config.model, BEST_MODEL if best else MODEL_FILE)
-    log = log_summary(read_log(run_dir))
-    # the log, not config.json: a run stopped by hand has no final epoch count
-    epochs = log.get("epochs", config.train.epochs)
-    run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": epochs,
-           "train_wall_s": log.get("elapsed_s", math.nan), "resumes": read_resumes(run_dir),
-           "started_from": read_start(run_dir),
+    finished = finished_run(run_dir, config)
+    best = finished.weights == BEST_MODEL
+    run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": finished.epochs,
+           "train_wall_s": finished.log.get("elapsed_s", math.nan),
+           "resumes": read_resumes(run_dir), "started_from": read_start(run_dir),
            "selection": ("the epoch with the lowest validation loss" if best
                          else "the last epoch"),
-           "selected_epoch": log["best_epoch"] if best and log else epochs,
-           "log": log, "log_split": "validation" if best else "test"}
-    return jsb_result(model, config, splits, path, run, args)
+           "selected_epoch": finished.epoch,
+           "log": finished.log, "log_split": "validation" if best else "test"}
+    return jsb_result(finished.model, config, splits, path, run, args)
 
 
 def transposition_note(shifts):
