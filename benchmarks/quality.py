@@ -66,7 +66,9 @@ jsb
     epoch found so far; ``DIR/jsb/resumes.json`` lists the resumes. ``--start-from RUN_DIR``
     begins a new run with the parameters (``best_model.npz`` when present) and the model of
     another jsb run, with this command's data and training options and a fresh optimizer;
-    ``DIR/jsb/started_from.json`` records the source run and epoch. The reported figure is
+    ``DIR/jsb/started_from.json`` records the source run and epoch. With ``--average
+    DECAY`` (as ``chainer-vae train --average``) the moving average of the parameters is
+    what is validated, kept as the best epoch's and scored. The reported figure is
 
         test bound per time step = (sum over test chorales s of log p^(s))
                                    / (total number of test steps)
@@ -119,8 +121,8 @@ from chainer_vae.errors import ChainerVAEError, ConfigError, RunDirError
 from chainer_vae.files import atomic_output
 from chainer_vae.evaluation import evaluate
 from chainer_vae.model import MODEL_FILE, at_length, load_model
-from chainer_vae.training import (LOG_FILE, build_trainer, latest_snapshot, save_model,
-                                  seed_everything)
+from chainer_vae.training import (LOG_FILE, build_trainer, latest_snapshot, result_model,
+                                  save_model, seed_everything)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jsb  # noqa: E402  (benchmarks/jsb.py)
@@ -195,9 +197,10 @@ def run_trainer(config, out, data, minutes=None, keep_best=False, resume=None, s
     run in all and the wall time in seconds of this call's training."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    trainer, model, _ = build_trainer(config, out, progress=False, data=data)
+    trainer, trained, _ = build_trainer(config, out, progress=False, data=data)
     if start is not None:
-        model.copyparams(start)
+        trained.copyparams(start)  # the parameter average, if kept, starts from them too
+    model = result_model(trainer, trained)
     config.save(out)
     if keep_best:
         trainer.extend(extensions.snapshot_object(model, BEST_MODEL),
@@ -256,6 +259,14 @@ def fmt_minutes(seconds):
     return "{:.1f} min".format(seconds / 60.0)
 
 
+def average_note(train_config):
+    """How the scored parameters were averaged, for the result row ('' for not at all)."""
+    if not train_config.average:
+        return ""
+    return ", moving average of the parameters (decay {:g} per step)".format(
+        train_config.average)
+
+
 # --------------------------------------------------------------------------- mnist
 
 def mnist_config(args):
@@ -267,7 +278,8 @@ def mnist_config(args):
                           hidden=list(args.hidden), activation=args.activation,
                           step_made=args.step_made),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, k=args.k,
-                          kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
+                          kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1,
+                          average=args.average))
 
 
 def run_mnist(args):
@@ -291,8 +303,9 @@ def run_mnist(args):
             model.step_made)
     result = {
         "part": "mnist", "run_dir": str(out), "config": config.to_dict(),
-        "model": "{} {}, Bernoulli, k={}, KL warm-up {} epochs".format(
-            arch, model.activation, config.train.k, config.train.kl_warmup),
+        "model": "{} {}, Bernoulli, k={}, KL warm-up {} epochs{}".format(
+            arch, model.activation, config.train.k, config.train.kl_warmup,
+            average_note(config.train)),
         "data": "MNIST, dynamically binarized training set, test set binarized once",
         "epochs": epochs, "train_wall_s": train_wall, "eval_wall_s": eval_wall,
         "test_examples": scores.n, "iw_samples": scores.iw_samples,
@@ -373,7 +386,8 @@ def jsb_config(args, path):
                           dropout=args.dropout,
                           likelihood="bernoulli"),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, k=args.k,
-                          kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1))
+                          kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1,
+                          average=args.average))
 
 
 def resumed_jsb_config(out, args):
@@ -623,7 +637,7 @@ def jsb_result(model, config, splits, path, run, args):
     result["markdown"] = (
         "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}){moved}, "
         "{started}learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of "
-        "epoch {selected} ({selection}) | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
+        "epoch {selected} ({selection}){averaged} | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
         "time step (IWAE K={k}; {scored}: total over {n} test chorales / {steps} real "
         "steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
@@ -633,6 +647,7 @@ def jsb_result(model, config, splits, path, run, args):
             started=start_note(run["started_from"]),
             lr=first_lr(run["resumes"], config.train), resumed=resume_note(run["resumes"]),
             selected=result["selected_epoch"], selection=result["selection"],
+            averaged=average_note(config.train),
             wall=fmt_minutes(result["train_wall_s"]), elbo=elbo_bound["per_step"],
             b=bound["per_step"], k=args.iw_samples,
             scored="whole chorales" if args.score == "whole" else
@@ -671,6 +686,10 @@ def parser():
         sub.add_argument("--batch-size", type=int, default=batch)
         sub.add_argument("--k", type=int, default=1, help="samples of z per example in training")
         sub.add_argument("--kl-warmup", type=float, default=warmup)
+        sub.add_argument("--average", type=float, default=0.0, metavar="DECAY",
+                         help="validate, select and score a moving average of the parameters "
+                              "with this decay per step, e.g. 0.998 (0: the parameters "
+                              "themselves; with --resume, the run's own)")
 
     mnist = parts.add_parser("mnist", help="train and score a VAE on dynamically binarized MNIST")
     common(mnist, 5000)

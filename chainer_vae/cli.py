@@ -78,6 +78,9 @@ def _add_train(subparsers):
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--snapshot-every", type=int, default=1, help="epochs between snapshots")
     run.add_argument("--keep-snapshots", type=int, default=2, help="newest snapshots kept")
+    run.add_argument("--average", type=float, default=0.0, metavar="DECAY",
+                     help="evaluate and save a moving average of the parameters with this "
+                          "decay per step, e.g. 0.999 (0: the parameters themselves)")
     run.add_argument("--out", default="result", help="run folder")
     run.add_argument("--resume", nargs="?", const="latest",
                      help="continue the run in --out from its newest snapshot (or this one); "
@@ -190,6 +193,7 @@ def _config_from_args(args) -> RunConfig:
     train.batch_size, train.k, train.beta = args.batch_size, args.k, args.beta
     train.kl_warmup, train.device, train.seed = args.kl_warmup, args.device, args.seed
     train.snapshot_every, train.keep_snapshots = args.snapshot_every, args.keep_snapshots
+    train.average = args.average
     return config
 
 

@@ -75,6 +75,7 @@ class TrainConfig:
     device: str = "@numpy"
     snapshot_every: int = 1  # epochs
     keep_snapshots: int = 2  # the newest ones; older snapshots are deleted
+    average: float = 0.0  # decay per step of the moving average of the parameters (0: off)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy
 from chainer import training
 from chainer.training import extensions
 
+from chainer_vae.averaging import ParameterAverage, check_decay
 from chainer_vae.config import RunConfig
 from chainer_vae.datasets import load_data
 from chainer_vae.distributed import Distributed
@@ -34,6 +35,7 @@ matplotlib.use("Agg")  # PlotReport draws in the run folder; no display is neede
 
 SNAPSHOT_PREFIX = "snapshot_epoch_"
 LOG_FILE = "log"
+AVERAGE_EXTENSION = "average"
 REPORT_KEYS = ["main/loss", "main/reconstr", "main/kl", "main/beta",
                "validation/main/loss", "validation/main/reconstr", "validation/main/kl"]
 
@@ -83,7 +85,7 @@ class NaNGuard(training.Extension):
     """Stops training when the loss is NaN or infinite, before a snapshot could save it."""
 
     trigger = 1, "iteration"
-    priority = training.PRIORITY_WRITER + 1  # before the snapshot of the same iteration
+    priority = training.PRIORITY_WRITER + 2  # before the average and the snapshot
 
     def __init__(self, out):
         self._out = Path(out)
@@ -169,6 +171,7 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
         raise ConfigError("the learning rate must be positive and beta non-negative")
     if train_config.snapshot_every < 1 or train_config.keep_snapshots < 1:
         raise ConfigError("snapshot interval and snapshots kept must be at least 1")
+    check_decay(train_config.average)
     device = get_device(dist.device_spec(train_config.device))
     seed_everything(dist.seed(train_config.seed), device)
     if data is None:
@@ -182,7 +185,10 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     device.use()
 
     loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta)
-    test_loss = ELBOLoss(model, k=1, beta=1.0)  # the test loss is the plain negative ELBO
+    average = (ParameterAverage(model, model.copy(mode="copy"), train_config.average)
+               if train_config.average else None)
+    result = average.model if average else model  # what is evaluated, recorded and saved
+    test_loss = ELBOLoss(result, k=1, beta=1.0)  # the test loss is the plain negative ELBO
     optimizer = dist.optimizer(FusedAdam(alpha=train_config.lr))  # chainer's Adam, in place
     optimizer.setup(loss)
 
@@ -198,6 +204,8 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
 
     trainer.extend(KLWarmup(loss, train_config.beta, train_config.kl_warmup))
     trainer.extend(NaNGuard(out))
+    if average:
+        trainer.extend(average, name=AVERAGE_EXTENSION)
     trainer.extend(dist.evaluator(extensions.Evaluator(test_iter, test_loss, converter=to_device,
                                                        device=device)))
     trainer.extend(dist.random_state_keeper(train_iter), name="random_state")
@@ -212,7 +220,7 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     trainer.extend(extensions.PlotReport(["main/kl", "validation/main/kl"], "epoch",
                                          file_name="kl.png"))
     # Test encodings (and the 2-D manifold) per epoch, for scatter.gif and grid.gif.
-    trainer.extend(LatentRecorder(model, data.test, data.test_labels, out), name="latents")
+    trainer.extend(LatentRecorder(result, data.test, data.test_labels, out), name="latents")
     # Lowest priority: the snapshot is taken after every extension that draws random
     # numbers (the Evaluator), so a resumed run sees the same random state.
     trainer.extend(extensions.snapshot(filename=SNAPSHOT_PREFIX + "{.updater.epoch}",
@@ -222,6 +230,16 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     if progress:
         trainer.extend(extensions.ProgressBar(update_interval=10))
     return trainer, model, data
+
+
+def result_model(trainer, model):
+    """The model whose parameters are the result of ``trainer``'s run: the average of the
+    parameters when the run keeps one (``TrainConfig.average``), else ``model``, the one
+    ``build_trainer`` returned and the optimizer trains."""
+    try:
+        return trainer.get_extension(AVERAGE_EXTENSION).model
+    except ValueError:  # chainer's "extension not found"
+        return model
 
 
 def train(config: RunConfig, out, resume=None, progress=None, distributed=None):
@@ -244,6 +262,7 @@ def train(config: RunConfig, out, resume=None, progress=None, distributed=None):
     if resume is not None:
         dist.load_snapshot(trainer, lambda: _snapshot_to_resume(out, resume))
     trainer.run(show_loop_exception_msg=False)
+    model = result_model(trainer, model)
     if dist.is_writer:
         save_model(model, out)
     return model

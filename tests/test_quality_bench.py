@@ -469,6 +469,29 @@ def test_jsb_start_from_begins_with_another_runs_parameters(tiny_mat, tmp_path):
     assert "starting from" not in source["markdown"]
 
 
+def test_jsb_average_is_selected_saved_started_and_named(tiny_mat, tmp_path):
+    """--average: the moving average of the parameters is validated, kept as the best
+    epoch's, saved and scored; a run started from another run averages from its parameters."""
+    data = ["jsb", "--data", str(tiny_mat)]
+    source = quality.main(data + TINY_JSB + ["--epochs", "2", "--average", "0.5",
+                                             "--out", str(tmp_path / "a")])
+    run = tmp_path / "a" / "jsb"
+    assert source["config"]["train"]["average"] == 0.5
+    assert "moving average of the parameters (decay 0.5 per step)" in source["markdown"]
+    best, saved = np.load(run / "best_model.npz"), np.load(run / "model.npz")
+    snapshot = np.load(next(run.glob("snapshot_epoch_*")))
+    assert all(np.array_equal(best[key], saved[key]) for key in saved.files)
+    averaged = "updater/model:main/model/decoder/lstm/0/w0"
+    assert np.array_equal(snapshot["extensions/average/average/decoder/lstm/0/w0"],
+                          saved["decoder/lstm/0/w0"]) == (source["selected_epoch"] == 2)
+    assert not np.array_equal(snapshot[averaged], saved["decoder/lstm/0/w0"])
+    started = quality.main(data + TINY_JSB + ["--epochs", "1", "--lr", "1e-12",
+                                              "--average", "0.9", "--start-from", str(run),
+                                              "--out", str(tmp_path / "b")])
+    assert started["test_bound_per_step"] == pytest.approx(source["test_bound_per_step"],
+                                                           abs=1e-4)
+
+
 def test_jsb_start_from_errors_are_one_line(tiny_mat, tmp_path, capsys):
     out = tmp_path / "out"
     assert quality.cli(["jsb", "--data", str(tiny_mat), "--start-from", str(tmp_path / "none"),

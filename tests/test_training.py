@@ -59,8 +59,15 @@ def with_dropout_lstm(config):
     return config
 
 
+def with_average(config):
+    """Parameters averaged over the steps: the average must survive the snapshot too."""
+    config.train.average = 0.8
+    return config
+
+
 @pytest.mark.parametrize("binarize,model", [("threshold", None), ("dynamic", None),
-                                            ("dynamic", with_dropout_lstm)])
+                                            ("dynamic", with_dropout_lstm),
+                                            ("dynamic", with_average)])
 def test_resumed_run_ends_with_the_same_parameters(toy_mnist, tmp_path, binarize, model):
     def configured(epochs):
         config = toy_config(toy_mnist, epochs=epochs, kl_warmup=2.0, k=2)
@@ -92,6 +99,67 @@ def test_kl_warmup_raises_beta_linearly(toy_mnist, tmp_path):
     assert betas[0] == pytest.approx(0.5 * np.mean(np.arange(6) / 12))
     assert betas[1] == pytest.approx(0.5 * np.mean(np.arange(6, 12) / 12))
     assert betas[2] == pytest.approx(0.5)
+
+
+def test_average_is_the_moving_average_of_the_trained_parameters(toy_mnist, tmp_path,
+                                                                  monkeypatch):
+    """With --average the run saves, and its Evaluator scores, the exponential moving
+    average of the parameters after each step (decay min(d, (1 + n) / (10 + n)) at step n),
+    starting from the parameters training begins with."""
+    seen = []  # the trained parameters at the start and after every step
+
+    class Recording(training.ParameterAverage):
+        def _record(self):
+            seen.append({name: param.array.copy() for name, param in self._trained})
+
+        def initialize(self, trainer):
+            self._record()
+            super().initialize(trainer)
+
+        def __call__(self, trainer):
+            self._record()
+            super().__call__(trainer)
+
+    def recording(model, average, decay):
+        extension = Recording(model, average, decay)
+        extension._trained = list(model.namedparams())
+        return extension
+
+    monkeypatch.setattr(training, "ParameterAverage", recording)
+    decay = 0.6
+    run = tmp_path / "averaged"
+    result = training.train(toy_config(toy_mnist, average=decay), run, progress=False)
+    assert len(seen) == 1 + 12  # 300 toy digits in batches of 50, two epochs
+    expected = dict(seen[0])
+    for step, params in enumerate(seen[1:]):
+        rate = 1.0 - min(decay, (1.0 + step) / (10.0 + step))
+        expected = {name: mean + rate * (params[name] - mean)
+                    for name, mean in expected.items()}
+    saved = parameters(run)
+    for name, mean in expected.items():
+        key = name.lstrip("/")
+        np.testing.assert_allclose(saved[key], mean, rtol=1e-5, atol=1e-6, err_msg=key)
+    assert not np.allclose(saved["encoder/mu/W"], seen[-1]["/encoder/mu/W"], atol=1e-4)
+    np.testing.assert_array_equal(result.encoder.mu.W.array, saved["encoder/mu/W"])
+
+
+def test_evaluator_and_recorder_read_the_average(toy_mnist, tmp_path):
+    config = toy_config(toy_mnist, epochs=1, average=0.9)
+    trainer, trained, _ = training.build_trainer(config, tmp_path / "run", progress=False)
+    trainer.run()
+    average = training.result_model(trainer, trained)
+    assert average is not trained
+    assert trainer.get_extension("validation").get_target("main").model is average
+    assert trainer.get_extension("latents")._model is average
+    plain, _, _ = training.build_trainer(toy_config(toy_mnist, epochs=1), tmp_path / "plain",
+                                         progress=False)
+    assert training.result_model(plain, "trained") == "trained"
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0])
+def test_average_decay_outside_zero_one_is_a_config_error(toy_mnist, tmp_path, decay):
+    with pytest.raises(training.ConfigError, match="--average"):
+        training.build_trainer(toy_config(toy_mnist, average=decay), tmp_path, progress=False)
 
 
 class _PoisonedAfter:
