@@ -46,6 +46,19 @@ def test_training_and_evaluation_on_gpu(toy_mnist, tmp_path, arch):
     assert np.isfinite(result.elbo) and result.elbo < result.log_likelihood < 0
 
 
+def test_parameter_average_on_gpu(toy_mnist, tmp_path):
+    """--average on the GPU: the average stays on the device, is saved and scores."""
+    config = toy_config(toy_mnist, epochs=2, device="@cupy:0", average=0.9)
+    run = tmp_path / "averaged"
+    model = training.train(config, run, progress=False)
+    assert model.xp is not np  # the average, on the GPU
+    with np.load(run / "model.npz") as saved:
+        np.testing.assert_allclose(saved["encoder/mu/W"],
+                                   chainer.backends.cuda.to_cpu(model.encoder.mu.W.array))
+    result = evaluate(run, iw_samples=20, progress=False)
+    assert np.isfinite(result.elbo) and result.elbo < result.log_likelihood < 0
+
+
 @pytest.mark.parametrize("kind", ["lstm-autoregressive", "mlp"])
 def test_step_made_decoder_on_gpu_matches_cpu(kind):
     model = step_made_model(kind)
