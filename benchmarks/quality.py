@@ -89,7 +89,12 @@ jsb
     published numbers.
 
     ``jsb-score RUN_DIR`` scores the model of a finished ``jsb`` run folder again (its
-    ``best_model.npz`` when present), with another K or the other scoring.
+    ``best_model.npz`` when present), with another K or the other scoring. ``jsb-score
+    RUN_DIR RUN_DIR ...`` scores one model whose parameters are the mean of those of
+    several runs of the same model (each its own selected epoch; windows, data and seeds
+    may differ): weight averaging of runs that began from the same parameters, e.g.
+    through ``--start-from`` (a "model soup", Wortsman et al., 2022). It is still one
+    model of the same size, not an ensemble.
 
     Published numbers on the same split, as commonly quoted from Fraccaro, Sønderby,
     Paquet & Winther, "Sequential Neural Models with Stochastic Layers", NIPS 2016,
@@ -101,6 +106,7 @@ jsb
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -587,22 +593,47 @@ def run_jsb(args):
     return jsb_result(model, config, splits, path, run, args)
 
 
+def mean_of_runs(run_dirs, config, first):
+    """The model of ``config`` (the first run's, ``first`` its ``FinishedRun``) holding the
+    mean of the scored parameters of every run in ``run_dirs``, and a record of each
+    source (folder, epoch, weights file). The runs must share the model; the training
+    window may differ, since an LSTM has no weight that depends on the length."""
+    shape_free = dataclasses.replace(config.model, input_shape=())
+    runs = [first]
+    for run_dir in run_dirs[1:]:
+        other = RunConfig.load(run_dir)
+        if dataclasses.replace(other.model, input_shape=()) != shape_free:
+            raise ConfigError("{}: another model than {} (the parameters of runs can only be "
+                              "averaged for one model)".format(run_dir, run_dirs[0]))
+        runs.append(finished_run(run_dir, other))
+    mean = first.model.copy(mode="copy")
+    sources = [dict(finished.model.namedparams()) for finished in runs]
+    for name, param in mean.namedparams():
+        param.array[...] = np.mean([source[name].array for source in sources], axis=0)
+    return mean, [{"run_dir": str(Path(run_dir).resolve()), "epoch": finished.epoch,
+                   "weights": finished.weights} for run_dir, finished in zip(run_dirs, runs)]
+
+
 def run_jsb_score(args):
-    """Score the model of a finished ``jsb`` run folder again (another K or scoring)."""
-    run_dir = Path(args.run_dir)
+    """Score the model of a finished ``jsb`` run folder again (another K or scoring), or
+    of the mean of the parameters of several run folders of one model."""
+    run_dir = Path(args.run_dir[0])
     config = RunConfig.load(run_dir)
     path = Path(args.data) if args.data else Path(config.data.data_dir)
     splits = jsb.load_jsb(path)
     finished = finished_run(run_dir, config)
+    model, mean_of = finished.model, []
+    if len(args.run_dir) > 1:
+        model, mean_of = mean_of_runs([Path(d) for d in args.run_dir], config, finished)
     best = finished.weights == BEST_MODEL
     run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": finished.epochs,
            "train_wall_s": finished.log.get("elapsed_s", math.nan),
            "resumes": read_resumes(run_dir), "started_from": read_start(run_dir),
            "selection": ("the epoch with the lowest validation loss" if best
                          else "the last epoch"),
-           "selected_epoch": finished.epoch,
+           "selected_epoch": finished.epoch, "mean_of": mean_of,
            "log": finished.log, "log_split": "validation" if best else "test"}
-    return jsb_result(finished.model, config, splits, path, run, args)
+    return jsb_result(model, config, splits, path, run, args)
 
 
 def transposition_note(shifts):
@@ -612,6 +643,27 @@ def transposition_note(shifts):
         return ""
     return " of the training chorales and their copies moved by {} semitones".format(
         ", ".join("{:+d}".format(shift) for shift in shifts))
+
+
+def training_note(run, config):
+    """How the scored parameters of one run came about, for the result row."""
+    return ("trained on windows of {w} steps (hop {hop}){moved}, {started}learning rate "
+            "{lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of epoch {selected} "
+            "({selection}){averaged}".format(
+                w=config.data.window, hop=config.data.hop,
+                moved=transposition_note(config.data.transpose),
+                started=start_note(run["started_from"]),
+                lr=first_lr(run["resumes"], config.train), resumed=resume_note(run["resumes"]),
+                epochs=run["epochs"], wall=fmt_minutes(run["train_wall_s"]),
+                selected=run["selected_epoch"], selection=run["selection"],
+                averaged=average_note(config.train)))
+
+
+def mean_note(sources):
+    """Which runs' parameters were averaged into the scored model, for the result row."""
+    return "the mean of the parameters of {} (runs of this model, each at its own " \
+           "selected epoch)".format(", ".join("epoch {epoch} of {run_dir}".format(**source)
+                                              for source in sources))
 
 
 def jsb_result(model, config, splits, path, run, args):
@@ -635,21 +687,14 @@ def jsb_result(model, config, splits, path, run, args):
         "goal_reached": bool(bound["per_step"] >= JSB_GOAL),
     })
     result["markdown"] = (
-        "| JSB Chorales | {model}, trained on windows of {w} steps (hop {hop}){moved}, "
-        "{started}learning rate {lr:g}{resumed}, {epochs} epochs, {wall} training, parameters of "
-        "epoch {selected} ({selection}){averaged} | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
+        "| JSB Chorales | {model}, {training} | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
         "time step (IWAE K={k}; {scored}: total over {n} test chorales / {steps} real "
         "steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
         "RNN -8.71; goal >= -4.74: {goal} |".format(
-            model=result["model"], w=window, hop=hop, epochs=result["epochs"],
-            moved=transposition_note(config.data.transpose),
-            started=start_note(run["started_from"]),
-            lr=first_lr(run["resumes"], config.train), resumed=resume_note(run["resumes"]),
-            selected=result["selected_epoch"], selection=result["selection"],
-            averaged=average_note(config.train),
-            wall=fmt_minutes(result["train_wall_s"]), elbo=elbo_bound["per_step"],
-            b=bound["per_step"], k=args.iw_samples,
+            model=result["model"], training=(mean_note(run["mean_of"]) if run.get("mean_of")
+                                             else training_note(run, config)),
+            elbo=elbo_bound["per_step"], b=bound["per_step"], k=args.iw_samples,
             scored="whole chorales" if args.score == "whole" else
             "windows of {} steps".format(window),
             n=bound["sequences"], steps=bound["steps"],
@@ -740,7 +785,9 @@ def parser():
     jsb_scoring(music)
 
     rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")
-    rescore.add_argument("run_dir", help="a jsb run folder (its best_model.npz when present)")
+    rescore.add_argument("run_dir", nargs="+",
+                         help="a jsb run folder (its best_model.npz when present); several "
+                              "folders of one model: score the mean of their parameters")
     common(rescore, 1000)
     rescore.add_argument("--data", default=None,
                          help="JSB_Chorales.mat (default: the one the run was trained on)")

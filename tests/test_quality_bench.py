@@ -492,6 +492,42 @@ def test_jsb_average_is_selected_saved_started_and_named(tiny_mat, tmp_path):
                                                            abs=1e-4)
 
 
+def test_jsb_score_of_several_runs_scores_the_mean_of_their_parameters(tiny_mat, tmp_path,
+                                                                        capsys):
+    """jsb-score A B scores the model whose parameters are the mean of A's and B's selected
+    ones: exactly what scoring a run folder holding that mean gives. The runs may differ in
+    window and seed, not in the model."""
+    import shutil
+
+    data = ["jsb", "--data", str(tiny_mat)]
+    quality.main(data + TINY_JSB + ["--epochs", "2", "--out", str(tmp_path / "a")])
+    quality.main(data + TINY_JSB + ["--epochs", "1", "--seed", "3", "--window", "6",
+                                    "--out", str(tmp_path / "b")])
+    a, b = tmp_path / "a" / "jsb", tmp_path / "b" / "jsb"
+    mean = quality.main(["jsb-score", str(a), str(b), "--iw-samples", "4",
+                         "--out", str(tmp_path / "mean")])
+    by_hand = tmp_path / "by_hand"
+    shutil.copytree(a, by_hand)
+    with np.load(a / "best_model.npz") as first, np.load(b / "best_model.npz") as second:
+        np.savez(by_hand / "best_model.npz",
+                 **{key: (first[key] + second[key]) / 2 for key in first.files})
+    alone = quality.main(["jsb-score", str(a), "--iw-samples", "4"])
+    reference = quality.main(["jsb-score", str(by_hand), "--iw-samples", "4"])
+    assert mean["test_bound_per_step"] == pytest.approx(reference["test_bound_per_step"],
+                                                        abs=1e-5)
+    assert abs(mean["test_bound_per_step"] - alone["test_bound_per_step"]) > 1e-3
+    assert [source["run_dir"] for source in mean["mean_of"]] == [str(a.resolve()),
+                                                                  str(b.resolve())]
+    assert "the mean of the parameters of epoch {} of {}, epoch 1 of {}".format(
+        mean["mean_of"][0]["epoch"], a.resolve(), b.resolve()) in mean["markdown"]
+    quality.main(data + TINY_JSB + ["--epochs", "1", "--hidden-size", "6",
+                                    "--out", str(tmp_path / "c")])
+    capsys.readouterr()
+    assert quality.cli(["jsb-score", str(a), str(tmp_path / "c" / "jsb")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "another model" in err and str(tmp_path / "c") in err
+
+
 def test_jsb_start_from_errors_are_one_line(tiny_mat, tmp_path, capsys):
     out = tmp_path / "out"
     assert quality.cli(["jsb", "--data", str(tiny_mat), "--start-from", str(tmp_path / "none"),
