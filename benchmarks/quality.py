@@ -94,7 +94,9 @@ jsb
     several runs of the same model (each its own selected epoch; windows, data and seeds
     may differ): weight averaging of runs that began from the same parameters, e.g.
     through ``--start-from`` (a "model soup", Wortsman et al., 2022). It is still one
-    model of the same size, not an ensemble.
+    model of the same size, not an ensemble. ``--split valid`` scores the validation
+    chorales instead (figures named ``valid_*``, written to
+    ``quality_jsb-score-valid.json``), to choose between models without the test set.
 
     Published numbers on the same split, as commonly quoted from Fraccaro, Sønderby,
     Paquet & Winther, "Sequential Neural Models with Stochastic Layers", NIPS 2016,
@@ -168,12 +170,15 @@ def data_root():
 
 
 def write_result(result, out, part, as_json):
-    """Write ``out/quality_<part>.json``; print the markdown row (and the JSON)."""
+    """Write ``out/quality_<part>.json`` (``quality_<part>-valid.json`` for a score of the
+    validation chorales); print the markdown row (and the JSON)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "quality_{}.json".format(part)
+    split = result.get("split", "test")
+    path = out / "quality_{}{}.json".format(part, "" if split == "test" else "-" + split)
     text = json.dumps(result, indent=2, default=_plain) + "\n"
-    path.write_text(text, encoding="utf-8")
+    with atomic_output(path) as temporary:
+        Path(temporary).write_text(text, encoding="utf-8")
     if as_json:
         sys.stdout.write(text)
     print(result["markdown"])
@@ -538,9 +543,10 @@ JSB_NORMALISATION = {
 }
 
 
-def scored_chorales(splits, limit):
-    """The test chorales; the first ``limit`` only when given (quick checks)."""
-    return splits["test"] if limit is None else splits["test"][:limit]
+def scored_chorales(splits, limit, split="test"):
+    """The chorales of ``split`` (test, or valid for ``jsb-score --split valid``); the first
+    ``limit`` only when given (quick checks)."""
+    return splits[split] if limit is None else splits[split][:limit]
 
 
 def run_jsb(args):
@@ -667,38 +673,44 @@ def mean_note(sources):
 
 
 def jsb_result(model, config, splits, path, run, args):
-    """Score ``model`` on the test chorales and describe the run and the figures."""
+    """Score ``model`` on the test chorales (the validation chorales with ``jsb-score
+    --split valid``, for choosing between models; the figures are then named ``valid_*``)
+    and describe the run and the figures."""
     window, hop = config.data.window, config.data.hop
+    split = getattr(args, "split", "test")
     begin = time.perf_counter()
     bound, elbo_bound = score_jsb_test(model, config.model,
-                                       scored_chorales(splits, args.test_limit), args)
+                                       scored_chorales(splits, args.test_limit, split), args)
     eval_wall = time.perf_counter() - begin
     result = dict(run, part=args.part, data_file=str(path),
                   model=describe_jsb_model(config.model), window=window, hop=hop)
     result.update({
-        "test_sequences": bound["sequences"], "test_steps": bound["steps"],
+        "split": split, split + "_sequences": bound["sequences"], split + "_steps": bound["steps"],
         "scoring": args.score, "eval_wall_s": eval_wall, "iw_samples": args.iw_samples,
-        "test_bound_per_step": bound["per_step"],
-        "test_elbo_per_step": elbo_bound["per_step"],
-        "test_bound_mean_of_sequence_per_step": bound["mean_of_sequence_per_step"],
-        "test_log_likelihood_total": bound["total"],
+        split + "_bound_per_step": bound["per_step"],
+        split + "_elbo_per_step": elbo_bound["per_step"],
+        split + "_bound_mean_of_sequence_per_step": bound["mean_of_sequence_per_step"],
+        split + "_log_likelihood_total": bound["total"],
         "normalisation": JSB_NORMALISATION[args.score],
         "published": JSB_PUBLISHED, "goal": JSB_GOAL,
-        "goal_reached": bool(bound["per_step"] >= JSB_GOAL),
     })
+    if split == "test":  # the goal is judged on the test set only
+        result["goal_reached"] = bool(bound["per_step"] >= JSB_GOAL)
+    named = "test" if split == "test" else "validation"
     result["markdown"] = (
-        "| JSB Chorales | {model}, {training} | ELBO {elbo:.2f} | test bound {b:.2f} nats per "
-        "time step (IWAE K={k}; {scored}: total over {n} test chorales / {steps} real "
+        "| JSB Chorales | {model}, {training} | ELBO {elbo:.2f} | {named} bound {b:.2f} nats per "
+        "time step (IWAE K={k}; {scored}: total over {n} {named} chorales / {steps} real "
         "steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
-        "RNN -8.71; goal >= -4.74: {goal} |".format(
+        "RNN -8.71; goal >= -4.74: {goal} |".format(named=named,
             model=result["model"], training=(mean_note(run["mean_of"]) if run.get("mean_of")
                                              else training_note(run, config)),
             elbo=elbo_bound["per_step"], b=bound["per_step"], k=args.iw_samples,
             scored="whole chorales" if args.score == "whole" else
             "windows of {} steps".format(window),
             n=bound["sequences"], steps=bound["steps"],
-            goal="reached" if result["goal_reached"] else "not reached"))
+            goal=("judged on the test set only" if split != "test" else
+                  "reached" if result["goal_reached"] else "not reached")))
     return result
 
 
@@ -791,6 +803,10 @@ def parser():
     common(rescore, 1000)
     rescore.add_argument("--data", default=None,
                          help="JSB_Chorales.mat (default: the one the run was trained on)")
+    rescore.add_argument("--split", default="test", choices=["test", "valid"],
+                         help="score the test chorales (default) or the validation ones, to "
+                              "choose between models (e.g. which runs to average) without "
+                              "touching the test set")
     jsb_scoring(rescore)
     return top
 
@@ -800,7 +816,7 @@ def jsb_scoring(sub):
                      help="score each test chorale whole at its own length (default) or cut "
                           "into windows of the training length, the last one padded")
     sub.add_argument("--test-limit", type=int, default=None,
-                     help="score only the first N test chorales (quick checks)")
+                     help="score only the first N chorales (quick checks)")
 
 
 def epoch_limit(args):

@@ -528,6 +528,28 @@ def test_jsb_score_of_several_runs_scores_the_mean_of_their_parameters(tiny_mat,
     assert err.count("\n") == 0 and "another model" in err and str(tmp_path / "c") in err
 
 
+def test_jsb_score_split_valid_scores_the_validation_chorales(tiny_mat, tmp_path):
+    """--split valid scores the validation chorales (for choosing between models), names
+    its figures valid_*, judges no goal and leaves the test result file alone."""
+    quality.main(["jsb", "--data", str(tiny_mat), "--epochs", "1", "--out", str(tmp_path)]
+                 + TINY_JSB)
+    run, out = str(tmp_path / "jsb"), str(tmp_path / "scores")
+    test = quality.main(["jsb-score", run, "--iw-samples", "4", "--out", out])
+    valid = quality.main(["jsb-score", run, "--iw-samples", "4", "--split", "valid",
+                          "--out", out])
+    assert valid["split"] == "valid" and test["split"] == "test"
+    assert (valid["valid_sequences"], valid["valid_steps"]) == (1, 10)  # tiny_mat's one
+    assert test["test_sequences"] == 3
+    assert "test_bound_per_step" not in valid and "goal_reached" not in valid
+    assert valid["valid_bound_per_step"] != test["test_bound_per_step"]
+    assert "validation bound {:.2f} nats".format(valid["valid_bound_per_step"]) in valid["markdown"]
+    assert "judged on the test set only" in valid["markdown"]
+    saved = json.loads((tmp_path / "scores" / "quality_jsb-score.json").read_text())
+    assert saved["split"] == "test"
+    saved = json.loads((tmp_path / "scores" / "quality_jsb-score-valid.json").read_text())
+    assert saved["valid_bound_per_step"] == valid["valid_bound_per_step"]
+
+
 def test_jsb_start_from_errors_are_one_line(tiny_mat, tmp_path, capsys):
     out = tmp_path / "out"
     assert quality.cli(["jsb", "--data", str(tiny_mat), "--start-from", str(tmp_path / "none"),
