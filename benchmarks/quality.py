@@ -702,9 +702,10 @@ def jsb_result(model, config, splits, path, run, args):
         "time step (IWAE K={k}; {scored}: total over {n} {named} chorales / {steps} real "
         "steps) | Fraccaro et al. 2016 Table 2 "
         "(as commonly quoted; not verified here): SRNN -4.74, STORN -6.91, RNN-NADE -5.19, "
-        "RNN -8.71; goal >= -4.74: {goal} |".format(named=named,
-            model=result["model"], training=(mean_note(run["mean_of"]) if run.get("mean_of")
-                                             else training_note(run, config)),
+        "RNN -8.71; goal >= -4.74: {goal} |".format(
+            model=result["model"], named=named,
+            training=(mean_note(run["mean_of"]) if run.get("mean_of")
+                      else training_note(run, config)),
             elbo=elbo_bound["per_step"], b=bound["per_step"], k=args.iw_samples,
             scored="whole chorales" if args.score == "whole" else
             "windows of {} steps".format(window),

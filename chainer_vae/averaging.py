@@ -21,11 +21,11 @@ _WARMUP = 10
 
 
 def check_decay(decay):
-    """``decay`` if it is a usable average decay per step: 0 (off) <= decay < 1."""
+    """A ``ConfigError`` unless ``decay`` is a usable average decay per step: 0 (off) <=
+    decay < 1."""
     if not 0.0 <= decay < 1.0:
         raise ConfigError("--average must be a decay per step in [0, 1) (0: off), got {}".format(
             decay))
-    return decay
 
 
 def step_decay(decay, updates):
@@ -47,7 +47,7 @@ class ParameterAverage(training.Extension):
     def __init__(self, model, average, decay):
         self._pairs = list(zip(_sorted_params(model), _sorted_params(average)))
         self._average = average
-        self._decay = check_decay(decay)
+        self._decay = decay  # checked by build_trainer, before any data is loaded
         self.updates = 0
 
     @property
