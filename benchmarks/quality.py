@@ -394,7 +394,7 @@ def jsb_config(args, path):
         model=ModelConfig(encoder="lstm", decoder="lstm", input_shape=(args.window, jsb.KEYS),
                           latent=args.latent, hidden=[args.hidden_size], activation="tanh",
                           bidirectional=True, autoregressive=True, step_made=args.step_made,
-                          dropout=args.dropout,
+                          dropout=args.dropout or 0.0,
                           likelihood="bernoulli"),
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, k=args.k,
                           kl_warmup=args.kl_warmup, seed=args.seed, keep_snapshots=1,
@@ -473,13 +473,16 @@ def started_jsb_config(args, path):
     """The config of a new ``jsb`` run that begins with the parameters of the run folder
     ``args.start_from`` (its ``best_model.npz`` when present): that run's model, this
     command's data and training options; the model, and a record of where it came from,
-    which is also saved in ``args.out/jsb/started_from.json`` once training begins."""
+    which is also saved in ``args.out/jsb/started_from.json`` once training begins.
+    ``--dropout``, when given, replaces the source's rate: it changes no parameter."""
     source = Path(args.start_from)
     source_config = RunConfig.load(source)
     finished = finished_run(source, source_config)
     config = jsb_config(args, path)
     config.model = source_config.model
     config.model.input_shape = (config.data.window, jsb.KEYS)
+    if args.dropout is not None:
+        config.model.dropout = args.dropout
     start = {"run_dir": str(source.resolve()), "epoch": finished.epoch,
              "weights": finished.weights}
     return config, finished.model, start
@@ -603,12 +606,12 @@ def mean_of_runs(run_dirs, config, first):
     """The model of ``config`` (the first run's, ``first`` its ``FinishedRun``) holding the
     mean of the scored parameters of every run in ``run_dirs``, and a record of each
     source (folder, epoch, weights file). The runs must share the model; the training
-    window may differ, since an LSTM has no weight that depends on the length."""
-    shape_free = dataclasses.replace(config.model, input_shape=())
+    window and the dropout rate may differ: neither changes a weight."""
+    shape_free = dataclasses.replace(config.model, input_shape=(), dropout=0.0)
     runs = [first]
     for run_dir in run_dirs[1:]:
         other = RunConfig.load(run_dir)
-        if dataclasses.replace(other.model, input_shape=()) != shape_free:
+        if dataclasses.replace(other.model, input_shape=(), dropout=0.0) != shape_free:
             raise ConfigError("{}: another model than {} (the parameters of runs can only be "
                               "averaged for one model)".format(run_dir, run_dirs[0]))
         runs.append(finished_run(run_dir, other))
@@ -782,8 +785,9 @@ def parser():
     music.add_argument("--step-made", type=int, default=0, metavar="UNITS",
                        help="model the keys within a step in pitch order with a MADE of "
                             "UNITS hidden units (0: independent keys)")
-    music.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
-                       help="drop this fraction of the decoder's hidden units in training")
+    music.add_argument("--dropout", type=float, default=None, metavar="RATE",
+                       help="drop this fraction of the decoder's hidden units in training "
+                            "(default 0; with --start-from, the source run's rate)")
     music.add_argument("--transpose", type=int, nargs="*", default=[], metavar="SEMITONES",
                        help="also train on copies of the training chorales moved by these "
                             "semitones (validation and test chorales stay as written)")

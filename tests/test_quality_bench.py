@@ -469,6 +469,31 @@ def test_jsb_start_from_begins_with_another_runs_parameters(tiny_mat, tmp_path):
     assert "starting from" not in source["markdown"]
 
 
+def test_jsb_start_from_with_dropout_trains_with_that_rate(tiny_mat, tmp_path):
+    """--dropout with --start-from replaces the source run's rate (it changes no weight):
+    the run begins from the source's parameters, trains with dropout, and the two runs
+    can still be averaged by jsb-score."""
+    data = ["jsb", "--data", str(tiny_mat)]
+    quality.main(data + TINY_JSB + ["--epochs", "2", "--out", str(tmp_path / "a")])
+    source = tmp_path / "a" / "jsb"
+    runs = {}
+    for rate in ("0.0", "0.5"):
+        runs[rate] = quality.main(data + TINY_JSB + [
+            "--epochs", "1", "--lr", "1e-2", "--dropout", rate, "--seed", "3",
+            "--start-from", str(source), "--out", str(tmp_path / rate)])
+    from chainer_vae.config import RunConfig
+    dropped = runs["0.5"]
+    assert dropped["config"]["model"]["dropout"] == 0.5
+    assert RunConfig.load(tmp_path / "0.5" / "jsb").model.dropout == 0.5
+    assert runs["0.0"]["config"]["model"]["dropout"] == 0.0
+    assert "dropout 0.5" in dropped["markdown"]
+    assert "starting from the parameters of epoch" in dropped["markdown"]
+    assert dropped["log"]["last_train_loss"] != runs["0.0"]["log"]["last_train_loss"]
+    mean = quality.main(["jsb-score", str(source), str(tmp_path / "0.5" / "jsb"),
+                         "--iw-samples", "4", "--out", str(tmp_path / "scores")])
+    assert len(mean["mean_of"]) == 2
+
+
 def test_jsb_average_is_selected_saved_started_and_named(tiny_mat, tmp_path):
     """--average: the moving average of the parameters is validated, kept as the best
     epoch's, saved and scored; a run started from another run averages from its parameters."""
