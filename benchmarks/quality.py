@@ -602,16 +602,20 @@ def run_jsb(args):
     return jsb_result(model, config, splits, path, run, args)
 
 
+def weights_of(model_config):
+    """The part of a model config that decides its weights: not the training window (an
+    LSTM has no weight that depends on the length) and not the dropout rate."""
+    return dataclasses.replace(model_config, input_shape=(), dropout=0.0)
+
+
 def mean_of_runs(run_dirs, config, first):
     """The model of ``config`` (the first run's, ``first`` its ``FinishedRun``) holding the
     mean of the scored parameters of every run in ``run_dirs``, and a record of each
-    source (folder, epoch, weights file). The runs must share the model; the training
-    window and the dropout rate may differ: neither changes a weight."""
-    shape_free = dataclasses.replace(config.model, input_shape=(), dropout=0.0)
+    source (folder, epoch, weights file). The runs must share ``weights_of`` the model."""
     runs = [first]
     for run_dir in run_dirs[1:]:
         other = RunConfig.load(run_dir)
-        if dataclasses.replace(other.model, input_shape=(), dropout=0.0) != shape_free:
+        if weights_of(other.model) != weights_of(config.model):
             raise ConfigError("{}: another model than {} (the parameters of runs can only be "
                               "averaged for one model)".format(run_dir, run_dirs[0]))
         runs.append(finished_run(run_dir, other))

@@ -471,8 +471,8 @@ def test_jsb_start_from_begins_with_another_runs_parameters(tiny_mat, tmp_path):
 
 def test_jsb_start_from_with_dropout_trains_with_that_rate(tiny_mat, tmp_path):
     """--dropout with --start-from replaces the source run's rate (it changes no weight):
-    the run begins from the source's parameters, trains with dropout, and the two runs
-    can still be averaged by jsb-score."""
+    the rate is saved and named, training uses it, and jsb-score can still average the
+    source and the new run."""
     data = ["jsb", "--data", str(tiny_mat)]
     quality.main(data + TINY_JSB + ["--epochs", "2", "--out", str(tmp_path / "a")])
     source = tmp_path / "a" / "jsb"
