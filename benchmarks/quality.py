@@ -471,21 +471,28 @@ def finished_run(run_dir, config):
 
 def started_jsb_config(args, path):
     """The config of a new ``jsb`` run that begins with the parameters of the run folder
-    ``args.start_from`` (its ``best_model.npz`` when present): that run's model, this
-    command's data and training options; the model, and a record of where it came from,
-    which is also saved in ``args.out/jsb/started_from.json`` once training begins.
-    ``--dropout``, when given, replaces the source's rate: it changes no parameter."""
-    source = Path(args.start_from)
-    source_config = RunConfig.load(source)
-    finished = finished_run(source, source_config)
+    ``args.start_from[0]`` (its ``best_model.npz`` when present), or with the mean of the
+    parameters of several run folders of one model (as ``jsb-score`` averages them): the
+    first run's model, this command's data and training options; the model, and a record
+    of where it came from, which is also saved in ``args.out/jsb/started_from.json`` once
+    training begins. ``--dropout``, when given, replaces the source's rate: it changes no
+    parameter."""
+    sources = [Path(run_dir) for run_dir in args.start_from]
+    source_config = RunConfig.load(sources[0])
+    finished = finished_run(sources[0], source_config)
+    model, mean_of = finished.model, []
+    if len(sources) > 1:
+        model, mean_of = mean_of_runs(sources, source_config, finished)
     config = jsb_config(args, path)
     config.model = source_config.model
     config.model.input_shape = (config.data.window, jsb.KEYS)
     if args.dropout is not None:
         config.model.dropout = args.dropout
-    start = {"run_dir": str(source.resolve()), "epoch": finished.epoch,
+    start = {"run_dir": str(sources[0].resolve()), "epoch": finished.epoch,
              "weights": finished.weights}
-    return config, finished.model, start
+    if mean_of:
+        start["mean_of"] = mean_of
+    return config, model, start
 
 
 def read_start(run_dir):
@@ -498,6 +505,8 @@ def start_note(start):
     """The parameters the run began with, for the result row ('' for a fresh start)."""
     if not start:
         return ""
+    if start.get("mean_of"):
+        return "starting from {}, ".format(mean_note(start["mean_of"]))
     return "starting from the parameters of epoch {epoch} of {run_dir}, ".format(**start)
 
 
@@ -799,10 +808,12 @@ def parser():
                        help="continue the run in OUT/jsb from its newest snapshot, with its "
                             "own data, model (config.json) and --select (--epochs, --lr and "
                             "--minutes may change; --minutes counts from the resume)")
-    music.add_argument("--start-from", default=None, metavar="RUN_DIR",
+    music.add_argument("--start-from", default=None, nargs="+", metavar="RUN_DIR",
                        help="begin a new run with the parameters of a jsb run folder (its "
-                            "best_model.npz when present) and that run's model; the data and "
-                            "training options are this command's")
+                            "best_model.npz when present) and that run's model; several "
+                            "folders of one model: with the mean of their parameters (as "
+                            "jsb-score averages them); the data and training options are "
+                            "this command's")
     jsb_scoring(music)
 
     rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")

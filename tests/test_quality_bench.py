@@ -494,6 +494,32 @@ def test_jsb_start_from_with_dropout_trains_with_that_rate(tiny_mat, tmp_path):
     assert len(mean["mean_of"]) == 2
 
 
+def test_jsb_start_from_several_runs_begins_with_the_mean_of_their_parameters(tiny_mat,
+                                                                              tmp_path):
+    """--start-from A B begins with the mean of A's and B's selected parameters (jsb-score
+    A B's model): with a learning rate too small to move them it scores what jsb-score A B
+    scores, and the record and the row name both sources."""
+    data = ["jsb", "--data", str(tiny_mat)]
+    quality.main(data + TINY_JSB + ["--epochs", "2", "--out", str(tmp_path / "a")])
+    quality.main(data + TINY_JSB + ["--epochs", "1", "--seed", "3", "--out", str(tmp_path / "b")])
+    a, b = tmp_path / "a" / "jsb", tmp_path / "b" / "jsb"
+    mean = quality.main(["jsb-score", str(a), str(b), "--iw-samples", "4",
+                         "--out", str(tmp_path / "mean")])
+    alone = quality.main(["jsb-score", str(a), "--iw-samples", "4",
+                          "--out", str(tmp_path / "alone")])
+    started = quality.main(data + TINY_JSB + ["--epochs", "1", "--lr", "1e-12",
+                                              "--iw-samples", "4", "--start-from", str(a),
+                                              str(b), "--out", str(tmp_path / "c")])
+    assert started["test_bound_per_step"] == pytest.approx(mean["test_bound_per_step"],
+                                                           abs=1e-4)
+    assert abs(alone["test_bound_per_step"] - mean["test_bound_per_step"]) > 1e-3
+    record = json.loads((tmp_path / "c" / "jsb" / "started_from.json").read_text())
+    assert [source["run_dir"] for source in record["mean_of"]] == [str(a.resolve()),
+                                                                    str(b.resolve())]
+    assert "starting from the mean of the parameters of epoch {} of {}, epoch 1 of {}".format(
+        mean["mean_of"][0]["epoch"], a.resolve(), b.resolve()) in started["markdown"]
+
+
 def test_jsb_average_is_selected_saved_started_and_named(tiny_mat, tmp_path):
     """--average: the moving average of the parameters is validated, kept as the best
     epoch's, saved and scored; a run started from another run averages from its parameters."""
