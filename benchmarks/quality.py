@@ -7,7 +7,8 @@
                                      [--step-made UNITS] [--transpose SEMITONES ...]
                                      [--iw-samples 1000] [--out DIR] [--json]
     python benchmarks/quality.py jsb --resume [--minutes M | --epochs N] [--lr LR] [--out DIR]
-    python benchmarks/quality.py jsb --start-from RUN_DIR [--transpose SEMITONES ...] [--lr LR] ...
+    python benchmarks/quality.py jsb --start-from RUN_DIR [RUN_DIR ...] [--transpose SEMITONES ...]
+                                     [--lr LR] ...
 
 Every part writes ``DIR/quality_<part>.json`` (``DIR`` defaults to ``runs/quality``),
 prints one markdown table row, and with ``--json`` prints the JSON document as well.
@@ -65,10 +66,11 @@ jsb
     ``--minutes`` from the resume, ``--lr`` replaces the learning rate) and keeps the best
     epoch found so far; ``DIR/jsb/resumes.json`` lists the resumes. ``--start-from RUN_DIR``
     begins a new run with the parameters (``best_model.npz`` when present) and the model of
-    another jsb run, with this command's data and training options and a fresh optimizer;
-    ``DIR/jsb/started_from.json`` records the source run and epoch. With ``--average
-    DECAY`` (as ``chainer-vae train --average``) the moving average of the parameters is
-    what is validated, kept as the best epoch's and scored. The reported figure is
+    another jsb run, with this command's data and training options and a fresh optimizer
+    (with several run folders of one model: the mean of their parameters, as ``jsb-score``
+    averages them); ``DIR/jsb/started_from.json`` records the source runs and epochs.
+    With ``--average DECAY`` (as ``chainer-vae train --average``) the moving average of
+    the parameters is what is validated, kept as the best epoch's and scored. The reported figure is
 
         test bound per time step = (sum over test chorales s of log p^(s))
                                    / (total number of test steps)
