@@ -593,7 +593,8 @@ def test_jsb_score_split_valid_scores_the_validation_chorales(tiny_mat, tmp_path
     assert test["test_sequences"] == 3
     assert "test_bound_per_step" not in valid and "goal_reached" not in valid
     assert valid["valid_bound_per_step"] != test["test_bound_per_step"]
-    assert "validation bound {:.2f} nats".format(valid["valid_bound_per_step"]) in valid["markdown"]
+    named = "validation bound {:.2f} nats".format(valid["valid_bound_per_step"])
+    assert named in valid["markdown"]
     assert "judged on the test set only" in valid["markdown"]
     saved = json.loads((tmp_path / "scores" / "quality_jsb-score.json").read_text())
     assert saved["split"] == "test"
