@@ -66,11 +66,13 @@ jsb
     ``--minutes`` from the resume, ``--lr`` replaces the learning rate) and keeps the best
     epoch found so far; ``DIR/jsb/resumes.json`` lists the resumes. ``--start-from RUN_DIR``
     begins a new run with the parameters (``best_model.npz`` when present) and the model of
-    another jsb run, with this command's data and training options and a fresh optimizer
-    (with several run folders of one model: the mean of their parameters, as ``jsb-score``
-    averages them); ``DIR/jsb/started_from.json`` records the source runs and epochs.
+    another jsb run, with this command's training options and a fresh optimizer (with
+    several run folders of one model: the mean of their parameters, as ``jsb-score``
+    averages them); the data options not given (``--window``, ``--hop``, ``--transpose``)
+    are the source run's. ``DIR/jsb/started_from.json`` records the source runs and epochs.
     With ``--average DECAY`` (as ``chainer-vae train --average``) the moving average of
-    the parameters is what is validated, kept as the best epoch's and scored. The reported figure is
+    the parameters is what is validated, kept as the best epoch's and scored. The
+    reported figure is
 
         test bound per time step = (sum over test chorales s of log p^(s))
                                    / (total number of test steps)
@@ -142,6 +144,7 @@ DEFAULT_OUT = Path("runs") / "quality"
 BEST_MODEL = "best_model.npz"
 RESUMES_FILE = "resumes.json"
 START_FILE = "started_from.json"
+DEFAULT_WINDOW = 16  # steps per training window of a jsb run
 UNLIMITED_EPOCHS = 10 ** 6
 
 BURDA = {
@@ -389,6 +392,21 @@ def score_windows(model, x, iw_samples, batch_size=100, elbo_samples=10, seed=0)
     return log_lik, elbo
 
 
+def fill_data_options(args, source=None):
+    """Set ``--window``, ``--hop`` and ``--transpose`` where they were not given: to the
+    source run's (``source``, its ``DataConfig``, with ``--start-from``), else to
+    ``DEFAULT_WINDOW`` steps, half a window and no transposed copies. ``--window`` alone
+    still takes half of it as the hop."""
+    if args.window is None:
+        args.window = source.window if source else DEFAULT_WINDOW
+        if args.hop is None and source:
+            args.hop = source.hop
+    if args.hop is None:
+        args.hop = max(1, args.window // 2)
+    if args.transpose is None:
+        args.transpose = list(source.transpose) if source else []
+
+
 def jsb_config(args, path):
     return RunConfig(
         data=DataConfig(dataset="midi", data_dir=str(path), window=args.window, hop=args.hop,
@@ -485,6 +503,7 @@ def started_jsb_config(args, path):
     model, mean_of = finished.model, []
     if len(sources) > 1:
         model, mean_of = mean_of_runs(sources, source_config, finished)
+    fill_data_options(args, source_config.data)
     config = jsb_config(args, path)
     config.model = source_config.model
     config.model.input_shape = (config.data.window, jsb.KEYS)
@@ -575,10 +594,10 @@ def run_jsb(args):
         start = read_start(out)
     else:
         path = Path(args.data) if args.data else jsb.default_path()
-        args.hop = args.hop if args.hop else max(1, args.window // 2)
         if args.start_from:
             config, start_model, start = started_jsb_config(args, path)
         else:
+            fill_data_options(args)
             config = jsb_config(args, path)
     window, hop = config.data.window, config.data.hop
     splits = jsb.load_jsb(path)
@@ -789,9 +808,12 @@ def parser():
     common(music, 1000)
     training(music, 50, 1e-3, 32, 5.0)
     music.add_argument("--data", default=None, help="JSB_Chorales.mat (default: under the data root)")
-    music.add_argument("--window", type=int, default=16)
+    music.add_argument("--window", type=int, default=None,
+                       help="steps per training window (default {}; with --start-from, the "
+                            "source run's)".format(DEFAULT_WINDOW))
     music.add_argument("--hop", type=int, default=None,
-                       help="steps between training windows (default: window // 2)")
+                       help="steps between training windows (default: window // 2; with "
+                            "--start-from and no --window, the source run's)")
     music.add_argument("--select", default="valid", choices=["valid", "last"],
                        help="score the parameters of the epoch best on the validation set "
                             "(default) or of the last epoch")
@@ -803,9 +825,10 @@ def parser():
     music.add_argument("--dropout", type=float, default=None, metavar="RATE",
                        help="drop this fraction of the decoder's hidden units in training "
                             "(default 0; with --start-from, the source run's rate)")
-    music.add_argument("--transpose", type=int, nargs="*", default=[], metavar="SEMITONES",
+    music.add_argument("--transpose", type=int, nargs="*", default=None, metavar="SEMITONES",
                        help="also train on copies of the training chorales moved by these "
-                            "semitones (validation and test chorales stay as written)")
+                            "semitones (validation and test chorales stay as written; "
+                            "default: none; with --start-from, the source run's)")
     music.add_argument("--resume", action="store_true",
                        help="continue the run in OUT/jsb from its newest snapshot, with its "
                             "own data, model (config.json) and --select (--epochs, --lr and "
@@ -814,8 +837,8 @@ def parser():
                        help="begin a new run with the parameters of a jsb run folder (its "
                             "best_model.npz when present) and that run's model; several "
                             "folders of one model: with the mean of their parameters (as "
-                            "jsb-score averages them); the data and training options are "
-                            "this command's")
+                            "jsb-score averages them); the training options are this "
+                            "command's, the data options the source run's unless given")
     jsb_scoring(music)
 
     rescore = parts.add_parser("jsb-score", help="score the model of a finished jsb run folder")

@@ -469,6 +469,28 @@ def test_jsb_start_from_begins_with_another_runs_parameters(tiny_mat, tmp_path):
     assert "starting from" not in source["markdown"]
 
 
+def test_jsb_start_from_takes_the_sources_data_options_unless_given(tiny_mat, tmp_path):
+    """--window, --hop and --transpose default to the source run's with --start-from (a run
+    trained on long windows is not trained on from 16-step ones by accident); given, they
+    are this command's, and --window alone still takes half of it as the hop."""
+    model = ["--latent", "2", "--hidden-size", "8", "--batch-size", "4", "--iw-samples", "2"]
+    data = ["jsb", "--data", str(tiny_mat), "--epochs", "1"] + model
+    quality.main(data + ["--window", "6", "--hop", "1", "--transpose", "1", "-1",
+                         "--out", str(tmp_path / "a")])
+    source = str(tmp_path / "a" / "jsb")
+    kept = quality.main(data + ["--start-from", source, "--out", str(tmp_path / "b")])
+    assert kept["config"]["data"]["window"] == 6 and kept["config"]["data"]["hop"] == 1
+    assert kept["config"]["data"]["transpose"] == [1, -1]
+    assert tuple(kept["config"]["model"]["input_shape"]) == (6, 88)
+    given = quality.main(data + ["--start-from", source, "--window", "4", "--transpose",
+                                 "--out", str(tmp_path / "c")])
+    assert (given["window"], given["hop"]) == (4, 2)
+    assert given["config"]["data"]["transpose"] == []
+    fresh = quality.main(data + ["--out", str(tmp_path / "d")])
+    assert (fresh["window"], fresh["hop"]) == (quality.DEFAULT_WINDOW, quality.DEFAULT_WINDOW // 2)
+    assert fresh["config"]["data"]["transpose"] == []
+
+
 def test_jsb_start_from_with_dropout_trains_with_that_rate(tiny_mat, tmp_path):
     """--dropout with --start-from replaces the source run's rate (it changes no weight):
     the rate is saved and named, training uses it, and jsb-score can still average the
