@@ -492,24 +492,20 @@ def finished_run(run_dir, config):
 def started_jsb_config(args, path):
     """The config of a new ``jsb`` run that begins with the parameters of the run folder
     ``args.start_from[0]`` (its ``best_model.npz`` when present), or with the mean of the
-    parameters of several run folders of one model (as ``jsb-score`` averages them): the
-    first run's model, this command's data and training options; the model, and a record
-    of where it came from, which is also saved in ``args.out/jsb/started_from.json`` once
-    training begins. ``--dropout``, when given, replaces the source's rate: it changes no
-    parameter."""
-    sources = [Path(run_dir) for run_dir in args.start_from]
-    source_config = RunConfig.load(sources[0])
-    finished = finished_run(sources[0], source_config)
-    model, mean_of = finished.model, []
-    if len(sources) > 1:
-        model, mean_of = mean_of_runs(sources, source_config, finished)
+    parameters of several run folders of one model (``model_of_runs``, as ``jsb-score``
+    averages them): the first run's model, this command's training options, and its data
+    options where given (``fill_data_options``: the source run's otherwise); the model, and
+    a record of where it came from, which is also saved in ``args.out/jsb/started_from.json``
+    once training begins. ``--dropout``, when given, replaces the source's rate: it changes
+    no parameter."""
+    source_config, finished, model, mean_of = model_of_runs(args.start_from)
     fill_data_options(args, source_config.data)
     config = jsb_config(args, path)
     config.model = source_config.model
     config.model.input_shape = (config.data.window, jsb.KEYS)
     if args.dropout is not None:
         config.model.dropout = args.dropout
-    start = {"run_dir": str(sources[0].resolve()), "epoch": finished.epoch,
+    start = {"run_dir": str(Path(args.start_from[0]).resolve()), "epoch": finished.epoch,
              "weights": finished.weights}
     if mean_of:
         start["mean_of"] = mean_of
@@ -638,10 +634,17 @@ def weights_of(model_config):
     return dataclasses.replace(model_config, input_shape=(), dropout=0.0)
 
 
-def mean_of_runs(run_dirs, config, first):
-    """The model of ``config`` (the first run's, ``first`` its ``FinishedRun``) holding the
-    mean of the scored parameters of every run in ``run_dirs``, and a record of each
-    source (folder, epoch, weights file). The runs must share ``weights_of`` the model."""
+def model_of_runs(run_dirs):
+    """The config and ``FinishedRun`` of the first of ``run_dirs``, the model to use and a
+    record of each averaged source (folder, epoch, weights file). With one folder the
+    model is that run's and the record empty; with several, the model of the first run's
+    config holding the mean of the scored parameters of every run, which must share
+    ``weights_of`` the model."""
+    run_dirs = [Path(run_dir) for run_dir in run_dirs]
+    config = RunConfig.load(run_dirs[0])
+    first = finished_run(run_dirs[0], config)
+    if len(run_dirs) == 1:
+        return config, first, first.model, []
     runs = [first]
     for run_dir in run_dirs[1:]:
         other = RunConfig.load(run_dir)
@@ -653,21 +656,18 @@ def mean_of_runs(run_dirs, config, first):
     sources = [dict(finished.model.namedparams()) for finished in runs]
     for name, param in mean.namedparams():
         param.array[...] = np.mean([source[name].array for source in sources], axis=0)
-    return mean, [{"run_dir": str(Path(run_dir).resolve()), "epoch": finished.epoch,
-                   "weights": finished.weights} for run_dir, finished in zip(run_dirs, runs)]
+    return config, first, mean, [{"run_dir": str(run_dir.resolve()), "epoch": finished.epoch,
+                                  "weights": finished.weights}
+                                 for run_dir, finished in zip(run_dirs, runs)]
 
 
 def run_jsb_score(args):
     """Score the model of a finished ``jsb`` run folder again (another K or scoring), or
     of the mean of the parameters of several run folders of one model."""
     run_dir = Path(args.run_dir[0])
-    config = RunConfig.load(run_dir)
+    config, finished, model, mean_of = model_of_runs(args.run_dir)
     path = Path(args.data) if args.data else Path(config.data.data_dir)
     splits = jsb.load_jsb(path)
-    finished = finished_run(run_dir, config)
-    model, mean_of = finished.model, []
-    if len(args.run_dir) > 1:
-        model, mean_of = mean_of_runs([Path(d) for d in args.run_dir], config, finished)
     best = finished.weights == BEST_MODEL
     run = {"run_dir": str(run_dir), "config": config.to_dict(), "epochs": finished.epochs,
            "train_wall_s": finished.log.get("elapsed_s", math.nan),
