@@ -51,14 +51,14 @@ def worker(args):
     import chainer
 
     from chainer_vae.config import ModelConfig, RunConfig
-    from chainer_vae.datasets import Data
+    from chainer_vae.data import Data
     from chainer_vae.distributed import Distributed
     from chainer_vae.training import build_trainer
 
     dist = Distributed.create("naive")
     root = os.environ.get("CHAINER_VAE_DATA")
     if root and (Path(root) / "mnist").is_dir():
-        from chainer_vae.datasets.mnist import load_mnist
+        from chainer_vae.data.mnist import load_mnist
 
         images = load_mnist(Path(root) / "mnist", download=False, progress=False).train_images
         images, source = (images >= 0.5).astype(np.float32), "MNIST"

@@ -3,7 +3,7 @@
 The model of ``train_throughput.py`` (MLP 784-400-20, ReLU, Bernoulli, batch 128, one
 sample of z, Adam) with no graph, no Variables and no per-operation Python beyond the
 NumPy calls themselves: the forward pass, a backward pass derived by hand, and
-``chainer_vae.optimizers._adam_step`` over flat arrays (the update ``FusedAdam`` makes).
+``chainer_vae.training.optim._adam_step`` over flat arrays (the update ``FusedAdam`` makes).
 Its time is what chainer-vae's step would cost if chainer's bookkeeping cost nothing:
 the same matrix products, the same float32 elementwise passes, NumPy's single-threaded
 ufuncs. ``step_breakdown.py`` times it beside chainer-vae and PyTorch.
@@ -20,8 +20,8 @@ import types
 
 import numpy as np
 
-from chainer_vae.likelihoods import stable_softplus
-from chainer_vae.optimizers import _adam_step
+from chainer_vae.model.ops import stable_softplus
+from chainer_vae.training.optim import _adam_step
 
 # (name in this module, path of the chainer-vae parameter); mu and ln_sigma share one
 # (2 * latent, hidden) weight here, as chainer-vae's fused heads compute them.

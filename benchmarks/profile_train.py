@@ -26,7 +26,7 @@ import train_throughput as bench  # noqa: E402  (imports chainer_vae before chai
 
 import chainer  # noqa: E402
 
-from chainer_vae.datasets import Data  # noqa: E402
+from chainer_vae.data import Data  # noqa: E402
 from chainer_vae.training import build_trainer  # noqa: E402
 
 

@@ -128,10 +128,10 @@ import chainer
 from chainer.training import extensions, triggers
 
 from chainer_vae.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from chainer_vae.datasets import Data
+from chainer_vae.data import Data
 from chainer_vae.errors import ChainerVAEError, ConfigError, RunDirError
 from chainer_vae.files import atomic_output
-from chainer_vae.evaluation import evaluate
+from chainer_vae.inference.evaluation import evaluate
 from chainer_vae.model import MODEL_FILE, at_length, load_model
 from chainer_vae.training import (LOG_FILE, build_trainer, latest_snapshot, result_model,
                                   save_model, seed_everything)
@@ -301,7 +301,7 @@ def mnist_config(args):
 def run_mnist(args):
     config = mnist_config(args)
     out = Path(args.out) / "mnist"
-    from chainer_vae.datasets import load_data
+    from chainer_vae.data import load_data
 
     data = load_data(config.data, config.model.encoder, progress=False)
     _, epochs, train_wall = run_trainer(config, out, data, minutes=args.minutes)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
 from numpy_vae import NumpyVAE  # noqa: E402
 
-from chainer_vae.datasets import Data  # noqa: E402
+from chainer_vae.data import Data  # noqa: E402
 from chainer_vae.training import build_trainer  # noqa: E402
 
 PHASES = ("batch", "forward", "backward", "optimizer")

@@ -46,7 +46,7 @@ import chainer_vae  # noqa: F401  (before chainer)
 import chainer
 
 from chainer_vae.config import ModelConfig, RunConfig
-from chainer_vae.datasets import Data
+from chainer_vae.data import Data
 from chainer_vae.training import build_trainer
 
 BATCH = 128
@@ -57,7 +57,7 @@ def load_images(limit=60000):
     """Binarized MNIST training images (N, 784) float32."""
     root = os.environ.get("CHAINER_VAE_DATA")
     if root and (Path(root) / "mnist").is_dir():
-        from chainer_vae.datasets.mnist import load_mnist
+        from chainer_vae.data.mnist import load_mnist
 
         images = load_mnist(Path(root) / "mnist", download=False, progress=False).train_images
         return (images[:limit] >= 0.5).astype(np.float32), "MNIST"

@@ -9,10 +9,34 @@ import argparse
 import json
 import sys
 
-from chainer_vae.config import RunConfig, default_model_config
-from chainer_vae.errors import ChainerVAEError
+from midi.errors import MidiFileError
+
+from chainer_vae.config import RunConfig, TrainConfig, default_model_config
+from chainer_vae.data import DATASETS, default_data_config
+from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
+from chainer_vae.distributed import COMMUNICATORS, Distributed
+from chainer_vae.errors import ChainerVAEError, ConfigError
+from chainer_vae.inference import evaluate
+from chainer_vae.model.layers import ACTIVATIONS
+from chainer_vae.model.likelihoods import LIKELIHOODS
+from chainer_vae.outputs.actions import plot_run, sample_run
+from chainer_vae.study import StudyPlan, run_study
+from chainer_vae.training import train
 
 ARCHES = ("mlp", "conv", "lstm")
+# The options of ``train`` that fill each section of config.json, by their dest names
+# (the names of the config fields they set).
+DATA_OPTIONS = ("dataset", "data_dir", "binarize", "classes", "train_per_class",
+                "test_per_class", "limit", "steps_per_beat", "window", "hop", "transpose",
+                "valid_fraction")
+MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "activation", "channels",
+                 "likelihood", "sigma", "learned_variance", "autoregressive", "step_made",
+                 "dropout")
+TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
+                 "snapshot_every", "keep_snapshots", "average", "select")
+RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
+# what --init-from may change about the source run's model: it decides no weight
+INIT_MODEL_OPTIONS = ("dropout",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,79 +46,114 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "{}: error: {}\n".format(self.prog, message))
 
 
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
 def _add_train(subparsers):
-    p = subparsers.add_parser("train", help="train a VAE; writes a run folder",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # Every option defaults to None: a run's config is its defaults (those of the data
+    # set and --arch, or of the --init-from run) with the options given on top, and
+    # --resume refuses the options it cannot change.
+    p = subparsers.add_parser("train", help="train a VAE; writes a run folder")
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", choices=("mnist", "midi"), default="mnist")
+    data.add_argument("--dataset", choices=DATASETS,
+                      help="mnist (default), midi (a folder of <label>/*.mid) or a polyphonic "
+                           "benchmark: {}".format(", ".join(SEQUENCE_DATASETS)))
     data.add_argument("--data-dir", help="MNIST folder (default $CHAINER_VAE_DATA/mnist, else "
-                      "downloaded to ~/.cache/chainer_vae/mnist) or MIDI root of <label>/*.mid")
-    data.add_argument("--binarize", choices=("none", "threshold", "dynamic"), default="threshold",
-                      help="MNIST: grey levels, x >= 0.5, or Bernoulli draws every epoch")
+                      "downloaded to ~/.cache/chainer_vae/mnist), MIDI root of <label>/*.mid "
+                      "(default $CHAINER_VAE_DATA/bach_lute), or the folder or .mat file of a "
+                      "benchmark (default $CHAINER_VAE_DATA/polyphonic)")
+    data.add_argument("--binarize", choices=("none", "threshold", "dynamic"),
+                      help="MNIST: grey levels, x >= 0.5 (default), or Bernoulli draws every "
+                           "epoch")
     data.add_argument("--classes", type=int, nargs="+", help="MNIST: keep only these digits")
     data.add_argument("--train-per-class", type=int, help="MNIST: training images per digit")
     data.add_argument("--test-per-class", type=int, help="MNIST: test images per digit")
-    data.add_argument("--limit", type=int, help="use only the first N training and test examples")
-    data.add_argument("--steps-per-beat", type=int, default=4, help="MIDI: grid steps per quarter note")
-    data.add_argument("--window", type=int, default=100, help="MIDI: steps per example")
-    data.add_argument("--hop", type=int, help="MIDI: steps between windows (default: window)")
-    data.add_argument("--transpose", type=int, nargs="*", default=[],
-                      help="MIDI: extra training copies transposed by these semitones")
+    data.add_argument("--limit", type=int, help="use only the first N examples of each split "
+                      "(pieces for the benchmarks)")
+    data.add_argument("--steps-per-beat", type=int,
+                      help="MIDI: grid steps per quarter note (default 4)")
+    data.add_argument("--window", type=int,
+                      help="music: steps per example (default 100 for MIDI, 16 for the "
+                           "benchmarks)")
+    data.add_argument("--hop", type=int, help="music: steps between windows (default: window)")
+    data.add_argument("--transpose", type=int, nargs="*",
+                      help="music: extra training copies transposed by these semitones")
+    data.add_argument("--valid-fraction", type=float, metavar="F",
+                      help="MNIST, MIDI: hold out this fraction of the training examples "
+                           "(MIDI: of the pieces) for validation (default 0.1 with --select "
+                           "valid, else 0; the benchmarks have their own validation split)")
 
     model = p.add_argument_group("model")
-    model.add_argument("--arch", choices=ARCHES, default="mlp", help="encoder and decoder")
+    model.add_argument("--arch", choices=ARCHES, help="encoder and decoder (default mlp)")
     model.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
     model.add_argument("--decoder", choices=ARCHES, help="override the decoder of --arch")
     model.add_argument("--latent", type=int, help="latent size (default 20)")
     model.add_argument("--hidden", type=int, nargs="+",
                        help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
-    model.add_argument("--activation", choices=("relu", "tanh", "softplus", "elu", "leaky_relu"))
+    model.add_argument("--activation", choices=sorted(ACTIVATIONS))
     model.add_argument("--channels", type=int, nargs="+", help="conv channels per layer")
-    model.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
-    model.add_argument("--sigma", type=float, default=1.0, help="gaussian: fixed std")
-    model.add_argument("--learned-variance", action="store_true", help="gaussian: learn the std")
-    model.add_argument("--autoregressive", action="store_true",
+    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), help="default bernoulli")
+    model.add_argument("--sigma", type=float, help="gaussian: fixed std (default 1)")
+    model.add_argument("--learned-variance", action="store_true", default=None,
+                       help="gaussian: learn the std")
+    model.add_argument("--autoregressive", action="store_true", default=None,
                        help="lstm decoder reads the previous step")
-    model.add_argument("--step-made", type=int, default=0, metavar="UNITS",
+    model.add_argument("--step-made", type=int, metavar="UNITS",
                        help="lstm decoder: the values within a step depend on the lower ones; "
                             "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
                             "hidden units; default 0: independent)")
-    model.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
+    model.add_argument("--dropout", type=float, metavar="RATE",
                        help="lstm decoder: drop this fraction of its hidden units in training "
                             "(default 0)")
 
     run = p.add_argument_group("training")
-    run.add_argument("--epochs", type=int, default=None, help="epochs (default 20)")
-    run.add_argument("--batch-size", type=int, default=100)
-    run.add_argument("--lr", type=float, default=None,
-                     help="Adam learning rate (default 1e-3); with --resume, continue at this "
-                          "rate (saved in config.json)")
-    run.add_argument("--k", type=int, default=1, help="samples of z per example in the ELBO")
-    run.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-    run.add_argument("--kl-warmup", type=float, default=0.0,
-                     help="epochs over which beta rises from 0 (0: no warm-up)")
-    run.add_argument("--device", default="@numpy",
-                     help="Chainer device: @numpy, @cupy:0, or an integer (-1 = CPU)")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--snapshot-every", type=int, default=1, help="epochs between snapshots")
-    run.add_argument("--keep-snapshots", type=int, default=2, help="newest snapshots kept")
-    run.add_argument("--average", type=float, default=0.0, metavar="DECAY",
+    run.add_argument("--epochs", type=int, help="epochs (default 20)")
+    run.add_argument("--batch-size", type=int, help="default 100")
+    run.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    run.add_argument("--k", type=int, help="samples of z per example in the ELBO (default 1)")
+    run.add_argument("--beta", type=float, help="weight of the KL term (default 1)")
+    run.add_argument("--kl-warmup", type=float,
+                     help="epochs over which beta rises from 0 (default 0: no warm-up)")
+    run.add_argument("--device",
+                     help="Chainer device: @numpy (default), @cupy:0, or an integer (-1 = CPU)")
+    run.add_argument("--seed", type=int, help="default 0")
+    run.add_argument("--snapshot-every", type=int, help="epochs between snapshots (default 1)")
+    run.add_argument("--keep-snapshots", type=int, help="newest snapshots kept (default 2)")
+    run.add_argument("--average", type=float, metavar="DECAY",
                      help="evaluate and save a moving average of the parameters with this "
-                          "decay per step, e.g. 0.999 (0: the parameters themselves)")
-    run.add_argument("--out", default="result", help="run folder")
+                          "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
+    run.add_argument("--select", choices=("last", "valid"),
+                     help="the parameters the run keeps: those of the last epoch (default), or "
+                          "of the epoch with the lowest validation loss (best_model.npz while "
+                          "training; the log's best_epoch names it)")
+    run.add_argument("--max-minutes", type=float, metavar="M",
+                     help="end at the first end of an epoch after M minutes of training, with "
+                          "a snapshot (--resume continues)")
+    run.add_argument("--init-from", nargs="+", metavar="RUN",
+                     help="begin with the parameters (model.npz) of this run, or the mean of "
+                          "those of several runs of one model; the model is theirs, the data "
+                          "options theirs unless given")
+    run.add_argument("--out", default="result", help="run folder (default result)")
     run.add_argument("--resume", nargs="?", const="latest",
-                     help="continue the run in --out from its newest snapshot (or this one); "
-                          "its config.json is used, --epochs may extend it, --lr change the rate")
+                     help="continue the run in --out from its newest snapshot (or this one) "
+                          "with its config.json; --epochs may extend it, --lr and --device "
+                          "change it")
     _add_communicator(run)
     _add_progress(p)
     p.set_defaults(handler=_train)
 
 
 def _add_evaluate(subparsers):
-    p = subparsers.add_parser("evaluate", help="test-set ELBO and IWAE log-likelihood of a run")
+    p = subparsers.add_parser("evaluate", help="ELBO and IWAE log-likelihood of a run")
     p.add_argument("run_dir")
+    p.add_argument("--split", choices=("test", "valid"), default="test",
+                   help="the held-out split to score (default test)")
+    p.add_argument("--whole", action="store_true",
+                   help="benchmarks: score each piece whole at its own length, and report "
+                        "nats per time step")
     p.add_argument("--iw-samples", type=int, default=5000, help="importance samples K")
-    p.add_argument("--limit", type=int, help="score only the first N test examples")
+    p.add_argument("--limit", type=int, help="score only the first N examples (pieces)")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.add_argument("--seed", type=int, default=0)
@@ -146,8 +205,6 @@ def _add_study(subparsers):
 
 
 def _add_communicator(p):
-    from chainer_vae.distributed import COMMUNICATORS
-
     p.add_argument("--communicator", choices=COMMUNICATORS,
                    help="run data-parallel over the ranks of mpiexec with this ChainerMN "
                         "communicator: naive (CPU or GPU), or pure_nccl, flat or "
@@ -161,86 +218,94 @@ def _add_progress(p):
     p.add_argument("--no-progress", dest="progress", action="store_false")
 
 
-def _override_resumable(train, args):
-    """The training options a resumed run may also change (epochs, lr), where given."""
-    for name in ("epochs", "lr"):
-        if getattr(args, name) is not None:
-            setattr(train, name, getattr(args, name))
+def _given(args, names):
+    """{name: value} of the options among ``names`` given on the command line."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def _config_from_args(args) -> RunConfig:
-    config = RunConfig()
-    data = config.data
-    data.dataset, data.data_dir, data.binarize = args.dataset, args.data_dir, args.binarize
-    data.classes, data.limit = args.classes, args.limit
-    data.train_per_class, data.test_per_class = args.train_per_class, args.test_per_class
-    data.steps_per_beat, data.window, data.hop = args.steps_per_beat, args.window, args.hop
-    data.transpose = list(args.transpose)
+def _new_config(args) -> RunConfig:
+    """The config of a new run: the defaults of its data set and --arch, or the data and
+    model of the --init-from run, with the options given on top."""
+    data_options = _given(args, DATA_OPTIONS)
+    model_options = _given(args, MODEL_OPTIONS + ("arch",))
+    if args.init_from:
+        source = RunConfig.load(args.init_from[0])
+        fixed = sorted(set(model_options) - set(INIT_MODEL_OPTIONS))
+        if fixed:
+            raise ConfigError("{}: the model comes from --init-from {}".format(
+                ", ".join(_flag(name) for name in fixed), args.init_from[0]))
+        if data_options.get("dataset", source.data.dataset) != source.data.dataset:
+            raise ConfigError("--dataset {}: --init-from {} was trained on {}".format(
+                data_options["dataset"], args.init_from[0], source.data.dataset))
+        data, model = source.data, source.model
+    else:
+        data = default_data_config(data_options.get("dataset", "mnist"))
+        arch = model_options.pop("arch", "mlp")
+        model = default_model_config(data.dataset, arch)
+    for name, value in data_options.items():
+        setattr(data, name, list(value) if name == "transpose" else value)
+    for name, value in model_options.items():
+        setattr(model, name, value)
+    train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
+    if args.init_from:
+        train_config.init_from = list(args.init_from)
+    if (train_config.select == "valid" and "valid_fraction" not in data_options
+            and data.dataset not in SEQUENCE_DATASETS and not data.valid_fraction):
+        data.valid_fraction = 0.1
+    return RunConfig(data=data, model=model, train=train_config)
 
-    model = default_model_config(args.dataset, args.arch)
-    model.encoder = args.encoder or args.arch
-    model.decoder = args.decoder or args.arch
-    for name in ("latent", "hidden", "activation", "channels"):
-        if getattr(args, name) is not None:
-            setattr(model, name, getattr(args, name))
-    model.likelihood, model.sigma = args.likelihood, args.sigma
-    model.learned_variance, model.autoregressive = args.learned_variance, args.autoregressive
-    model.step_made, model.dropout = args.step_made, args.dropout
-    config.model = model
 
-    train = config.train
-    _override_resumable(train, args)
-    train.batch_size, train.k, train.beta = args.batch_size, args.k, args.beta
-    train.kl_warmup, train.device, train.seed = args.kl_warmup, args.device, args.seed
-    train.snapshot_every, train.keep_snapshots = args.snapshot_every, args.keep_snapshots
-    train.average = args.average
+def _resumed_config(args, dist) -> RunConfig:
+    """The config of the run in --out (rank 0's), with the options --resume may change."""
+    given = _given(args, DATA_OPTIONS + MODEL_OPTIONS + TRAIN_OPTIONS + ("arch", "init_from"))
+    fixed = sorted(set(given) - set(RESUMABLE))
+    if fixed:
+        raise ConfigError("--resume continues the run in {} as its config.json says; it cannot "
+                          "change {}".format(args.out, ", ".join(_flag(name) for name in fixed)))
+    config = dist.root_value(lambda: RunConfig.load(args.out))
+    for name, value in given.items():
+        setattr(config.train, name, value)
     return config
 
 
 def _distributed(args):
     """The ``Distributed`` for ``--communicator``, kept on ``args`` for ``main``."""
-    from chainer_vae.distributed import Distributed
-
     args.distributed = Distributed.create(args.communicator)
     return args.distributed
 
 
 def _train(args):
-    from chainer_vae.training import train
-
     dist = _distributed(args)
-    if args.resume is not None:
-        config = dist.root_value(lambda: RunConfig.load(args.out))  # rank 0's run folder
-        _override_resumable(config.train, args)
-    else:
-        config = _config_from_args(args)
-    train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist)
+    config = _resumed_config(args, dist) if args.resume is not None else _new_config(args)
+    train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist,
+          max_minutes=args.max_minutes)
     if dist.is_writer:
         print("trained model written to {}/model.npz".format(args.out))
 
 
 def _evaluate(args):
-    from chainer_vae.evaluation import evaluate
-
     dist = _distributed(args)
     result = evaluate(args.run_dir, iw_samples=args.iw_samples, batch_size=args.batch_size,
-                      limit=args.limit, seed=args.seed, device=args.device,
-                      progress=_progress(args), distributed=dist)
+                      limit=args.limit, seed=args.seed, device=args.device, split=args.split,
+                      whole=args.whole, progress=_progress(args), distributed=dist)
     if not dist.is_writer:
         return
     if args.json:
         print(json.dumps(result.to_dict()))
-    else:
-        print("test examples:        {}".format(result.n))
-        print("ELBO:                 {:.2f} nats per example (negative ELBO {:.2f})".format(
-            result.elbo, -result.elbo))
-        print("log p(x), IWAE K={}: {:.2f} nats per example".format(
-            result.iw_samples, result.log_likelihood))
+        return
+    unit = "piece" if args.whole else "example"
+    print("{} {}s:{}{}".format(result.split, unit, " " * (14 - len(result.split) - len(unit)),
+                               result.n))
+    print("ELBO:                 {:.2f} nats per {} (negative ELBO {:.2f})".format(
+        result.elbo, unit, -result.elbo))
+    print("log p(x), IWAE K={}: {:.2f} nats per {}".format(
+        result.iw_samples, result.log_likelihood, unit))
+    if args.whole:
+        print("per time step:        ELBO {:.3f}, IWAE {:.3f} nats ({} steps)".format(
+            result.elbo_per_step, result.log_likelihood_per_step, result.steps))
 
 
 def _sample(args):
-    from chainer_vae.generation import sample_run
-
     paths = sample_run(args.run_dir, args.out, n=args.n, temperature=args.temperature,
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
@@ -251,15 +316,11 @@ def _sample(args):
 
 
 def _plot(args):
-    from chainer_vae.plots import plot_run
-
     for path in plot_run(args.run_dir, args.out, device=args.device):
         print(path)
 
 
 def _study(args):
-    from chainer_vae.study import StudyPlan, run_study
-
     plan = getattr(StudyPlan, args.preset)()
     run_study(args.out, plan, device=args.device, progress=_progress(args))
 
@@ -280,12 +341,9 @@ def build_parser():
     return parser
 
 
-def _user_errors():
-    """The exception types that mean bad input (including unreadable or unwritable paths):
-    reported in one line, exit code 2."""
-    from midi.errors import MidiFileError
-
-    return ChainerVAEError, MidiFileError, OSError
+# The exception types that mean bad input (including unreadable or unwritable paths):
+# reported in one line, exit code 2.
+USER_ERRORS = (ChainerVAEError, MidiFileError, OSError)
 
 
 def main(argv=None):
@@ -295,7 +353,7 @@ def main(argv=None):
         return exit_.code
     try:
         args.handler(args)
-    except _user_errors() as error:
+    except USER_ERRORS as error:
         message = " ".join(str(error).split())  # one line, whatever the error held
         dist = getattr(args, "distributed", None)
         if dist is not None and dist.size > 1:

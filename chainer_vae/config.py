@@ -39,6 +39,9 @@ class DataConfig:
     test_fraction: float = 0.2
     transpose: List[int] = field(default_factory=list)
     limit: Optional[int] = None
+    # of the training examples (MNIST) or pieces (MIDI) held out for validation; the
+    # polyphonic benchmarks have a validation split of their own
+    valid_fraction: float = 0.0
 
 
 @dataclass
@@ -76,6 +79,8 @@ class TrainConfig:
     snapshot_every: int = 1  # epochs
     keep_snapshots: int = 2  # the newest ones; older snapshots are deleted
     average: float = 0.0  # decay per step of the moving average of the parameters (0: off)
+    select: str = "last"  # "valid": keep the parameters of the epoch best on validation
+    init_from: List[str] = field(default_factory=list)  # weight files the run began with
 
 
 @dataclass

@@ -45,7 +45,8 @@ import chainer
 import numpy
 from chainer import training
 
-from chainer_vae.errors import ChainerVAEError, ConfigError
+from chainer_vae.errors import ChainerVAEError, ConfigError, choice
+from chainer_vae.runs import is_cpu, serialize_random_state
 
 COMMUNICATORS = ("naive", "flat", "non_cuda_aware", "pure_nccl")
 GPU_COMMUNICATORS = ("flat", "non_cuda_aware", "pure_nccl")  # CuPy arrays only
@@ -74,9 +75,7 @@ class Distributed:
         over ``MPI_COMM_WORLD`` (one rank without ``mpiexec``)."""
         if name is None:
             return cls()
-        if name not in COMMUNICATORS:
-            raise ConfigError("unknown communicator {!r}; choose one of {}".format(
-                name, ", ".join(COMMUNICATORS)))
+        choice(COMMUNICATORS, name, "communicator")
         try:
             import mpi4py.MPI  # noqa: F401
         except ImportError as error:
@@ -137,7 +136,7 @@ class Distributed:
     def device_spec(self, spec):
         """The device this rank uses for ``spec``: with a GPU communicator, a CPU or
         missing spec becomes ``@cupy:<local rank>``; otherwise ``spec`` itself."""
-        if self.name in GPU_COMMUNICATORS and (spec is None or _is_cpu(spec)):
+        if self.name in GPU_COMMUNICATORS and (spec is None or is_cpu(spec)):
             return "@cupy:{}".format(self.intra_rank)
         return spec
 
@@ -217,27 +216,27 @@ class Distributed:
 
         return chainermn.create_multi_node_evaluator(actual, self.comm)
 
-    def random_state_keeper(self, iterator):
-        """The ``random_state`` extension: NumPy's random state (and, with ranks, every
-        rank's random state and iterator) in snapshots."""
-        from chainer_vae.training import RandomStateKeeper
-
+    def rank_state_keeper(self, iterator):
+        """The extension that keeps every rank's random state and iterator position in
+        the snapshots of a run of several ranks; None for a single process."""
         if not self.active:
-            return RandomStateKeeper()
+            return None
         return RankStateKeeper(self.comm, iterator)
 
-    def extend(self, trainer, optimizer):
-        """Add the extensions every rank runs: the start-up broadcast of rank 0's
-        parameters, the average of the training observations over the ranks (so rank 0's
-        log reports the whole effective batch) and, with ``CHAINER_VAE_CHECK_SYNC=1``,
-        the parameter check."""
+    def extensions(self, optimizer):
+        """{name: extension} every rank runs (none for a single process): the start-up
+        broadcast of rank 0's parameters, the mean of the training observations over the
+        ranks (so rank 0's log reports the whole effective batch, and every rank's NaN
+        guard sees the same loss) and, with ``CHAINER_VAE_CHECK_SYNC=1``, the check that
+        the parameters are the same on every rank."""
         if not self.active:
-            return
-        trainer.extend(SynchronizeParameters(self.comm, optimizer), name="mpi_sync")
-        trainer.extend(MeanObservations(self.comm), name="mpi_mean")
+            return {}
+        added = {"mpi_sync": SynchronizeParameters(self.comm, optimizer),
+                 "mpi_mean": MeanObservations(self.comm)}
         # Rank 0's setting for all: every rank must run the same collectives.
         if self.root_value(lambda: os.environ.get(CHECK_SYNC_ENV, "") not in ("", "0")):
-            trainer.extend(SyncCheck(self.comm, optimizer.target), name="mpi_check_sync")
+            added["mpi_check_sync"] = SyncCheck(self.comm, optimizer.target)
+        return added
 
     def trainer_out(self, out):
         """The Trainer's ``out``: the run folder on rank 0. The other ranks write nothing,
@@ -278,13 +277,6 @@ class Distributed:
             self.comm.mpi_comm.Abort(code)
 
 
-def _is_cpu(spec):
-    spec = str(spec).strip()
-    if spec.lstrip("-").isdigit():
-        return int(spec) < 0
-    return spec.startswith("@numpy") or spec.startswith("@intel64")
-
-
 def snapshot_ranks(path):
     """How many ranks wrote the snapshot at ``path`` (1 for a single-process snapshot)."""
     with numpy.load(str(path)) as snapshot:
@@ -319,10 +311,9 @@ class SynchronizeParameters(training.Extension):
 
 class MeanObservations(training.Extension):
     """Replaces this iteration's ``main/...`` observations by their mean over the ranks
-    (one small all-reduce), before the NaN guard and the log read them."""
+    (one small all-reduce); runs before the NaN guard and the log read them."""
 
     trigger = 1, "iteration"
-    priority = training.PRIORITY_WRITER + 2  # NaNGuard is PRIORITY_WRITER + 1
 
     def __init__(self, comm, prefix="main/"):
         self._comm = comm
@@ -360,7 +351,6 @@ class SyncCheck(training.Extension):
     checked when training ends."""
 
     trigger = 1, "iteration"
-    priority = training.PRIORITY_WRITER + 3
 
     def __init__(self, comm, target, stream=None):
         self._comm = comm
@@ -385,7 +375,7 @@ class SyncCheck(training.Extension):
 class RankStateKeeper(training.Extension):
     """The ``random_state`` extension of a multi-rank run.
 
-    Just before each snapshot (lowest priority but the snapshot's) it gathers every rank's
+    Just before each snapshot (it runs after every other extension) it gathers every rank's
     NumPy random state and training-iterator state on rank 0, which saves them next to its
     own (kept under the single-process keys too). On load every rank takes back its own, so
     the ranks go on drawing and visiting their shards as if never stopped. A snapshot
@@ -393,7 +383,6 @@ class RankStateKeeper(training.Extension):
     """
 
     trigger = 1, "epoch"
-    priority = -999  # after every extension that draws random numbers; before the snapshot
 
     def __init__(self, comm, iterator):
         self._comm = comm
@@ -401,22 +390,16 @@ class RankStateKeeper(training.Extension):
         self._gathered = None
 
     def _local_state(self):
-        name, keys, pos, has_gauss, cached = numpy.random.get_state()
-        state = {"rng/keys": numpy.asarray(keys, numpy.uint32), "rng/pos": numpy.asarray(pos),
-                 "rng/has_gauss": numpy.asarray(has_gauss),
-                 "rng/cached_gaussian": numpy.asarray(cached)}
-        iterator = chainer.serializers.DictionarySerializer()
-        self._iterator.serialize(iterator)
-        state.update({"iterator/" + key: value for key, value in iterator.target.items()})
-        return state
+        state = chainer.serializers.DictionarySerializer()
+        serialize_random_state(state["rng"])
+        self._iterator.serialize(state["iterator"])
+        return state.target
 
     def __call__(self, trainer):
         self._gathered = self._comm.gather_obj(self._local_state())
 
     def serialize(self, serializer):
-        from chainer_vae.training import RandomStateKeeper
-
-        RandomStateKeeper().serialize(serializer)  # rank 0's state under the plain keys
+        serialize_random_state(serializer)  # rank 0's state under the plain keys
         if isinstance(serializer, chainer.serializer.Deserializer):
             try:
                 ranks = int(serializer("ranks", 0))
@@ -427,7 +410,7 @@ class RankStateKeeper(training.Extension):
                                   "it with {} rank(s), not {}".format(
                                       ranks, ranks, self._comm.size))
             own = serializer["rank{}".format(self._comm.rank)]
-            RandomStateKeeper().serialize(own["rng"])
+            serialize_random_state(own["rng"])
             self._iterator.serialize(own["iterator"])
             return
         if self._gathered is None:

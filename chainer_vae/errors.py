@@ -23,3 +23,15 @@ class RunDirError(ChainerVAEError, ValueError):
 
 class TrainingDiverged(ChainerVAEError, RuntimeError):
     """The loss became NaN or infinite; the last good snapshot is kept."""
+
+
+def choice(choices, name, what):
+    """``choices[name]`` for a mapping, ``name`` itself for a sequence of names; a
+    ``ConfigError`` naming ``what`` was unknown and listing the choices otherwise."""
+    try:
+        if name in choices:
+            return choices[name] if hasattr(choices, "keys") else name
+    except TypeError:  # an unhashable name (a list from a hand-edited config) is unknown
+        pass
+    raise ConfigError("unknown {} {!r}; choose one of {}".format(
+        what, name, ", ".join(sorted(str(known) for known in choices))))

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from chainer_vae import generation, plots
 from chainer_vae.config import RunConfig, default_model_config
+from chainer_vae.data.base import ENV_VAR, data_root
 from chainer_vae.files import atomic_write_text
-from chainer_vae.datasets.mnist import ENV_VAR
-from chainer_vae.evaluation import evaluate, load_run
+from chainer_vae.inference import evaluate, sampling
+from chainer_vae.outputs import plots
+from chainer_vae.outputs.actions import plot_run, sample_run
+from chainer_vae.outputs.midi_files import write_midi_samples
+from chainer_vae.runs import load_run, read_log
 from chainer_vae.training import train
 
 
@@ -85,13 +88,6 @@ def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None, 
     return config
 
 
-def data_root():
-    """``$CHAINER_VAE_DATA`` as a Path, or None."""
-    import os
-
-    return Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else None
-
-
 def _say(text):
     print(text, flush=True)
 
@@ -113,7 +109,7 @@ def run_mnist(out, plan, device, progress):
         _say("   test ELBO {:.2f} nats, IWAE (K={}) log p(x) {:.2f} nats on {} digits".format(
             scores.elbo, scores.iw_samples, scores.log_likelihood, scores.n))
         run = load_run(run_dir)
-        figures = plots.plot_run(run_dir, out / "figures" / run_dir.name, data=run.data)
+        figures = plot_run(run_dir, out / "figures" / run_dir.name, data=run.data)
         models[latent] = run.model
         _say("   {} figures in {}".format(len(figures), out / "figures" / run_dir.name))
     plots.plot_samples_by_latent_size(models, out / "figures" / "samples_by_latent_size.png")
@@ -129,18 +125,18 @@ def run_midi(out, name, root, arch, epochs, plan, device, progress, windows_per_
           run_dir, progress=progress)
     run = load_run(run_dir)
     data = run.data
-    plots.plot_run(run_dir, out / "figures" / name, data=data)
-    generated = generation.sample_run(run_dir, out / "generated" / name, n=plan.n_generated,
+    plot_run(run_dir, out / "figures" / name, data=data)
+    generated = sample_run(run_dir, out / "generated" / name, n=plan.n_generated,
                                       threshold=0.2, seed=0, data=data)
     # A walk between two draws from the prior rather than between two encodings: on the
     # study's 100 Bach windows the MLP overfits, test windows encode close to z = 0 (far
     # from where prior draws fall) and decode to walls of notes at threshold 0.2.
-    ends = generation.prior_latents(run.model, 2, seed=1)
-    path = generation.interpolate_latents(ends[0], ends[1], 4, method="slerp")
-    interpolation = generation.write_midi_samples(
-        generation.decode(run.model, path), out / "generated" / name / "interpolation",
+    ends = sampling.prior_latents(run.model, 2, seed=1)
+    path = sampling.interpolate_latents(ends[0], ends[1], 4, method="slerp")
+    interpolation = write_midi_samples(
+        sampling.decode(run.model, path), out / "generated" / name / "interpolation",
         threshold=0.2, prefix="slerp")
-    log = json.loads((run_dir / "log").read_text())
+    log = read_log(run_dir)
     midi_files = [str(p) for p in generated + interpolation if p.suffix == ".mid"]
     _say("   test loss {:.1f} nats per window; {} MIDI files in {}".format(
         log[-1]["validation/main/loss"], len(midi_files), out / "generated" / name))

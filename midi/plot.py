@@ -1,4 +1,9 @@
-"""Piano-roll pictures: pitches sounding over beats, onsets marked."""
+"""Piano-roll pictures: pitches sounding over beats, onsets marked.
+
+``draw_roll`` is the one renderer: it draws play values (binary, or probabilities from a
+model) on a matplotlib Axes; ``plot_roll`` draws a ``PianoRoll`` into a new figure.
+matplotlib is imported only by ``plot_roll``, and no pyplot state is touched.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +11,41 @@ import numpy as np
 from .roll import PianoRoll
 
 
-def plot_roll(roll: PianoRoll, path=None, title: str = None, ax=None):
-    """Draw ``roll`` (x: beats, y: MIDI pitch) and return the matplotlib Figure.
+def draw_roll(ax, play, onset=None, low: int = 24, steps_per_beat: int = 4,
+              threshold: float = 0.5, beats_per_bar: int = 4):
+    """Draw a piano roll on ``ax``: x in beats, y in MIDI pitch.
 
-    Held steps are grey bars, onsets dark ticks at their start, so repeated notes stay
-    visible. The pitch axis shows the pitches used, two either side. With ``path`` the
-    figure is saved there (format from the suffix, e.g. ``.png``). matplotlib is
-    imported only here, and no pyplot state is touched.
+    ``play`` (steps, P) holds, for MIDI pitches ``low .. low + P - 1``, binary values or
+    probabilities (darker = more likely); ``onset`` (steps, P), optional, marks the
+    steps where a note starts (red ticks where both exceed ``threshold``). Faint blue
+    lines mark the bars (``beats_per_bar`` beats each). The pitch axis shows the pitches
+    that play above ``threshold``, two either side (all pitches when none does).
+    """
+    play = np.asarray(play, dtype=np.float32)
+    steps, pitches = play.shape
+    used = np.flatnonzero((play > threshold).any(axis=0))
+    bottom, top = (used[0], used[-1]) if len(used) else (0, pitches - 1)
+    bottom, top = max(bottom - 2, 0), min(top + 2, pitches - 1)
+    beats = max(steps / steps_per_beat, 1e-9)
+    ax.imshow(play[:, bottom:top + 1].T, origin="lower", aspect="auto",
+              interpolation="nearest", cmap="Greys", vmin=0, vmax=1,
+              extent=(0, beats, low + bottom - 0.5, low + top + 0.5))
+    if onset is not None:
+        t, j = np.nonzero((np.asarray(onset) > threshold) & (play > threshold))
+        if len(t):
+            ax.scatter(t / steps_per_beat, j + low, marker="|", s=30, linewidths=1.2,
+                       color="tab:red", label="onset")
+    for bar in np.arange(beats_per_bar, beats, beats_per_bar):
+        ax.axvline(bar, color="tab:blue", alpha=0.25, linewidth=0.8)
+    ax.set_xlabel(f"beats (quarter notes; {steps_per_beat} steps each)")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_xlim(0, beats)
+
+
+def plot_roll(roll: PianoRoll, path=None, title: str = None, ax=None):
+    """Draw ``roll`` (see ``draw_roll``) and return the matplotlib Figure.
+
+    With ``path`` the figure is saved there (format from the suffix, e.g. ``.png``).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -22,19 +55,7 @@ def plot_roll(roll: PianoRoll, path=None, title: str = None, ax=None):
         FigureCanvasAgg(figure)
         ax = figure.add_subplot()
     figure = ax.figure
-    beats = roll.n_steps / roll.steps_per_beat
-    used = np.flatnonzero(roll.play.any(axis=0))
-    bottom, top = (used[0], used[-1]) if len(used) else (0, roll.n_pitches - 1)
-    bottom, top = max(bottom - 2, 0), min(top + 2, roll.n_pitches - 1)
-    ax.imshow(roll.play[:, bottom:top + 1].T, origin="lower", aspect="auto",
-              interpolation="nearest", cmap="Greys", vmin=0, vmax=1.6,
-              extent=(0, max(beats, 1e-9), roll.low + bottom - 0.5, roll.low + top + 0.5))
-    steps, columns = np.nonzero(roll.onset)
-    ax.scatter(steps / roll.steps_per_beat, columns + roll.low, marker="|", s=30,
-               linewidths=1.2, color="tab:red", label="onset")
-    ax.set_xlabel(f"beats (quarter notes; {roll.steps_per_beat} steps each)")
-    ax.set_ylabel("MIDI pitch")
-    ax.set_xlim(0, max(beats, 1e-9))
+    draw_roll(ax, roll.play, roll.onset, roll.low, roll.steps_per_beat)
     ax.set_title(title if title is not None else (roll.source or "piano roll"), fontsize=9)
     figure.tight_layout()
     if path is not None:

@@ -172,16 +172,3 @@ class PianoRoll:
     def duration(self) -> float:
         """Length of the roll in seconds under its tempo map."""
         return float(self.seconds_per_step().sum())
-
-    def save(self, path) -> None:
-        """Write the roll to an ``.npz`` archive (see :mod:`midi.storage`)."""
-        # Imported here because midi.storage imports this module.
-        from .storage import save_roll
-        save_roll(self, path)
-
-    @classmethod
-    def load(cls, path) -> "PianoRoll":
-        """Read a roll written by :meth:`save`."""
-        # Imported here because midi.storage imports this module.
-        from .storage import load_roll
-        return load_roll(path)

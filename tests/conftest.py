@@ -34,7 +34,7 @@ def toy_digits(n, seed):
 @pytest.fixture(scope="session")
 def toy_mnist(tmp_path_factory) -> Path:
     """A folder of the four MNIST IDX files holding 300 training and 100 test toy digits."""
-    from chainer_vae.datasets.mnist import MNIST_FILES, write_idx
+    from chainer_vae.data.mnist import MNIST_FILES, write_idx
 
     folder = tmp_path_factory.mktemp("toy") / "mnist"
     folder.mkdir()

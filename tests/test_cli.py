@@ -41,7 +41,7 @@ def test_train_writes_a_run_and_evaluate_prints_json(trained_run, capsys):
                            "--no-progress")
     assert code == 0
     result = json.loads(out)
-    assert set(result) == {"elbo", "log_likelihood", "iw_samples", "n"}
+    assert set(result) == {"elbo", "log_likelihood", "iw_samples", "n", "split"}
     assert result["iw_samples"] == 10 and result["n"] == 100
     assert result["elbo"] < result["log_likelihood"] < 0
 

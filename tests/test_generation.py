@@ -1,4 +1,4 @@
-"""chainer_vae.generation: prior samples, reconstructions, latent paths, completion, writers."""
+"""chainer_vae.inference.sampling and the writers of chainer_vae.outputs: prior samples, reconstructions, latent paths, completion, files."""
 from __future__ import annotations
 
 import json
@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from chainer_vae import generation as gen
+from chainer_vae.data.images import image_layout
+from chainer_vae.data import examples_array
+from chainer_vae.inference import sampling as gen
+from chainer_vae.outputs import actions, images, midi_files
 from chainer_vae.config import ModelConfig, RunConfig
-from chainer_vae.datasets import Data
+from chainer_vae.data import Data
 from chainer_vae.errors import ConfigError
 from chainer_vae.model import build_model
-from chainer_vae.training import save_model
+from chainer_vae.runs import save_model
 
 from tiny_models import toy_images, train_tiny
 
@@ -162,10 +165,10 @@ def test_latent_grid_uses_the_inverse_gaussian_cdf():
 # ---------------------------------------------------------------------------- completion
 
 def test_occlusion_mask_and_image_layout():
-    assert gen.image_layout((784,)) == (28, 28)
-    assert gen.image_layout((1, 28, 28)) == (28, 28)
-    assert gen.image_layout((16, 156)) == (16, 156)
-    assert gen.image_layout((10,)) == (1, 10)
+    assert image_layout((784,)) == (28, 28)
+    assert image_layout((1, 28, 28)) == (28, 28)
+    assert image_layout((16, 156)) == (16, 156)
+    assert image_layout((10,)) == (1, 10)
     mask = gen.occlusion_mask((784,), "bottom", 0.5).reshape(28, 28)
     assert mask[:14].all() and not mask[14:].any()
     mask = gen.occlusion_mask((1, 28, 28), "left", 0.25)
@@ -202,11 +205,11 @@ def test_other_architectures(arch, shape):
     assert gen.prior_samples(model, 3, seed=0).shape == (3,) + shape
     _, decoded = gen.interpolate(model, x[0], x[1], 4, "slerp")
     np.testing.assert_allclose(decoded[0], model.decode(model.encode(x[:1]))[0], atol=1e-5)
-    assert gen.as_images(decoded).shape == (4, 28, 28)
+    assert images.as_images(decoded).shape == (4, 28, 28)
 
 
 def test_write_image_grid(tmp_path, toy):
-    path = gen.write_image_grid(toy[0][:10], tmp_path / "grid.png", ncols=5)
+    path = images.write_image_grid(toy[0][:10], tmp_path / "grid.png", ncols=5)
     data = path.read_bytes()
     assert data.startswith(PNG)
     from matplotlib import image as mpimage
@@ -232,32 +235,32 @@ def test_write_midi_samples(tmp_path):
     mido = _midi_or_skip()
     rng = np.random.RandomState(0)
     probabilities = rng.rand(3, 16, 2 * 78).astype(np.float32) * 0.4  # some above 0.2
-    paths = gen.write_midi_samples(probabilities, tmp_path / "out", threshold=0.2)
+    paths = midi_files.write_midi_samples(probabilities, tmp_path / "out", threshold=0.2)
     assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
     for path in paths:
         assert len(_note_ons(path, mido)) > 0
         assert path.with_suffix(".png").read_bytes().startswith(PNG)
-    silent = gen.write_midi_samples([np.zeros((8, 156), np.float32)], tmp_path / "q",
+    silent = midi_files.write_midi_samples([np.zeros((8, 156), np.float32)], tmp_path / "q",
                                     prefix="quiet")
     assert _note_ons(silent[0], mido) == []
     # A stricter threshold keeps fewer notes.
-    strict = gen.write_midi_samples(probabilities[:1], tmp_path / "s", threshold=0.35)
+    strict = midi_files.write_midi_samples(probabilities[:1], tmp_path / "s", threshold=0.35)
     assert len(_note_ons(strict[0], mido)) < len(_note_ons(paths[0], mido))
     with pytest.raises(ConfigError):
-        gen.write_midi_samples([np.zeros((8, 7), np.float32)], tmp_path / "bad")
+        midi_files.write_midi_samples([np.zeros((8, 7), np.float32)], tmp_path / "bad")
 
 
 def test_examples_array_from_arrays_and_datasets(toy):
-    from chainer_vae.datasets import ImageDataset
+    from chainer_vae.data.images import ImageDataset
 
     x, labels = toy
-    np.testing.assert_array_equal(gen.examples_array(x, 5), x[:5])
+    np.testing.assert_array_equal(examples_array(x, 5), x[:5])
     dataset = ImageDataset(x.reshape(-1, 28, 28), labels, shape="image")
-    array = gen.examples_array(dataset, 7)
+    array = examples_array(dataset, 7)
     assert array.shape == (7, 1, 28, 28) and array.dtype == np.float32
     np.testing.assert_array_equal(array.reshape(7, 784), x[:7])
     pairs = chainer.datasets.TupleDataset(x[:3], labels[:3])
-    np.testing.assert_array_equal(gen.examples_array(pairs), x[:3])
+    np.testing.assert_array_equal(examples_array(pairs), x[:3])
 
 
 # ---------------------------------------------------------------------------- run folders
@@ -280,14 +283,14 @@ def test_sample_run_mnist(tmp_path, model, toy):
     save_model(model, run)
     data = Data(x, x[:20], (784,), labels, labels[:20], [str(d) for d in range(4)])
     out = tmp_path / "samples"
-    paths = gen.sample_run(run, out, n=12, seed=0, data=data)
+    paths = actions.sample_run(run, out, n=12, seed=0, data=data)
     assert paths == [out / "samples.png"] and paths[0].read_bytes().startswith(PNG)
-    paths = gen.sample_run(run, out, from_test=3, data=data)
+    paths = actions.sample_run(run, out, from_test=3, data=data)
     assert paths == [out / "reconstruction_3.png"]
-    paths = gen.sample_run(run, out, interpolate_between=(0, 1), steps=5, data=data)
+    paths = actions.sample_run(run, out, interpolate_between=(0, 1), steps=5, data=data)
     assert [p.name for p in paths] == ["interpolation_linear.png", "interpolation_slerp.png"]
     with pytest.raises(ConfigError, match="does not exist"):
-        gen.sample_run(run, out, from_test=20, data=data)
+        actions.sample_run(run, out, from_test=20, data=data)
 
 
 def test_sample_run_midi(tmp_path):
@@ -302,16 +305,16 @@ def test_sample_run_midi(tmp_path):
     save_model(model, run)
     data = Data(windows, windows[:5], shape, np.zeros(40, int), np.zeros(5, int), ["piece"])
     out = tmp_path / "midi"
-    paths = gen.sample_run(run, out, n=3, seed=0, data=data)
+    paths = actions.sample_run(run, out, n=3, seed=0, data=data)
     assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
     assert all(_note_ons(p, mido) for p in paths)
     assert all(p.with_suffix(".png").is_file() for p in paths)
-    bernoulli = gen.sample_run(run, tmp_path / "b", n=2, sample=True, seed=0, data=data)
+    bernoulli = actions.sample_run(run, tmp_path / "b", n=2, sample=True, seed=0, data=data)
     assert all(_note_ons(p, mido) for p in bernoulli)
-    paths = gen.sample_run(run, out, from_test=2, data=data)
+    paths = actions.sample_run(run, out, from_test=2, data=data)
     assert [p.name for p in paths] == ["test_2_000.mid", "reconstruction_2_000.mid"]
     assert len(_note_ons(paths[0], mido)) > 0
-    paths = gen.sample_run(run, out, interpolate_between=(0, 1), steps=4, data=data)
+    paths = actions.sample_run(run, out, interpolate_between=(0, 1), steps=4, data=data)
     assert len(paths) == 8 and paths[0].name == "linear_000.mid"
     assert json.loads((run / "config.json").read_text())["data"]["dataset"] == "midi"
 
@@ -335,9 +338,9 @@ def test_sample_run_midi_longer_than_the_training_window(tmp_path):
                 for i, m in enumerate(track) if m.type == "note_on" and m.velocity > 0]
         return max(ends) * 4 // midi_file.ticks_per_beat
 
-    longer = gen.sample_run(run, tmp_path / "long", n=3, seed=0, data=data, length=48,
+    longer = actions.sample_run(run, tmp_path / "long", n=3, seed=0, data=data, length=48,
                             threshold=0.1)
-    short = gen.sample_run(run, tmp_path / "short", n=3, seed=0, data=data, threshold=0.1)
+    short = actions.sample_run(run, tmp_path / "short", n=3, seed=0, data=data, threshold=0.1)
     assert max(last_step(p) for p in longer) >= 16 > max(last_step(p) for p in short)
     with pytest.raises(ConfigError, match="prior only"):
-        gen.sample_run(run, tmp_path / "x", from_test=0, data=data, length=48)
+        actions.sample_run(run, tmp_path / "x", from_test=0, data=data, length=48)

@@ -6,8 +6,8 @@ import chainer_vae  # noqa: F401
 import chainer
 
 from chainer_vae import training
-from chainer_vae.evaluation import evaluate
-from chainer_vae.likelihoods import Bernoulli
+from chainer_vae.inference.evaluation import evaluate
+from chainer_vae.model.ops import Bernoulli
 from test_made import step_made_model
 from test_training import toy_config
 from test_vae import exact_log_px, linear_gaussian, set_exact_posterior

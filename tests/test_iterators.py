@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from chainer.dataset import concat_examples
 
-from chainer_vae.datasets.images import ImageDataset
-from chainer_vae.iterators import BatchIterator, to_device
+from chainer_vae.data.images import ImageDataset
+from chainer_vae.data.iterators import BatchIterator, to_device
 
 
 def _grey_images(n=23, side=4, seed=0):

@@ -10,7 +10,7 @@ import chainer
 import chainer.functions as F
 
 from chainer_vae.config import ModelConfig
-from chainer_vae.made import StepMADE, made_masks
+from chainer_vae.model.made import StepMADE, made_masks
 from chainer_vae.model import build_model
 from tiny_models import randomised
 

@@ -31,7 +31,7 @@ def test_encode_passes_grid_and_policies(song, tmp_path):
     target = tmp_path / "fine.npz"
     assert main(["encode", song, str(target), "--steps-per-beat", "24", "--low", "48", "--high",
                  "72", "--out-of-range", "fold", "--no-progress"]) == 0
-    roll = midi.PianoRoll.load(target)
+    roll = midi.load_roll(target)
     assert (roll.steps_per_beat, roll.low, roll.high) == (24, 48, 72)
 
 

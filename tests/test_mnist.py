@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
-from chainer_vae.datasets import mnist
-from chainer_vae.datasets.images import ImageDataset, binarize_once
-from chainer_vae.datasets.mnist import (
+from chainer_vae.data import mnist
+from chainer_vae.data.images import ImageDataset, binarize_once
+from chainer_vae.data.mnist import (
     MNIST_CHECKSUMS, MNIST_FILES, download_mnist, load_mnist, mnist_dir, read_idx,
     write_idx)
 from chainer_vae.errors import ConfigError, DataError, DownloadError
@@ -447,7 +447,7 @@ def test_fixed_binarization():
     images = grey_images(200, seed=3)
     np.random.seed(0)
     before = np.random.get_state()[1].copy()
-    ds = ImageDataset.fixed(images, shape="image", seed=4)
+    ds = ImageDataset(images, binarize="fixed", shape="image", seed=4)
     assert np.array_equal(np.random.get_state()[1], before)  # global RNG untouched
     assert ds.binarize == "fixed"
     np.testing.assert_array_equal(ds[7], ds[7])

@@ -1,4 +1,4 @@
-"""chainer_vae.plots and chainer_vae.recorders: every figure from tiny trained models."""
+"""chainer_vae.outputs (plots, GIFs) and the latent recorder: every figure from tiny trained models."""
 from __future__ import annotations
 
 import copy
@@ -9,14 +9,18 @@ import chainer
 import numpy as np
 import pytest
 
-from chainer_vae import generation as gen
-from chainer_vae import plots
+from chainer_vae.inference import sampling as gen
+from chainer_vae.outputs import actions, images, midi_files
+from chainer_vae.outputs import gifs, plots
 from chainer_vae.config import ModelConfig, RunConfig
-from chainer_vae.datasets import Data, ImageDataset
+from chainer_vae.data import Data
+from chainer_vae.data.images import ImageDataset
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.model import build_model
-from chainer_vae.recorders import LatentRecorder, read_latents, write_latent_gifs
-from chainer_vae.training import build_trainer, save_model
+from chainer_vae.runs import read_latents
+from chainer_vae.training.extensions import LatentRecorder
+from chainer_vae.runs import save_model
+from chainer_vae.training import build_trainer
 
 from tiny_models import toy_images, train_tiny
 
@@ -158,16 +162,16 @@ def test_save_gif(tmp_path):
     from PIL import Image
 
     grey = [np.full((20, 30), value, np.float32) for value in (0.0, 0.5, 1.0)]
-    path = plots.save_gif(grey, tmp_path / "grey.gif", fps=5)
+    path = gifs.save_gif(grey, tmp_path / "grey.gif", fps=5)
     assert path.read_bytes()[:6] == GIF
     with Image.open(path) as image:
         assert image.n_frames == 3 and image.size == (30, 20)
     colour = [np.random.RandomState(i).randint(0, 256, (10, 10, 3)).astype(np.uint8)
               for i in range(4)]
-    with Image.open(plots.save_gif(colour, tmp_path / "colour.gif")) as image:
+    with Image.open(gifs.save_gif(colour, tmp_path / "colour.gif")) as image:
         assert image.n_frames == 4
     with pytest.raises(ConfigError):
-        plots.save_gif([], tmp_path / "none.gif")
+        gifs.save_gif([], tmp_path / "none.gif")
 
 
 # ---------------------------------------------------------------------------- recorder and runs
@@ -232,7 +236,7 @@ def test_recorder_draws_no_random_numbers_and_replaces_repeated_epochs(tmp_path,
 
 def test_recorder_keeps_recording_after_a_resume(tmp_path):
     """A run resumed from a snapshot records the epochs it trains, not the earlier ones."""
-    from chainer_vae.training import latest_snapshot
+    from chainer_vae.runs import latest_snapshot
 
     data = _toy_data()
     _, trainer, _ = _trainer(tmp_path / "first", data, epochs=1)
@@ -249,7 +253,7 @@ def test_recorder_keeps_recording_after_a_resume(tmp_path):
 def test_latent_gifs(run_dir, tmp_path):
     from PIL import Image
 
-    paths = write_latent_gifs(run_dir, tmp_path)
+    paths = gifs.write_latent_gifs(run_dir, tmp_path)
     assert [p.name for p in paths] == ["scatter.gif", "grid.gif"]
     for path in paths:
         assert path.read_bytes()[:6] == GIF
@@ -258,7 +262,7 @@ def test_latent_gifs(run_dir, tmp_path):
 
 
 def test_plot_run_mnist(run_dir, tmp_path):
-    paths = plots.plot_run(run_dir, tmp_path / "figures", data=_toy_data())
+    paths = actions.plot_run(run_dir, tmp_path / "figures", data=_toy_data())
     names = sorted(p.name for p in paths)
     assert names == sorted(["losses.png", "latent_scatter.png", "prior_samples.png",
                             "reconstructions.png", "completion.png", "interpolation.png",
@@ -266,7 +270,7 @@ def test_plot_run_mnist(run_dir, tmp_path):
     for path in paths:
         assert path.parent == tmp_path / "figures" and path.stat().st_size > 0
     with pytest.raises(RunDirError):
-        plots.plot_run(tmp_path / "nowhere", data=_toy_data())
+        actions.plot_run(tmp_path / "nowhere", data=_toy_data())
 
 
 def test_plot_run_midi(tmp_path):
@@ -282,7 +286,7 @@ def test_plot_run_midi(tmp_path):
     save_model(train_tiny(config.model, windows, steps=5), run)
     (run / "log").write_text(json.dumps(LOG))
     data = Data(windows, windows[:6], shape, np.zeros(30, int), np.arange(6) % 2, ["a", "b"])
-    paths = plots.plot_run(run, data=data)
+    paths = actions.plot_run(run, data=data)
     assert sorted(p.name for p in paths) == ["latent_scatter.png", "losses.png",
                                              "piano_roll_samples.png", "piano_roll_test.png"]
     assert all(p.parent == run / "figures" for p in paths)

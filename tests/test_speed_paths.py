@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from chainer import gradient_check
 
-from chainer_vae import fused
-from chainer_vae.layers import MLP, dense
-from chainer_vae.likelihoods import BernoulliLikelihood, GaussianLikelihood, _StableBernoulliLogProb
-from chainer_vae.optimizers import FusedAdam
+from chainer_vae.model import ops as fused
+from chainer_vae.model.layers import MLP
+from chainer_vae.model.likelihoods import BernoulliLikelihood, GaussianLikelihood
+from chainer_vae.model.ops import _StableBernoulliLogProb
+from chainer_vae.training.optim import FusedAdam
 
 F64 = {"atol": 1e-6, "rtol": 1e-6}
 
@@ -27,6 +28,11 @@ def _plain_activation(name):
     return {"relu": F.relu, "tanh": F.tanh, None: lambda h: h}[name]
 
 
+def _activation(name):
+    """The function ``ops.linear`` is given for an activation name."""
+    return {"relu": F.relu, "tanh": F.tanh, None: None}[name]
+
+
 # -- linear + activation --------------------------------------------------------------------
 
 
@@ -37,7 +43,7 @@ def test_fused_linear_matches_link_and_activation(activation):
     link.W.array[...] = rng.randn(5, 7)
     link.b.array[...] = rng.randn(5)
     x = rng.randn(4, 7).astype(np.float32)
-    fused_y = fused.linear(x, link, activation)
+    fused_y = fused.linear(x, link.W, link.b, activation=_activation(activation))
     plain_y = _plain_activation(activation)(link(x))
     np.testing.assert_allclose(fused_y.array, plain_y.array, rtol=1e-6, atol=1e-6)
 
@@ -67,7 +73,7 @@ def test_fused_linear_grads_equal_plain_grads(activation):
     link = L.Linear(7, 5)
     x = chainer.Variable(rng.randn(4, 7).astype(np.float32))
     grads = []
-    for forward in (lambda: fused.linear(x, link, activation),
+    for forward in (lambda: fused.linear(x, link.W, link.b, activation=_activation(activation)),
                     lambda: _plain_activation(activation)(link(x))):
         link.cleargrads()
         x.grad = None
@@ -78,12 +84,17 @@ def test_fused_linear_grads_equal_plain_grads(activation):
         np.testing.assert_allclose(fused_grad, plain_grad, rtol=1e-5, atol=1e-5)
 
 
-def test_dense_falls_back_where_it_cannot_fuse():
+def test_linear_falls_back_where_it_cannot_fuse():
     link = L.Linear(12, 3)
-    x = _rng().randn(2, 3, 4).astype(np.float32)  # L.Linear flattens (B, ...) inputs
-    np.testing.assert_allclose(dense(link, x, "relu").array, F.relu(link(x)).array)
-    y = dense(link, x.reshape(2, 12), "elu")  # no fused ELU
+    x = _rng().randn(2, 3, 4).astype(np.float32)  # F.linear flattens (B, ...) inputs
+    y = fused.linear(x, link.W, link.b, activation=F.relu)
+    assert y.creator.label != "_LinearActivation"
+    np.testing.assert_allclose(y.array, F.relu(link(x)).array)
+    y = fused.linear(x.reshape(2, 12), link.W, link.b, activation=F.elu)  # no fused ELU
     np.testing.assert_allclose(y.array, F.elu(link(x.reshape(2, 12))).array)
+    y = fused.linear(x.reshape(2, 12), link.W, activation=F.tanh)  # no bias
+    np.testing.assert_allclose(y.array, F.tanh(F.linear(x.reshape(2, 12), link.W)).array)
+    assert fused.linear(x.reshape(2, 12), link.W, link.b).creator.label == "_LinearActivation"
 
 
 def test_mlp_output_is_the_plain_stack():
@@ -119,8 +130,8 @@ def test_linear_heads_match_separate_links():
     for link in links:
         link.W.array[...] = rng.randn(3, 5)
         link.b.array[...] = rng.randn(3)
-    assert fused.can_fuse_heads(links, x)
     ours = fused.linear_heads(x, links)
+    assert ours[0].creator is ours[1].creator  # one node
     for y, link in zip(ours, links):
         np.testing.assert_allclose(y.array, link(x).array, rtol=1e-6, atol=1e-6)
 
@@ -203,7 +214,7 @@ def test_fused_independent_log_prob_matches_chainers_independent():
     rng = _rng(35)
     logit = (rng.randn(3, 4, 5) * 4).astype(np.float32)
     x = (rng.rand(3, 4, 5) < 0.4).astype(np.float32)
-    from chainer_vae.likelihoods import Bernoulli
+    from chainer_vae.model.ops import Bernoulli
 
     ours = fused.Independent(Bernoulli(logit=logit), reinterpreted_batch_ndims=2)
     theirs = D.Independent(Bernoulli(logit=logit), reinterpreted_batch_ndims=2)
@@ -283,12 +294,19 @@ def _kl_inputs(seed):
 
 def test_fused_kl_equals_chainers_closed_form():
     loc1, ls1, loc2, ls2 = (a.astype(np.float32) for a in _kl_inputs(9))
-    ours = chainer.kl_divergence(fused.Normal(loc1, log_scale=ls1),
-                                 fused.Normal(loc2, log_scale=ls2))
+    ours = fused.kl_divergence(fused.Normal(loc1, log_scale=ls1),
+                               fused.Normal(loc2, log_scale=ls2))
+    assert ours.creator.label == "_NormalKL"
     theirs = chainer.kl_divergence(D.Normal(loc1, log_scale=ls1), D.Normal(loc2, log_scale=ls2))
     np.testing.assert_allclose(ours.array, theirs.array, rtol=1e-5, atol=1e-6)
-    mixed = chainer.kl_divergence(D.Normal(loc1, log_scale=ls1), fused.Normal(loc2, log_scale=ls2))
+    mixed = fused.kl_divergence(D.Normal(loc1, log_scale=ls1), fused.Normal(loc2, log_scale=ls2))
     np.testing.assert_allclose(mixed.array, theirs.array, rtol=1e-5, atol=1e-6)
+
+
+def test_the_kl_drop_in_registers_nothing_with_chainer():
+    registered = chainer.distribution._KLDIVERGENCE
+    assert not [pair for pair in registered if any(
+        cls.__module__.startswith("chainer_vae") for cls in pair)]
 
 
 def test_fused_kl_gradients_including_broadcast_prior_parameters():
@@ -323,15 +341,16 @@ def test_summed_kl_gradients_including_broadcast_prior_parameters():
 def test_independent_kl_between_other_distributions_is_chainers():
     rng = _rng(38)
     p1, p2 = rng.rand(2, 3, 4).astype(np.float32) * 0.8 + 0.1
-    ours = chainer.kl_divergence(
-        fused.Independent(D.Bernoulli(p=p1), reinterpreted_batch_ndims=1),
-        D.Independent(D.Bernoulli(p=p2), reinterpreted_batch_ndims=1))
     expected = (p1 * np.log(p1 / p2) + (1 - p1) * np.log((1 - p1) / (1 - p2))).sum(axis=1)
-    np.testing.assert_allclose(ours.array, expected, rtol=1e-5)
+    for bernoulli in (D.Bernoulli, fused.Bernoulli):
+        ours = fused.kl_divergence(
+            fused.Independent(bernoulli(p=p1), reinterpreted_batch_ndims=1),
+            D.Independent(D.Bernoulli(p=p2), reinterpreted_batch_ndims=1))
+        np.testing.assert_allclose(ours.array, expected, rtol=1e-5)
 
 
 def test_independent_kl_to_the_prior_matches_chainer():
-    from chainer_vae.vae import Prior
+    from chainer_vae.model import Prior
 
     loc, ls = (a.astype(np.float32) for a in _kl_inputs(12)[:2])
     prior = Prior(3)
@@ -340,7 +359,7 @@ def test_independent_kl_to_the_prior_matches_chainer():
     expected = chainer.kl_divergence(plain_q, plain_p).array
     for independent in (D.Independent, fused.Independent):
         q = independent(fused.Normal(loc, log_scale=ls), reinterpreted_batch_ndims=1)
-        got = chainer.kl_divergence(q, prior())
+        got = fused.kl_divergence(q, prior())
         assert got.shape == (5,)
         np.testing.assert_allclose(got.array, expected, rtol=1e-5)
 
@@ -364,7 +383,7 @@ def _plain_elbo(model, x, eps):
 def test_elbo_loss_and_gradients_equal_the_plain_formulation():
     from chainer_vae.config import ModelConfig
     from chainer_vae.model import build_model
-    from chainer_vae.vae import ELBOLoss
+    from chainer_vae.model import ELBOLoss
 
     config = ModelConfig(hidden=[16], latent=3, activation="relu")
     config.input_shape = (10,)

@@ -85,8 +85,8 @@ numpy_vae = _load("numpy_vae")
 def _benchmark_loss_chain(beta=1.0):
     """chainer-vae's loss chain and FusedAdam for the benchmarked model (random weights)."""
     from chainer_vae.model import build_model
-    from chainer_vae.optimizers import FusedAdam
-    from chainer_vae.vae import ELBOLoss
+    from chainer_vae.training.optim import FusedAdam
+    from chainer_vae.model import ELBOLoss
 
     bench = _load("train_throughput")
     np.random.seed(3)

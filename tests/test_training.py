@@ -6,12 +6,14 @@ import pytest
 
 import chainer_vae  # noqa: F401
 
-from chainer_vae import training
 from chainer_vae.config import RunConfig, default_model_config
-from chainer_vae.datasets import Data
-from chainer_vae.errors import TrainingDiverged
-from chainer_vae.evaluation import evaluate
-from chainer_vae.model import load_model
+from chainer_vae.data import Data
+from chainer_vae.errors import ConfigError, TrainingDiverged
+from chainer_vae.inference.evaluation import evaluate
+from chainer_vae.model import build_model
+from chainer_vae.runs import get_device, load_weights
+from chainer_vae.training import trainer as training
+from tiny_models import toy_images
 
 
 def toy_config(data_dir, epochs=2, **train):
@@ -45,7 +47,7 @@ def test_run_folder_holds_everything_needed(toy_mnist, tmp_path):
     assert log[1]["validation/main/loss"] < log[0]["validation/main/loss"]
     config = RunConfig.load(run)
     assert config.model.input_shape == (784,)
-    model = load_model(run, config.model)  # config.json alone rebuilds the model
+    model = load_weights(build_model(config.model), run / "model.npz")  # config.json alone rebuilds it
     saved = parameters(run)
     np.testing.assert_array_equal(model.encoder.mu.W.array, saved["encoder/mu/W"])
 
@@ -158,7 +160,7 @@ def test_evaluator_and_recorder_read_the_average(toy_mnist, tmp_path):
 
 @pytest.mark.parametrize("decay", [-0.1, 1.0])
 def test_average_decay_outside_zero_one_is_a_config_error(toy_mnist, tmp_path, decay):
-    with pytest.raises(training.ConfigError, match="--average"):
+    with pytest.raises(ConfigError, match="--average"):
         training.build_trainer(toy_config(toy_mnist, average=decay), tmp_path, progress=False)
 
 
@@ -220,7 +222,135 @@ def test_real_mnist_short_training_reaches_a_bound(data_root, tmp_path):
 
 
 def test_device_specifiers():
-    assert training.get_device("@numpy").xp is np
-    assert training.get_device("-1").xp is np
-    with pytest.raises(chainer_vae.errors.ConfigError, match="not available"):
-        training.get_device("@tpu:0")
+    assert get_device("@numpy").xp is np
+    assert get_device("-1").xp is np
+    with pytest.raises(ConfigError, match="not available"):
+        get_device("@tpu:0")
+
+
+class _Spy:
+    """An extension that records its name in ``calls`` whenever the Trainer calls it."""
+
+    def __init__(self, name, extension, calls):
+        self._name, self._extension, self._calls = name, extension, calls
+
+    def __getattr__(self, attribute):
+        return getattr(self._extension, attribute)
+
+    def __call__(self, trainer):
+        self._calls.append(self._name)
+        return self._extension(trainer)
+
+
+def test_extensions_run_in_the_order_of_the_one_table(toy_mnist, tmp_path):
+    from chainer_vae.training.extensions import ORDER
+
+    config = toy_config(toy_mnist, epochs=1, average=0.9, select="valid")
+    config.data.valid_fraction = 0.2
+    trainer, _, _ = training.build_trainer(config, tmp_path / "run", progress=True)
+    calls = []
+    for name, entry in trainer._extensions.items():
+        entry.extension = _Spy(name, entry.extension, calls)
+    trainer.run()
+    last_iteration = calls[len(calls) - calls[::-1].index("nan_guard") - 1:]
+    assert last_iteration == ["nan_guard", "average", "kl_warmup", "validation", "best_model",
+                              "latents", "log", "print", "plot_loss", "plot_kl", "progress",
+                              "random_state", "snapshot"]
+    assert [name for name in ORDER if name in last_iteration] == last_iteration
+
+
+def _snapshot_parameters(path):
+    prefix = "updater/model:main/model/"
+    with np.load(path) as snapshot:
+        return {key[len(prefix):]: snapshot[key] for key in snapshot.files
+                if key.startswith(prefix)}
+
+
+def test_select_valid_keeps_the_parameters_of_the_best_epoch(tmp_path, monkeypatch):
+    """Validated on digits whose top half is inverted: the more the model learns the
+    training digits, the worse it scores them, so the best epoch is not the last."""
+    x, _ = toy_images(200, seed=0)
+    valid = x[:40].copy()
+    valid[:, :392] = 1 - valid[:, :392]
+    data = Data(train=x, test=x[:40], input_shape=(784,), valid=valid)
+    monkeypatch.setattr(training, "load_data", lambda *args, **kwargs: data)
+    config = toy_config(tmp_path, epochs=5, select="valid", lr=0.01, keep_snapshots=5)
+    run = tmp_path / "best"
+    training.train(config, run, progress=False)
+    log = read_log(run)
+    losses = [entry["validation/main/loss"] for entry in log]
+    best = int(np.argmin(losses)) + 1
+    assert [entry["best_epoch"] for entry in log] == [
+        int(np.argmin(losses[:epoch])) + 1 for epoch in range(1, 6)]
+    assert best != 5
+    kept = _snapshot_parameters(run / "snapshot_epoch_{}".format(best))
+    for name, saved in (("model.npz", parameters(run)), ("best_model.npz",
+                                                         dict(np.load(run / "best_model.npz")))):
+        assert saved.keys() == kept.keys(), name
+        for key in kept:
+            np.testing.assert_array_equal(saved[key], kept[key], err_msg=name + " " + key)
+    last = _snapshot_parameters(run / "snapshot_epoch_5")
+    assert not np.array_equal(last["encoder/mu/W"], kept["encoder/mu/W"])
+
+
+def test_valid_fraction_holds_out_the_last_training_digits(toy_mnist):
+    from chainer_vae.config import DataConfig
+    from chainer_vae.data import load_data
+
+    whole = load_data(DataConfig(data_dir=str(toy_mnist)), progress=False)
+    split = load_data(DataConfig(data_dir=str(toy_mnist), valid_fraction=0.2), progress=False)
+    assert (len(whole.train), whole.valid) == (300, None)
+    assert (len(split.train), len(split.valid)) == (240, 60)
+    np.testing.assert_array_equal(split.valid.images, whole.train.images[240:])
+    np.testing.assert_array_equal(split.train.images, whole.train.images[:240])
+
+
+def test_select_valid_needs_a_validation_split(toy_mnist, tmp_path):
+    with pytest.raises(ConfigError, match="no validation split"):
+        training.train(toy_config(toy_mnist, select="valid"), tmp_path / "r", progress=False)
+
+
+def test_max_minutes_ends_with_a_snapshot_that_resumes_to_the_same_parameters(toy_mnist,
+                                                                              tmp_path):
+    whole, timed = tmp_path / "whole", tmp_path / "timed"
+    training.train(toy_config(toy_mnist, epochs=3, snapshot_every=5), whole, progress=False)
+    training.train(toy_config(toy_mnist, epochs=3, snapshot_every=5), timed, progress=False,
+                   max_minutes=0.0)  # over at the first end of an epoch
+    assert [entry["epoch"] for entry in read_log(timed)] == [1]
+    assert (timed / "snapshot_epoch_1").is_file() and (timed / "model.npz").is_file()
+    training.train(RunConfig.load(timed), timed, resume="latest", progress=False)
+    assert [entry["epoch"] for entry in read_log(timed)] == [1, 2, 3]
+    expected, got = parameters(whole), parameters(timed)
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+
+def test_init_from_begins_with_the_mean_of_several_runs(toy_mnist, tmp_path):
+    sources = []
+    for seed in (1, 2):
+        run = tmp_path / "source{}".format(seed)
+        training.train(toy_config(toy_mnist, epochs=1, seed=seed), run, progress=False)
+        sources.append(run)
+    started = tmp_path / "started"
+    config = toy_config(toy_mnist, epochs=1, lr=1e-12, init_from=[str(s) for s in sources])
+    training.train(config, started, progress=False)
+    first, second, got = (parameters(run) for run in sources + [started])
+    assert not np.allclose(first["encoder/mu/W"], second["encoder/mu/W"])
+    for key in got:
+        np.testing.assert_allclose(got[key], (first[key] + second[key]) / 2, atol=1e-6,
+                                   err_msg=key)
+    assert RunConfig.load(started).train.init_from == [str(s.resolve()) for s in sources]
+
+
+def test_init_from_refuses_runs_of_another_model(toy_mnist, tmp_path):
+    small, other = tmp_path / "small", tmp_path / "other"
+    training.train(toy_config(toy_mnist, epochs=1), small, progress=False)
+    config = toy_config(toy_mnist, epochs=1)
+    config.model.latent = 5
+    training.train(config, other, progress=False)
+    with pytest.raises(ConfigError, match="another model"):
+        training.train(toy_config(toy_mnist, init_from=[str(small), str(other)]),
+                       tmp_path / "mixed", progress=False)
+    with pytest.raises(ConfigError, match="other parameters"):
+        training.train(toy_config(toy_mnist, init_from=[str(other)]), tmp_path / "wrong",
+                       progress=False)

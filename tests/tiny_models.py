@@ -6,7 +6,7 @@ import chainer
 import numpy as np
 
 from chainer_vae.model import build_model
-from chainer_vae.vae import ELBOLoss
+from chainer_vae.model import ELBOLoss
 
 
 def toy_images(n, seed=0, classes=4):

@@ -6,16 +6,17 @@ writes its PNG atomically (a temporary file, then a rename) and returns the path
 
 - Fig. 2: ``plot_prior_samples`` (digits decoded from z ~ N(0, I));
 - Fig. 3: ``plot_latent_scatter`` (test-set encodings coloured by digit); its GIF over
-  the epochs comes from ``chainer_vae.recorders``;
+  the epochs comes from ``chainer_vae.outputs.gifs``;
 - Figs. 4 and 5: ``plot_losses`` (train and test loss and KL per epoch);
 - ``plot_manifold`` (2-D latent space decoded on a grid through the inverse Gaussian CDF),
   ``plot_samples_by_latent_size``, ``plot_interpolation`` / ``plot_class_interpolation``,
-  ``plot_reconstructions``, ``plot_completion``, ``plot_piano_roll(s)``;
-- ``plot_run(run_dir)`` draws every figure that fits a finished run.
+  ``plot_reconstructions``, ``plot_completion``, ``plot_piano_roll(s)`` (drawn by
+  ``midi.plot.draw_roll``).
+
+``chainer_vae.outputs.actions.plot_run`` draws every figure that fits a finished run.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -24,9 +25,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from chainer_vae import generation as gen
-from chainer_vae.files import atomic_output
+import midi
+from midi.plot import draw_roll
+
 from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.files import atomic_output
+from chainer_vae.inference import sampling
+from chainer_vae.outputs.images import as_images, tile
+from chainer_vae.runs import read_log
 
 DPI = 100
 
@@ -56,7 +62,7 @@ def figure_to_array(fig):
 
 def _show_tiles(ax, images, ncols=None, title=None, cmap="gray"):
     """Draw a batch of (N, H, W) images tiled on ``ax``, white on black like MNIST."""
-    ax.imshow(gen.tile(numpy.clip(images, 0, 1), ncols, pad=1, pad_value=0.5),
+    ax.imshow(tile(numpy.clip(images, 0, 1), ncols, pad=1, pad_value=0.5),
               cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -68,7 +74,7 @@ def _image_figure(images, path, ncols=None, title=None, width_px=800):
     """One panel of tiled images, the figure sized to the tiles (each image pixel drawn
     as an integer number of screen pixels, 1 to 4), the title above."""
     images = numpy.asarray(images)
-    grid = gen.tile(numpy.clip(images, 0, 1), ncols, pad=1, pad_value=0.5)
+    grid = tile(numpy.clip(images, 0, 1), ncols, pad=1, pad_value=0.5)
     height, width = grid.shape[:2]
     scale = int(min(4, max(1, width_px // width)))
     image_w, image_h = width * scale / DPI, height * scale / DPI
@@ -138,7 +144,8 @@ def draw_scatter(ax, points, labels=None, label_names=None, axis_names=("z1", "z
     ax.grid(True, alpha=0.3)
 
 
-def _scatter_limits(points, margin=0.05):
+def scatter_limits(points, margin=0.05):
+    """Axis limits ((x0, x1), (y0, y1)) around 2-D ``points``, with a ``margin`` share."""
     low, high = points.min(axis=0), points.max(axis=0)
     pad = numpy.maximum((high - low) * margin, 1e-3)
     return (low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1])
@@ -160,16 +167,16 @@ def render_scatter(points, labels=None, label_names=None, axis_names=("z1", "z2"
 
 def plot_prior_samples(model, path, n=100, temperature=1.0, seed=0, ncols=10, title=None):
     """Fig. 2: ``n`` examples decoded (the means of p(x|z)) from z ~ N(0, temperature^2 I)."""
-    samples = gen.prior_samples(model, n, temperature, seed=seed)
+    samples = sampling.prior_samples(model, n, temperature, seed=seed)
     if title is None:
         title = "Decoded prior samples (latent {}, T = {:g})".format(model.latent, temperature)
-    return _image_figure(gen.as_images(samples), path, ncols, title)
+    return _image_figure(as_images(samples), path, ncols, title)
 
 
 def plot_latent_scatter(model, x, labels, path, label_names=None, title=None):
     """Fig. 3: the means of q(z|x) of ``x`` coloured by label; for more than two latent
     dimensions the first two principal components (said in the title)."""
-    z = gen.encode(model, x)
+    z = sampling.encode(model, x)
     points, axis_names = latent_projection(z)
     if title is None:
         title = "Test-set encodings (latent {})".format(model.latent)
@@ -177,25 +184,6 @@ def plot_latent_scatter(model, x, labels, path, label_names=None, title=None):
             title += ", PCA projection"
     fig = render_scatter(points, labels, label_names, axis_names, title=title)
     return save_figure(fig, path)
-
-
-def read_log(log):
-    """The entries of a Chainer ``LogReport`` file: a path to it, to its run folder, or
-    the list itself."""
-    if isinstance(log, (list, tuple)):
-        return list(log)
-    path = Path(log)
-    if path.is_dir():
-        path = path / "log"
-    if not path.is_file():
-        raise RunDirError("{}: no training log".format(path))
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RunDirError("{}: not a Chainer log ({})".format(path, error)) from None
-    if not isinstance(entries, list):
-        raise RunDirError("{}: not a Chainer log (expected a list of entries)".format(path))
-    return entries
 
 
 def _series(entries, key):
@@ -238,12 +226,12 @@ def plot_manifold(model, path, n=20, span=0.95, title=None):
     if model.latent != 2:
         raise ConfigError("the latent manifold needs a 2-D latent space; this model has {} "
                           "dimensions".format(model.latent))
-    grid = gen.latent_grid(n, span)
-    images = gen.as_images(gen.decode(model, grid))
+    grid = sampling.latent_grid(n, span)
+    images = as_images(sampling.decode(model, grid))
     height, width = images.shape[1:]
     fig = _figure(7, 7.3)
     ax = fig.add_axes([0.1, 0.08, 0.86, 0.84])
-    ax.imshow(gen.tile(numpy.clip(images, 0, 1), n, pad=0), cmap="gray", vmin=0, vmax=1,
+    ax.imshow(tile(numpy.clip(images, 0, 1), n, pad=0), cmap="gray", vmin=0, vmax=1,
               interpolation="nearest")
     values = grid[:n, 0]
     ticks = numpy.unique(numpy.linspace(0, n - 1, min(n, 5)).round().astype(int))
@@ -268,8 +256,8 @@ def plot_samples_by_latent_size(models_by_size, path, n=25, temperature=1.0, see
     ncols = math.ceil(math.sqrt(n))
     for index, (size, model) in enumerate(items):
         ax = fig.add_subplot(1, len(items), index + 1)
-        samples = gen.prior_samples(model, n, temperature, seed=seed)
-        _show_tiles(ax, gen.as_images(samples), ncols, "latent = {}".format(size))
+        samples = sampling.prior_samples(model, n, temperature, seed=seed)
+        _show_tiles(ax, as_images(samples), ncols, "latent = {}".format(size))
     fig.suptitle(title or "Random samples by latent size", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -283,14 +271,14 @@ def plot_interpolation(model, a, b, path, steps=10, methods=("linear", "slerp"),
     rows = []
     for method in methods:
         if encoded:
-            z_path = gen.interpolate_latents(a, b, steps, method)
-            decoded = gen.decode(model, z_path)
+            z_path = sampling.interpolate_latents(a, b, steps, method)
+            decoded = sampling.decode(model, z_path)
         else:
-            _, decoded = gen.interpolate(model, a, b, steps, method)
-        rows.append(gen.as_images(decoded))
+            _, decoded = sampling.interpolate(model, a, b, steps, method)
+        rows.append(as_images(decoded))
     ncols = steps
     if not encoded:
-        ends = gen.as_images(numpy.stack([numpy.asarray(a), numpy.asarray(b)]))
+        ends = as_images(numpy.stack([numpy.asarray(a), numpy.asarray(b)]))
         rows = [numpy.concatenate([ends[:1], row, ends[1:]]) for row in rows]
         ncols += 2
     fig = _figure(max(4.0, 0.75 * ncols + 0.8), 0.85 * len(rows) + 0.8)
@@ -307,7 +295,7 @@ def plot_interpolation(model, a, b, path, steps=10, methods=("linear", "slerp"),
 def plot_class_interpolation(model, x, labels, path, classes=None, steps=10,
                              methods=("linear", "slerp"), label_names=None):
     """Interpolation between the mean encodings of two classes (by default the first two)."""
-    means = gen.class_mean_latents(model, x, labels)
+    means = sampling.class_mean_latents(model, x, labels)
     if classes is None:
         if len(means) < 2:
             raise ConfigError("class interpolation needs examples of two classes")
@@ -330,8 +318,8 @@ def plot_class_interpolation(model, x, labels, path, classes=None, steps=10,
 def plot_reconstructions(model, x, path, n=10, title=None):
     """The first ``n`` examples of ``x`` (top row) and their reconstructions (bottom)."""
     x = numpy.asarray(x)[:n]
-    recon = gen.reconstruct(model, x)
-    images = numpy.concatenate([gen.as_images(x), gen.as_images(recon)])
+    recon = sampling.reconstruct(model, x)
+    images = numpy.concatenate([as_images(x), as_images(recon)])
     return _image_figure(images, path, len(x), title or "Test data (top) and reconstructions")
 
 
@@ -343,158 +331,58 @@ def plot_completion(model, x, path, n=8, part="bottom", fraction=0.5, iterations
     """Completion of occluded examples: the data, what the model sees (the hidden part
     in blue), and the iterative completion (``generation.complete_occluded``)."""
     x = numpy.asarray(x)[:n]
-    mask = gen.occlusion_mask(x.shape[1:], part, fraction)
-    completed = gen.complete_occluded(model, x, mask, iterations)
-    grey = [numpy.repeat(gen.as_images(v)[..., None], 3, axis=3) for v in (x, x, completed)]
-    hidden = ~gen.as_images(mask[None])[0]
+    mask = sampling.occlusion_mask(x.shape[1:], part, fraction)
+    completed = sampling.complete_occluded(model, x, mask, iterations)
+    grey = [numpy.repeat(as_images(v)[..., None], 3, axis=3) for v in (x, x, completed)]
+    hidden = ~as_images(mask[None])[0]
     grey[1][:, hidden] = HIDDEN_COLOR
     return _image_figure(numpy.concatenate(grey), path, len(x), title or (
         "Data, {} {:.0%} hidden (blue), completed ({} passes)".format(part, fraction, iterations)))
 
 
-def _note_state(roll, threshold):
-    """(play, onset, low or None) of a (T, 2P) array or a PianoRoll."""
-    if hasattr(roll, "play") and hasattr(roll, "onset"):
-        return (numpy.asarray(roll.play, numpy.float32), numpy.asarray(roll.onset, numpy.float32),
-                roll.low)
-    array = numpy.asarray(gen.to_numpy(roll), dtype=numpy.float32)
+def _play_and_onset(roll, note_state):
+    """(play, onset or None, low or None, steps_per_beat or None) of an array or a
+    ``midi.PianoRoll``."""
+    if isinstance(roll, midi.PianoRoll):
+        return roll.play, roll.onset, roll.low, roll.steps_per_beat
+    array = numpy.asarray(sampling.to_numpy(roll), dtype=numpy.float32)
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
-    if array.ndim != 2 or array.shape[1] % 2:
-        raise ConfigError("a piano roll is a (steps, 2 * pitches) note-state array, got shape "
-                          "{}".format(array.shape))
+    if array.ndim != 2 or (note_state and array.shape[1] % 2):
+        raise ConfigError("a {} piano roll is a (steps, {}pitches) array, got shape {}".format(
+            "note-state" if note_state else "play-only", "2 * " if note_state else "",
+            array.shape))
+    if not note_state:
+        return array, None, None, None
     width = array.shape[1] // 2
-    return array[:, :width], array[:, width:], None
-
-
-def _draw_roll(ax, play, onset, low, threshold, steps_per_beat):
-    steps, pitches = play.shape
-    ax.imshow(play.T, origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1,
-              interpolation="nearest", extent=(-0.5, steps - 0.5, low - 0.5, low + pitches - 0.5))
-    t, j = numpy.nonzero((onset > threshold) & (play > threshold))
-    if len(t):
-        ax.scatter(t - 0.3, j + low, marker=">", s=12, color="tab:red", linewidths=0,
-                   label="onset")
-    bar = 4 * steps_per_beat
-    for step in range(bar, steps, bar):
-        ax.axvline(step - 0.5, color="tab:blue", alpha=0.25, linewidth=0.8)
-    ax.set_ylabel("MIDI pitch")
+    return array[:, :width], array[:, width:], None, None
 
 
 def plot_piano_rolls(rolls, path, titles=None, low=24, threshold=0.5, steps_per_beat=4,
-                     title=None):
+                     title=None, note_state=True):
     """Several piano rolls stacked (e.g. real and generated music): each a (T, 2P)
-    note-state array (play in columns 0..P-1, articulate in P..2P-1; binary or
-    probabilities) or a ``midi.PianoRoll``. Play is drawn as an image (darker = more
-    likely), onsets above ``threshold`` as red marks, bar lines every 4 beats."""
+    note-state array (play in columns 0..P-1, onsets in P..2P-1), or with
+    ``note_state`` False a (T, P) play-only roll, binary or probabilities, or a
+    ``midi.PianoRoll``; pitches from MIDI ``low``. Drawn by ``midi.plot.draw_roll``."""
     rolls = list(rolls)
     if not rolls:
         raise ConfigError("no piano rolls to draw")
     fig = _figure(10, 2.6 * len(rolls) + 0.4)
     for index, roll in enumerate(rolls):
-        play, onset, roll_low = _note_state(roll, threshold)
+        play, onset, roll_low, roll_grid = _play_and_onset(roll, note_state)
         ax = fig.add_subplot(len(rolls), 1, index + 1)
-        _draw_roll(ax, play, onset, low if roll_low is None else roll_low, threshold,
-                   getattr(roll, "steps_per_beat", steps_per_beat))
+        draw_roll(ax, play, onset, low if roll_low is None else roll_low,
+                  steps_per_beat if roll_grid is None else roll_grid, threshold)
         if titles is not None and index < len(titles):
             ax.set_title(titles[index], fontsize=9)
-        if index == len(rolls) - 1:
-            ax.set_xlabel("step ({} per beat)".format(getattr(roll, "steps_per_beat",
-                                                              steps_per_beat)))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
 
-def plot_piano_roll(array_or_roll, path, low=24, title=None, threshold=0.5, steps_per_beat=4):
+def plot_piano_roll(array_or_roll, path, low=24, title=None, threshold=0.5, steps_per_beat=4,
+                    note_state=True):
     """One piano roll (see ``plot_piano_rolls``)."""
     return plot_piano_rolls([array_or_roll], path, [title] if title else None, low, threshold,
-                            steps_per_beat)
-
-
-# ---------------------------------------------------------------------------- GIFs
-
-def _frame_to_uint8(frame):
-    frame = numpy.asarray(frame)
-    if frame.dtype != numpy.uint8:
-        frame = (numpy.clip(frame.astype(numpy.float64), 0, 1) * 255).round().astype(numpy.uint8)
-    if frame.ndim == 3 and frame.shape[2] == 4:
-        frame = frame[..., :3]
-    if frame.ndim not in (2, 3):
-        raise ConfigError("a GIF frame is (H, W) or (H, W, 3), got shape {}".format(frame.shape))
-    return frame
-
-
-def save_gif(frames, path, fps=4, loop=0):
-    """Write frames, each (H, W) grey or (H, W, 3) RGB, floats in [0, 1] or uint8, as an
-    animated GIF (with Pillow, which matplotlib depends on), atomically; returns the path."""
-    from PIL import Image
-
-    frames = [_frame_to_uint8(frame) for frame in frames]
-    if not frames:
-        raise ConfigError("a GIF needs at least one frame")
-    images = [Image.fromarray(frame).convert("RGB") for frame in frames]
-    images = [image.quantize(colors=256, method=Image.Quantize.MEDIANCUT) for image in images]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as temporary:
-        images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
-                       duration=max(20, int(round(1000 / fps))), loop=loop, optimize=False)
-    return path
-
-
-# ---------------------------------------------------------------------------- a run folder
-
-def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
-    """Draw every figure that fits a finished run into ``out_dir`` (default
-    ``run_dir/figures``); returns the paths written.
-
-    MNIST (images): prior samples, latent scatter, losses, reconstructions, completion,
-    interpolation between two classes' mean encodings, the manifold when the latent
-    space is 2-D, and the scatter/grid GIFs when the run recorded ``latents.npz``.
-    MIDI: losses, piano rolls of a real test window, its reconstruction and samples
-    from the prior (on above 0.2, the study's threshold), and the scatter of the pieces.
-    ``data`` replaces the run's own data set (loaded from its config otherwise).
-    """
-    run_dir = Path(run_dir)
-    config, model, data = gen.load_run_parts(run_dir, data, device)
-    out = Path(out_dir) if out_dir is not None else run_dir / "figures"
-    out.mkdir(parents=True, exist_ok=True)
-    x = gen.examples_array(data.test, limit)
-    labels = None if data.test_labels is None else numpy.asarray(data.test_labels)[:len(x)]
-    names = data.label_names or None
-    paths = []
-    if (run_dir / "log").is_file():
-        try:
-            paths.append(plot_losses(run_dir / "log", out / "losses.png"))
-        except RunDirError:
-            pass  # a log without epochs yet
-    if len(x) and labels is not None:
-        paths.append(plot_latent_scatter(model, x, labels, out / "latent_scatter.png", names))
-    if config.data.dataset == "midi":
-        low, spb = config.data.low, config.data.steps_per_beat
-        if len(x):
-            recon = gen.reconstruct(model, x[:1])[0]
-            paths.append(plot_piano_rolls([x[0], recon], out / "piano_roll_test.png",
-                                          ["test window 0", "its reconstruction (probabilities)"],
-                                          low, 0.5, spb))
-        samples = gen.prior_samples(model, 3, seed=seed)
-        paths.append(plot_piano_rolls(list(samples), out / "piano_roll_samples.png",
-                                      ["prior sample {} (probabilities)".format(i)
-                                       for i in range(len(samples))], low, 0.2, spb))
-        return paths
-    paths.append(plot_prior_samples(model, out / "prior_samples.png", seed=seed))
-    if len(x):
-        paths.append(plot_reconstructions(model, x, out / "reconstructions.png"))
-        paths.append(plot_completion(model, x, out / "completion.png"))
-    if labels is not None and len(numpy.unique(labels)) >= 2:
-        paths.append(plot_class_interpolation(model, x, labels, out / "interpolation.png",
-                                              label_names=names))
-    if model.latent == 2:
-        paths.append(plot_manifold(model, out / "manifold.png"))
-    if (run_dir / "latents.npz").is_file():
-        from chainer_vae.recorders import write_latent_gifs
-
-        paths += write_latent_gifs(run_dir, out)
-    return paths
+                            steps_per_beat, note_state=note_state)

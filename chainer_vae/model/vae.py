@@ -8,7 +8,7 @@ import math
 import chainer
 import numpy
 
-from chainer_vae import fused
+from chainer_vae.model import ops
 
 
 class Prior(chainer.Link):
@@ -25,8 +25,8 @@ class Prior(chainer.Link):
     def forward(self):
         # Built from log(scale), the parameter the fused KL and sampling read directly.
         log_scale = self.xp.log(self.scale)
-        return fused.Independent(fused.Normal(self.loc, log_scale=log_scale),
-                                 reinterpreted_batch_ndims=1)
+        return ops.Independent(ops.Normal(self.loc, log_scale=log_scale),
+                               reinterpreted_batch_ndims=1)
 
 
 class VAE(chainer.Chain):
@@ -56,15 +56,19 @@ class VAE(chainer.Chain):
         """n draws of z from the prior, shape (n, latent)."""
         return self.prior().sample(n).array
 
+    def posterior_draws(self, x, n_samples):
+        """q(z|x), ``n_samples`` reparameterised draws z of it per example (n_samples, B,
+        latent), and log p(x|z) of each draw, (n_samples * B,) sample-major, in nats."""
+        q_z = self.encoder(x)
+        z = q_z.sample(n_samples)
+        z_flat = ops.reshape(z, (n_samples * x.shape[0], self.latent))
+        x_rep = _repeat(x, n_samples)
+        return q_z, z, self.decoder(z_flat, x_rep).log_prob(x_rep)
+
     def log_weights(self, x, n_samples):
         """log p(x, z) - log q(z|x) for ``n_samples`` draws of z per example: (n_samples, B)."""
-        q_z = self.encoder(x)
-        z = q_z.sample(n_samples)  # (n_samples, B, latent)
-        batch = x.shape[0]
-        z_flat = fused.reshape(z, (n_samples * batch, self.latent))
-        x_rep = _repeat(x, n_samples)
-        log_px_z = fused.reshape(self.decoder(z_flat, x_rep).log_prob(x_rep),
-                                  (n_samples, batch))
+        q_z, z, log_px_z = self.posterior_draws(x, n_samples)
+        log_px_z = ops.reshape(log_px_z, (n_samples, x.shape[0]))
         return log_px_z + self.prior().log_prob(z) - q_z.log_prob(z)
 
     def log_likelihood(self, x, n_samples=5000, chunk=None):
@@ -96,7 +100,7 @@ class ELBOLoss(chainer.Chain):
 
     loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)), reported as ``loss``,
     ``reconstr``, ``kl`` and ``beta`` (nats per example). The KL term is the closed form
-    from ``chainer.kl_divergence``. ``beta`` is changed during training by the KL warm-up.
+    (``ops.kl_divergence``). ``beta`` is changed during training by the KL warm-up.
     """
 
     def __init__(self, model, k=1, beta=1.0):
@@ -107,15 +111,9 @@ class ELBOLoss(chainer.Chain):
             self.model = model
 
     def forward(self, x, *unused_labels):
-        model = self.model
-        q_z = model.encoder(x)
-        z = q_z.sample(self.k)
-        batch = x.shape[0]
-        z_flat = fused.reshape(z, (self.k * batch, model.latent))
-        x_rep = _repeat(x, self.k)
-        log_px_z = model.decoder(z_flat, x_rep).log_prob(x_rep)  # (k * B,)
-        loss, reconstr, kl = fused.negative_elbo(
-            log_px_z, chainer.kl_divergence(q_z, model.prior()), self.beta)
+        q_z, _, log_px_z = self.model.posterior_draws(x, self.k)
+        loss, reconstr, kl = ops.negative_elbo(
+            log_px_z, ops.kl_divergence(q_z, self.model.prior()), self.beta)
         chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
         return loss
 

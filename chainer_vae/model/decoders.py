@@ -1,7 +1,7 @@
 """Decoders: z (B, latent) -> p(x|z), a likelihood over (B, *output_shape).
 
 Each decoder computes raw outputs (B, n_params, *output_shape) its own way; the
-likelihood (``chainer_vae.likelihoods``) turns them into a distribution.
+likelihood (``chainer_vae.model.likelihoods``) turns them into a distribution.
 ``generate(z, sample)`` returns the mean of p(x|z) as an array; the autoregressive LSTM
 decoder feeds its own outputs back one step at a time there.
 """
@@ -10,11 +10,11 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
-from chainer_vae import fused
-from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
-                                dense, image_shape, sequence_shape)
-from chainer_vae.likelihoods import mean_of
-from chainer_vae.made import StepMADE
+from chainer_vae.model import ops
+from chainer_vae.model.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
+                                      conv_grid, image_shape, sequence_shape)
+from chainer_vae.model.likelihoods import mean_of
+from chainer_vae.model.made import StepMADE
 
 
 class _Decoder(chainer.Chain):
@@ -61,12 +61,12 @@ class MLPDecoder(_Decoder):
 
     def raw(self, z, x=None):
         h = self.trunk(z)
-        out = dense(self.out, h)
+        out = ops.linear(h, self.out.W, self.out.b)
         if self.step_made:
             if x is None:
                 raise ValueError("a decoder with a MADE needs x for teacher forcing")
-            out = out + self.made(F.reshape(x, (x.shape[0], self._features)), h)
-        return fused.reshape(out, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+            out = out + self.made(ops.reshape(x, (x.shape[0], self._features)), h)
+        return ops.reshape(out, (z.shape[0], self.likelihood.n_params) + self.output_shape)
 
     def generate(self, z, sample=False):
         """The means of the conditionals of values drawn one at a time (see
@@ -75,7 +75,7 @@ class MLPDecoder(_Decoder):
             return super().generate(z, sample)
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             h = self.trunk(chainer.as_variable(z))
-            base = dense(self.out, h).array
+            base = ops.linear(h, self.out.W, self.out.b).array
             means, _ = self.made.generate(h, base, made_choice(self.likelihood, sample))
         return means.reshape((len(base),) + self.output_shape)
 
@@ -90,11 +90,11 @@ class ConvDecoder(_Decoder):
         n_channels, height, width = image_shape(output_shape)
         grid = conv_grid(height, width, len(channels))
         self._start_shape = (channels[-1],) + grid[-1]
-        dense = hidden[0] if hidden else 256
+        width = hidden[0] if hidden else 256
         out_channels = list(reversed(channels[:-1])) + [likelihood.n_params * n_channels]
         with self.init_scope():
-            self.dense = L.Linear(latent, dense)
-            self.grid = L.Linear(dense, int(numpy.prod(self._start_shape)))
+            self.dense = L.Linear(latent, width)
+            self.grid = L.Linear(width, int(numpy.prod(self._start_shape)))
             self.deconvs = chainer.ChainList(*[
                 L.Deconvolution2D(c_in, c_out, CONV_KERNEL, CONV_STRIDE, CONV_PAD, outsize=size)
                 for c_in, c_out, size in zip(reversed(channels), out_channels,
@@ -103,12 +103,12 @@ class ConvDecoder(_Decoder):
 
     def raw(self, z, x=None):
         h = self._activate(self.dense(z))
-        h = F.reshape(self._activate(self.grid(h)), (z.shape[0],) + self._start_shape)
+        h = ops.reshape(self._activate(self.grid(h)), (z.shape[0],) + self._start_shape)
         for i, deconv in enumerate(self.deconvs):
             h = deconv(h)
             if i + 1 < len(self.deconvs):
                 h = self._activate(h)
-        return fused.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+        return ops.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
 
 
 class LSTMDecoder(_Decoder):
@@ -117,7 +117,7 @@ class LSTMDecoder(_Decoder):
     With ``autoregressive`` it also reads the previous step of x: the data during
     training (teacher forcing), its own output during ``generate``. With ``step_made``
     hidden units (> 0) the values within each step are autoregressive too, lowest first
-    (``chainer_vae.made.StepMADE``), which also needs x during training. ``dropout``
+    (``chainer_vae.model.made.StepMADE``), which also needs x during training. ``dropout``
     drops LSTM outputs (and the MADE's hidden units) at that rate in training only.
     """
 
@@ -167,21 +167,21 @@ class LSTMDecoder(_Decoder):
     def _with_made(self, out, hs, x):
         """``out`` plus the MADE's outputs for the steps x (B, T, F) given the states hs."""
         batch, steps = x.shape[:2]
-        made = self.made(F.reshape(x, (batch * steps, self._features)),
-                         F.reshape(hs, (batch * steps, hs.shape[2])))
-        return out + F.reshape(made, out.shape)
+        made = self.made(ops.reshape(x, (batch * steps, self._features)),
+                         ops.reshape(hs, (batch * steps, hs.shape[2])))
+        return out + ops.reshape(made, out.shape)
 
     def _to_raw(self, out):
         batch, steps = out.shape[:2]
-        out = F.reshape(out, (batch, steps, self.likelihood.n_params, self._features))
-        return F.reshape(F.transpose(out, (0, 2, 1, 3)),
+        out = ops.reshape(out, (batch, steps, self.likelihood.n_params, self._features))
+        return ops.reshape(F.transpose(out, (0, 2, 1, 3)),
                          (batch, self.likelihood.n_params) + self.output_shape)
 
     def raw(self, z, x=None):
         if self._reads_x:
             if x is None:
                 raise ValueError("an autoregressive decoder needs x for teacher forcing")
-            x = F.reshape(x, (x.shape[0], self._steps, self._features))
+            x = ops.reshape(x, (x.shape[0], self._steps, self._features))
         previous = None
         if self.autoregressive:
             previous = F.pad(x[:, :-1], ((0, 0), (1, 0), (0, 0)), "constant")
@@ -222,7 +222,7 @@ class LSTMDecoder(_Decoder):
             mean = self._mean(out, (batch, steps, self.likelihood.n_params, self._features))
             return mean, fed_back(self.likelihood, mean, sample)
 
-        means, values = self.made.generate(F.reshape(hs, (batch * steps, -1)),
+        means, values = self.made.generate(ops.reshape(hs, (batch * steps, -1)),
                                            out.array.reshape(batch * steps, -1),
                                            made_choice(self.likelihood, sample))
         shape = (batch, steps, self._features)
@@ -230,7 +230,7 @@ class LSTMDecoder(_Decoder):
 
     def _mean(self, out, shape):
         """The mean (B, T, F) of the likelihood for raw outputs ``out`` (B, T, n_params * F)."""
-        raw = F.transpose(F.reshape(out, shape), (0, 2, 1, 3))
+        raw = F.transpose(ops.reshape(out, shape), (0, 2, 1, 3))
         return mean_of(self.likelihood(raw))
 
 

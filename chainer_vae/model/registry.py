@@ -1,26 +1,13 @@
-"""Build a VAE from a ``ModelConfig``: parts are looked up by name, so ``config.json``
-rebuilds any model, and saved weights are loaded into it."""
+"""The part registry: a VAE built from a ``ModelConfig`` whose parts are looked up by
+name, so ``config.json`` rebuilds any model."""
 import dataclasses
-from pathlib import Path
-
-import chainer
 
 from chainer_vae.config import ModelConfig
-from chainer_vae.decoders import DECODERS
-from chainer_vae.encoders import ENCODERS
-from chainer_vae.errors import ConfigError, RunDirError
-from chainer_vae.likelihoods import make_likelihood
-from chainer_vae.vae import VAE, Prior
-
-MODEL_FILE = "model.npz"
-
-
-def _lookup(table, name, what):
-    try:
-        return table[name]
-    except KeyError:
-        raise ConfigError("unknown {} {!r}; choose one of {}".format(
-            what, name, ", ".join(sorted(table)))) from None
+from chainer_vae.errors import ConfigError, choice
+from chainer_vae.model.decoders import DECODERS
+from chainer_vae.model.encoders import ENCODERS
+from chainer_vae.model.likelihoods import make_likelihood
+from chainer_vae.model.vae import VAE, Prior
 
 
 def _check(config):
@@ -48,8 +35,8 @@ def _check(config):
 def build_model(config: ModelConfig) -> VAE:
     """A freshly initialised VAE (on the CPU) with the parts named in ``config``."""
     _check(config)
-    encoder_cls = _lookup(ENCODERS, config.encoder, "encoder")
-    decoder_cls = _lookup(DECODERS, config.decoder, "decoder")
+    encoder_cls = choice(ENCODERS, config.encoder, "encoder")
+    decoder_cls = choice(DECODERS, config.decoder, "decoder")
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
@@ -61,18 +48,16 @@ def build_model(config: ModelConfig) -> VAE:
     return VAE(encoder, decoder, Prior(config.latent))
 
 
-def load_model(run_dir, config: ModelConfig, weights=MODEL_FILE) -> VAE:
-    """The VAE of a finished run: built from ``config``, weights from ``run_dir/weights``
-    (``model.npz``, or another parameter file the run wrote)."""
-    path = Path(run_dir) / weights
-    if not path.is_file():
-        raise RunDirError("{}: no {} (has training finished?)".format(run_dir, weights))
-    model = build_model(config)
-    try:
-        chainer.serializers.load_npz(str(path), model)
-    except (KeyError, ValueError, OSError) as error:
-        raise RunDirError("{}: weights do not fit config.json ({})".format(path, error)) from None
-    return model
+def same_weights(first: ModelConfig, second: ModelConfig) -> bool:
+    """Whether models built from the two configs have the same parameters (names and
+    shapes): the configs may differ in what decides no weight, the length of LSTM
+    sequences and the dropout rate."""
+    def weights_of(config):
+        shape = tuple(config.input_shape)
+        if config.encoder == "lstm" and config.decoder == "lstm":
+            shape = shape[1:]
+        return dataclasses.replace(config, input_shape=shape, dropout=0.0)
+    return weights_of(first) == weights_of(second)
 
 
 def at_length(model: VAE, config: ModelConfig, steps: int) -> VAE:

@@ -8,9 +8,9 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
-from chainer_vae import fused
-from chainer_vae.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation, conv_grid,
-                                image_shape, sequence_shape)
+from chainer_vae.model import ops
+from chainer_vae.model.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
+                                      conv_grid, image_shape, sequence_shape)
 
 
 class _GaussianEncoder(chainer.Chain):
@@ -23,14 +23,9 @@ class _GaussianEncoder(chainer.Chain):
             self.ln_sigma = L.Linear(feature_size, latent)
 
     def forward(self, x):
-        h = self.features(x)
-        heads = (self.mu, self.ln_sigma)
-        if fused.can_fuse_heads(heads, h):
-            loc, log_scale = fused.linear_heads(h, heads)
-        else:
-            loc, log_scale = (head(h) for head in heads)
-        return fused.Independent(fused.Normal(loc=loc, log_scale=log_scale),
-                                 reinterpreted_batch_ndims=1)
+        loc, log_scale = ops.linear_heads(self.features(x), (self.mu, self.ln_sigma))
+        return ops.Independent(ops.Normal(loc=loc, log_scale=log_scale),
+                               reinterpreted_batch_ndims=1)
 
     def features(self, x):
         raise NotImplementedError
@@ -47,9 +42,7 @@ class MLPEncoder(_GaussianEncoder):
             self.trunk = trunk
 
     def features(self, x):
-        if x.ndim != 2:  # flat input needs no reshape node
-            x = F.reshape(x, (x.shape[0], -1))
-        return self.trunk(x)
+        return self.trunk(ops.reshape(x, (x.shape[0], -1)))
 
 
 class ConvEncoder(_GaussianEncoder):
@@ -73,7 +66,7 @@ class ConvEncoder(_GaussianEncoder):
         self._activate = activation(activation_name)
 
     def features(self, x):
-        h = F.reshape(x, (x.shape[0],) + self._image_shape)
+        h = ops.reshape(x, (x.shape[0],) + self._image_shape)
         for conv in self.convs:
             h = self._activate(conv(h))
         return self._activate(self.dense(h))
@@ -96,7 +89,7 @@ class LSTMEncoder(_GaussianEncoder):
                 self.lstm = L.NStepLSTM(1, features, size, dropout=0.0)
 
     def features(self, x):
-        x = F.reshape(x, (x.shape[0],) + self._sequence_shape)
+        x = ops.reshape(x, (x.shape[0],) + self._sequence_shape)
         last_states, _, _ = self.lstm(None, None, list(F.separate(x, axis=0)))
         # (directions, B, H) -> (B, directions * H)
         return F.concat(list(F.separate(last_states, axis=0)), axis=1)

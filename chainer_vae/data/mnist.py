@@ -26,18 +26,19 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from chainer_vae.files import atomic_binary
+from chainer_vae.data.base import ENV_VAR, Data, data_root, limited
+from chainer_vae.data.images import ImageDataset
 from chainer_vae.errors import ConfigError, DataError, DownloadError
+from chainer_vae.files import atomic_binary
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "IDX_DTYPES", "MNIST_FILES", "MNIST_CHECKSUMS", "MNIST_MIRRORS", "ENV_VAR",
     "MnistData", "read_idx", "write_idx", "mnist_dir", "download_mnist", "load_mnist",
+    "load_data",
 ]
 
-#: Environment variable naming the data root; MNIST lives in ``$CHAINER_VAE_DATA/mnist``.
-ENV_VAR = "CHAINER_VAE_DATA"
 
 #: IDX type code (third magic byte) -> big-endian NumPy dtype, per the IDX specification.
 IDX_DTYPES = {
@@ -213,9 +214,8 @@ def mnist_dir(data_dir: Optional[PathLike] = None) -> Path:
     """
     if data_dir is not None:
         return Path(data_dir).expanduser()
-    root = os.environ.get(ENV_VAR)
-    if root:
-        return Path(root).expanduser() / "mnist"
+    if data_root() is not None:
+        return data_root() / "mnist"
     return Path.home() / ".cache" / "chainer_vae" / "mnist"
 
 
@@ -482,3 +482,43 @@ def load_mnist(data_dir: Optional[PathLike] = None,
             / np.float32(255.0))
         arrays[split + "_labels"] = labels[keep].astype(np.int32)
     return MnistData(**arrays)
+
+
+# How each encoder reads an image.
+IMAGE_LAYOUTS = {"mlp": "flat", "conv": "image", "lstm": "rows"}
+
+
+def held_out(count, fraction):
+    """How many of ``count`` examples a validation ``fraction`` holds out: 0 for 0, else
+    at least one and at most ``count - 1``."""
+    if not fraction:
+        return 0
+    return min(max(1, int(round(fraction * count))), count - 1)
+
+
+def load_data(config, encoder="mlp", progress=True) -> Data:
+    """MNIST as a ``DataConfig`` describes it, laid out for ``encoder`` (flat for mlp,
+    1-channel images for conv, rows for lstm). With ``valid_fraction`` the last part of
+    the training digits (in file order) is held out for validation."""
+    layout = IMAGE_LAYOUTS.get(encoder, "flat")
+    mnist = load_mnist(config.data_dir, classes=config.classes,
+                       train_per_class=config.train_per_class,
+                       test_per_class=config.test_per_class, progress=progress)
+    train_images, train_labels = mnist.train_images, mnist.train_labels
+    valid_count = held_out(len(train_images), config.valid_fraction)
+    keep = len(train_images) - valid_count
+    splits = {"train": limited(train_images[:keep], train_labels[:keep], config.limit),
+              "valid": limited(train_images[keep:], train_labels[keep:], config.limit),
+              "test": limited(mnist.test_images, mnist.test_labels, config.limit)}
+    # Dynamic binarization resamples the training set on every pass; held-out digits are
+    # drawn once so that every evaluation scores the same binary images.
+    held_out_mode = "fixed" if config.binarize == "dynamic" else config.binarize
+    sets = {name: ImageDataset(images, labels, shape=layout,
+                               binarize=config.binarize if name == "train" else held_out_mode)
+            for name, (images, labels) in splits.items() if len(images) or name != "valid"}
+    valid = sets.get("valid")
+    return Data(sets["train"], sets["test"], sets["train"].example_shape,
+                sets["train"].labels, sets["test"].labels, [str(digit) for digit in range(10)],
+                {"dataset": "mnist", "train": len(sets["train"]), "test": len(sets["test"]),
+                 "valid": len(valid) if valid is not None else 0},
+                valid=valid, valid_labels=valid.labels if valid is not None else None)

@@ -21,16 +21,16 @@ and one of these binarizations:
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
 
-import chainer_vae  # noqa: F401  (installs the chainer compatibility shim first)
 import chainer
 
-from chainer_vae.errors import ConfigError, DataError
+from chainer_vae.errors import ConfigError, DataError, choice
 
-__all__ = ["ImageDataset", "binarize_once", "BINARIZE_MODES", "SHAPES"]
+__all__ = ["ImageDataset", "binarize_once", "image_layout", "BINARIZE_MODES", "SHAPES"]
 
 BINARIZE_MODES = ("none", "threshold", "dynamic", "fixed")
 SHAPES = ("flat", "image", "rows")
@@ -114,12 +114,8 @@ class ImageDataset(chainer.dataset.DatasetMixin):
 
     def __init__(self, images, labels=None, binarize: str = "none", shape: str = "flat",
                  seed: int = 0):
-        if binarize not in BINARIZE_MODES:
-            raise ConfigError("unknown binarize mode {!r}; choose one of {}".format(
-                binarize, ", ".join(BINARIZE_MODES)))
-        if shape not in SHAPES:
-            raise ConfigError("unknown example shape {!r}; choose one of {}".format(
-                shape, ", ".join(SHAPES)))
+        choice(BINARIZE_MODES, binarize, "binarize mode")
+        choice(SHAPES, shape, "example shape")
         self.images = _as_flat_images(images)
         if labels is not None:
             labels = np.asarray(labels)
@@ -137,16 +133,6 @@ class ImageDataset(chainer.dataset.DatasetMixin):
                               "rows": (self.side, self.side)}[shape]
         # "fixed" is drawn once here; the others are applied on access.
         self._source = binarize_once(self.images, seed) if binarize == "fixed" else self.images
-
-    @classmethod
-    def fixed(cls, images, labels=None, shape: str = "flat", seed: int = 0) -> "ImageDataset":
-        """A dataset binarized once by Bernoulli draws from ``RandomState(seed)``.
-
-        Same as ``ImageDataset(images, labels, binarize="fixed", shape=shape, seed=seed)``:
-        use it for a test set under dynamic binarization, so that every evaluation sees
-        the same binary images.
-        """
-        return cls(images, labels, binarize="fixed", shape=shape, seed=seed)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -189,3 +175,17 @@ class ImageDataset(chainer.dataset.DatasetMixin):
     def __repr__(self) -> str:
         return "ImageDataset({} images, binarize={!r}, shape={!r}, example_shape={})".format(
             len(self), self.binarize, self.shape, self.example_shape)
+
+
+def image_layout(shape):
+    """(H, W) of an example shape drawn as an image: (784,) -> (28, 28), (1, 28, 28) ->
+    (28, 28), (T, F) -> (T, F); a non-square flat vector becomes one row."""
+    shape = tuple(shape)
+    if len(shape) == 1:
+        side = math.isqrt(shape[0])
+        return (side, side) if side * side == shape[0] else (1, shape[0])
+    if len(shape) == 3 and shape[0] == 1:
+        return shape[1:]
+    if len(shape) == 2:
+        return shape
+    raise ConfigError("cannot draw examples of shape {} as images".format(shape))

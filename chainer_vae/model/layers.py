@@ -3,8 +3,8 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
-from chainer_vae import fused
-from chainer_vae.errors import ConfigError
+from chainer_vae.errors import ConfigError, choice
+from chainer_vae.model import ops
 
 ACTIVATIONS = {"relu": F.relu, "tanh": F.tanh, "softplus": F.softplus, "elu": F.elu,
                "leaky_relu": F.leaky_relu}
@@ -15,23 +15,7 @@ CONV_KERNEL, CONV_STRIDE, CONV_PAD = 4, 2, 1
 
 def activation(name):
     """The activation function called ``name``."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise ConfigError("unknown activation {!r}; choose one of {}".format(
-            name, ", ".join(sorted(ACTIVATIONS)))) from None
-
-
-def dense(link, x, activation_name=None):
-    """``activation(link(x))`` for an ``L.Linear`` link, x (B, in) -> (B, out).
-
-    One fused node (``chainer_vae.fused.linear``) where it applies (2-D x, ReLU, tanh or
-    no activation): it skips the bias, activation and gradient nodes chainer would add.
-    """
-    if fused.can_fuse_linear(link, activation_name, x):
-        return fused.linear(x, link, activation_name)
-    h = link(x)
-    return h if activation_name is None else activation(activation_name)(h)
+    return choice(ACTIVATIONS, name, "activation")
 
 
 class MLP(chainer.ChainList):
@@ -41,12 +25,11 @@ class MLP(chainer.ChainList):
         super().__init__(*[L.Linear(n_in, n_out)
                            for n_in, n_out in zip([in_size] + list(sizes[:-1]), sizes)])
         self.out_size = sizes[-1] if sizes else in_size
-        activation(activation_name)  # fail early on an unknown name
-        self._activation_name = activation_name
+        self._activation = activation(activation_name)
 
     def forward(self, h):
         for layer in self:
-            h = dense(layer, h, self._activation_name)
+            h = ops.linear(h, layer.W, layer.b, activation=self._activation)
         return h
 
 

@@ -1,0 +1,40 @@
+"""Data sets for training: MNIST images, MIDI piano-roll windows and the polyphonic
+benchmarks, as Chainer datasets.
+
+``load_data(config, encoder)`` is the one entry point: it returns the training, test and
+(where there is one) validation examples and the shape of one example, which the model
+is built for. Each source lives in its own module: ``mnist`` and ``images`` (digits),
+``midi`` (a folder of MIDI files, through the ``midi`` package), ``polyphonic`` (the
+four ``.mat`` benchmarks); ``iterators`` draws the batches.
+"""
+from __future__ import annotations
+
+from chainer_vae.config import DataConfig
+from chainer_vae.data import midi, mnist, polyphonic
+from chainer_vae.data.base import SPLITS, Data, examples_array
+from chainer_vae.errors import choice
+
+# name -> loader(config, encoder, progress) -> Data
+LOADERS = {"mnist": mnist.load_data, "midi": midi.load_data}
+LOADERS.update({name: polyphonic.load_data for name in polyphonic.DATASETS})
+DATASETS = tuple(LOADERS)
+
+
+def default_data_config(dataset) -> DataConfig:
+    """The data a run on ``dataset`` reads unless told otherwise: the study's 100-step
+    windows on a 16th-note grid for MIDI folders; 16-step windows of the benchmarks,
+    whose grid is their own (one step per row) and whose 88 columns start at MIDI 21."""
+    choice(LOADERS, dataset, "dataset")
+    if dataset in polyphonic.DATASETS:
+        return DataConfig(dataset=dataset, window=16, steps_per_beat=polyphonic.STEPS_PER_BEAT,
+                          low=polyphonic.LOWEST_PITCH,
+                          high=polyphonic.LOWEST_PITCH + polyphonic.KEYS)
+    return DataConfig(dataset=dataset)
+
+
+def load_data(config, encoder="mlp", progress=True) -> Data:
+    """The datasets described by a ``DataConfig``, laid out for ``encoder``."""
+    return choice(LOADERS, config.dataset, "dataset")(config, encoder, progress)
+
+
+__all__ = ["DATASETS", "SPLITS", "Data", "default_data_config", "examples_array", "load_data"]

@@ -1,0 +1,67 @@
+"""A folder of MIDI files as training data: the bridge to the ``midi`` package.
+
+The folder holds ``<label>/*.mid`` (a label is a genre, or a key as in the study's
+``cminor``/``ebmajor``); ``midi.load_windows`` converts the pieces and cuts them into
+note-state windows (T, 2P), split into training and test by piece. With
+``valid_fraction`` some training pieces are held out for validation too.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import midi
+import numpy as np
+
+from chainer_vae.data.base import ENV_VAR, Data, data_root, limited
+from chainer_vae.errors import ConfigError
+
+DEFAULT_FOLDER = "bach_lute"
+VALID_SEED = 1  # the held-out validation pieces are drawn apart from the test pieces
+
+
+def midi_root(data_dir=None) -> Path:
+    """``data_dir``, else ``$CHAINER_VAE_DATA/bach_lute`` (the study's Bach pieces)."""
+    if data_dir is not None:
+        return Path(data_dir)
+    if data_root() is not None:
+        return data_root() / DEFAULT_FOLDER
+    raise ConfigError("--dataset midi needs --data-dir (a folder of <label>/*.mid) or "
+                      "${} set to a data root holding {}/".format(ENV_VAR, DEFAULT_FOLDER))
+
+
+def load_data(config, encoder="mlp", progress=True) -> Data:
+    """Note-state windows (N, window, 2 * (high - low)) of a MIDI folder, as a
+    ``DataConfig`` describes them; every encoder reads them as they are."""
+    split = midi.load_windows(
+        midi_root(config.data_dir), steps_per_beat=config.steps_per_beat, low=config.low,
+        high=config.high, window=config.window, hop=config.hop,
+        windows_per_piece=config.windows_per_piece, test_fraction=config.test_fraction,
+        seed=0, transpose=tuple(config.transpose), progress=progress)
+    in_valid = _validation_windows(split, config.valid_fraction)
+    original = split.train_transpositions == 0
+    train, train_labels = limited(split.train[~in_valid], split.train_labels[~in_valid],
+                                  config.limit)
+    valid, valid_labels = limited(split.train[in_valid & original],
+                                  split.train_labels[in_valid & original], config.limit)
+    test, test_labels = limited(split.test, split.test_labels, config.limit)
+    details = {"dataset": "midi", "train": len(train), "test": len(test), "valid": len(valid),
+               "pieces": len(split.pieces), "errors": [list(e) for e in split.errors]}
+    if not len(valid):
+        valid = valid_labels = None
+    return Data(train, test, tuple(train.shape[1:]), train_labels, test_labels,
+                list(split.label_names), details, valid=valid, valid_labels=valid_labels)
+
+
+def _validation_windows(split, fraction):
+    """Which training windows (with their transposed copies) belong to the training
+    pieces held out for validation: ``fraction`` of each label's training pieces."""
+    if not fraction:
+        return np.zeros(len(split.train), bool)
+    pieces = np.unique(split.train_pieces)
+    labels = np.array([split.train_labels[split.train_pieces == piece][0] for piece in pieces])
+    held = pieces[midi.dataset.split_pieces(labels, fraction, VALID_SEED)]
+    if len(held) == 0 or len(held) == len(pieces):
+        raise ConfigError("--valid-fraction {} holds out {} of the {} training pieces; "
+                          "choose a fraction that leaves pieces on both sides".format(
+                              fraction, len(held), len(pieces)))
+    return np.isin(split.train_pieces, held)

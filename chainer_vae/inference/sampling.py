@@ -1,0 +1,229 @@
+"""Sampling: pure functions from a trained VAE (and data) to samples; no files.
+
+Every function takes a model on any Chainer device, moves its inputs there (``model.device``)
+and returns NumPy arrays on the CPU, ready to plot or write. Random draws come from a
+``numpy.random.RandomState`` made from ``seed`` (or passed in as ``seed``), never from the
+global NumPy generator, so generating in the middle of a training run does not change it.
+
+Shapes: an example is an array of the model's input shape, e.g. (784,), (1, 28, 28) or
+(28, 28) for MNIST and (T, 2P) note-state windows for MIDI; a batch has a leading axis.
+"""
+from __future__ import annotations
+
+import math
+
+import chainer
+import numpy
+
+from chainer_vae.data.images import image_layout
+from chainer_vae.errors import ConfigError, choice
+
+_CPU = chainer.backend.CpuDevice()
+INTERPOLATIONS = ("linear", "slerp")
+OCCLUDED_PARTS = ("top", "bottom", "left", "right")
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def to_numpy(array):
+    """Any Chainer array or variable as a NumPy array on the CPU."""
+    return numpy.asarray(_CPU.send(chainer.as_array(array)))
+
+
+def random_state(seed=None):
+    """A ``RandomState``: ``seed`` itself when it is one, else a new one seeded by it
+    (from the operating system's entropy when None). Never the global generator."""
+    if isinstance(seed, numpy.random.RandomState):
+        return seed
+    return numpy.random.RandomState(seed)
+
+
+def _send(model, x):
+    return model.device.send(numpy.ascontiguousarray(x, dtype=numpy.float32)
+                             if isinstance(x, numpy.ndarray) else x)
+
+
+def _batch(model, x):
+    """``x`` as a batch: a single example (the model's input shape) gains a leading axis."""
+    x = numpy.asarray(to_numpy(x), dtype=numpy.float32)
+    shape = tuple(model.decoder.output_shape)
+    if x.shape == shape:
+        return x[None]
+    if x.shape[1:] != shape:
+        raise ConfigError("expected examples of shape {}, got an array of shape {}".format(
+            shape, x.shape))
+    return x
+
+
+def encode(model, x, batch_size=500):
+    """The means of q(z|x) for a batch ``x`` (or one example): (N, latent) float32."""
+    x = _batch(model, x)
+    parts = [to_numpy(model.encode(_send(model, x[i:i + batch_size])))
+             for i in range(0, len(x), batch_size)]
+    if not parts:
+        return numpy.zeros((0, model.latent), numpy.float32)
+    return numpy.concatenate(parts).astype(numpy.float32, copy=False)
+
+
+def decode(model, z, batch_size=500):
+    """The means of p(x|z) (probabilities for a Bernoulli likelihood): (N, *input_shape)."""
+    z = numpy.asarray(to_numpy(z), dtype=numpy.float32).reshape(-1, model.latent)
+    parts = [to_numpy(model.decode(_send(model, z[i:i + batch_size])))
+             for i in range(0, len(z), batch_size)]
+    if not parts:
+        return numpy.zeros((0,) + tuple(model.decoder.output_shape), numpy.float32)
+    return numpy.concatenate(parts)
+
+
+def binarize(probabilities, threshold=None, sample=False, seed=None):
+    """Probabilities as they are, thresholded (value > threshold), or Bernoulli draws
+    (with ``sample``, from ``random_state(seed)``); binary results are float32 0/1."""
+    p = numpy.asarray(probabilities)
+    if sample:
+        rng = random_state(seed)
+        return (rng.uniform(size=p.shape) < p).astype(numpy.float32)
+    if threshold is not None:
+        return (p > threshold).astype(numpy.float32)
+    return p
+
+
+# ---------------------------------------------------------------------------- sampling
+
+def prior_latents(model, n, temperature=1.0, seed=None):
+    """n draws z ~ N(0, temperature^2 I): (n, latent) float32."""
+    if n < 0 or temperature < 0:
+        raise ConfigError("the number of samples and the temperature must not be negative")
+    rng = random_state(seed)
+    z = rng.standard_normal((n, model.latent)) * temperature
+    return z.astype(numpy.float32)
+
+
+def prior_samples(model, n, temperature=1.0, sample=False, threshold=None, seed=None):
+    """n examples decoded from z ~ N(0, temperature^2 I), shape (n, *input_shape).
+
+    Returns the decoder's means (probabilities for Bernoulli data), or binary values: the
+    means above ``threshold`` (the MIDI study used 0.2) or, with ``sample``, Bernoulli
+    draws from them. One ``RandomState(seed)`` supplies z and then the draws.
+    """
+    if sample and not getattr(model.decoder.likelihood, "binary", True):
+        raise ConfigError("Bernoulli sampling needs a model with a Bernoulli likelihood; "
+                          "use a threshold or the means")
+    rng = random_state(seed)
+    means = decode(model, prior_latents(model, n, temperature, rng))
+    return binarize(means, threshold, sample, rng)
+
+
+def reconstruct(model, x, batch_size=500):
+    """decode(encode(x)): the means of p(x|z) at the means of q(z|x), (N, *input_shape)."""
+    return decode(model, encode(model, x, batch_size), batch_size)
+
+
+# ---------------------------------------------------------------------------- latent paths
+
+def interpolate_latents(z_a, z_b, steps, method="linear"):
+    """``steps`` points from z_a to z_b (both included): (steps, latent) float32.
+
+    ``linear``: (1 - t) z_a + t z_b. ``slerp``: along the great circle (White, 2016),
+    sin((1 - t) w) / sin w z_a + sin(t w) / sin w z_b with w the angle between them,
+    which keeps the norm typical of Gaussian samples; linear when they are (anti)parallel.
+    """
+    choice(INTERPOLATIONS, method, "interpolation")
+    if steps < 2:
+        raise ConfigError("an interpolation needs at least 2 steps, got {}".format(steps))
+    z_a = numpy.asarray(to_numpy(z_a), numpy.float64).reshape(-1)
+    z_b = numpy.asarray(to_numpy(z_b), numpy.float64).reshape(-1)
+    if z_a.shape != z_b.shape:
+        raise ConfigError("the two latent vectors differ in size: {} and {}".format(
+            z_a.shape, z_b.shape))
+    t = numpy.linspace(0.0, 1.0, steps)[:, None]
+    if method == "linear":
+        path = (1 - t) * z_a + t * z_b
+    else:  # slerp
+        norms = numpy.linalg.norm(z_a) * numpy.linalg.norm(z_b)
+        cos = numpy.clip(z_a @ z_b / norms, -1.0, 1.0) if norms > 0 else 1.0
+        omega = math.acos(cos)
+        if math.sin(omega) < 1e-6:
+            path = (1 - t) * z_a + t * z_b
+        else:
+            path = (numpy.sin((1 - t) * omega) * z_a + numpy.sin(t * omega) * z_b) / math.sin(omega)
+    path = path.astype(numpy.float32)
+    path[0], path[-1] = z_a, z_b  # exact endpoints
+    return path
+
+
+def interpolate(model, x_a, x_b, steps, method="linear"):
+    """Walk the latent space between the encodings (means of q(z|x)) of two examples.
+
+    Returns ``(z_path, decoded)``: (steps, latent) and (steps, *input_shape); the first
+    and last rows decode exactly like ``model.decode(model.encode(x_a))`` and x_b.
+    """
+    z = encode(model, numpy.concatenate([_batch(model, x_a), _batch(model, x_b)]))
+    if len(z) != 2:
+        raise ConfigError("interpolate takes one example at each end")
+    path = interpolate_latents(z[0], z[1], steps, method)
+    return path, decode(model, path)
+
+
+def class_mean_latents(model, x, labels):
+    """{label: mean of the encodings (means of q(z|x)) of the examples with that label},
+    ordered by label."""
+    labels = numpy.asarray(labels).reshape(-1)
+    z = encode(model, x)
+    if len(z) != len(labels):
+        raise ConfigError("{} examples but {} labels".format(len(z), len(labels)))
+    return {label.item(): z[labels == label].mean(axis=0) for label in numpy.unique(labels)}
+
+
+def latent_grid(n_per_side, span=0.95):
+    """A square grid of 2-D latent points through the inverse Gaussian CDF (Kingma and
+    Welling's manifold figure): probabilities evenly spaced over [1 - span, span] on each
+    axis, mapped by ``scipy.stats.norm.ppf``. Shape (n * n, 2), row-major as an image:
+    row i, column j holds (z1 = ppf(p_j), z2 = ppf(p_{n-1-i})), so z2 grows upwards.
+    """
+    from scipy.stats import norm
+
+    if n_per_side < 1 or not 0.5 < span < 1:
+        raise ConfigError("a latent grid needs n >= 1 and 0.5 < span < 1")
+    probabilities = (numpy.array([0.5]) if n_per_side == 1
+                     else numpy.linspace(1 - span, span, n_per_side))
+    values = norm.ppf(probabilities)
+    z1, z2 = numpy.meshgrid(values, values[::-1])
+    return numpy.stack([z1.ravel(), z2.ravel()], axis=1).astype(numpy.float32)
+
+
+# ---------------------------------------------------------------------------- completion
+
+def occlusion_mask(shape, part="bottom", fraction=0.5):
+    """A boolean mask of an example shape, True where pixels are observed and False on
+    the hidden ``part`` (top, bottom, left, right) covering ``fraction`` of the image."""
+    choice(OCCLUDED_PARTS, part, "occluded part")
+    height, width = image_layout(shape)
+    mask = numpy.ones((height, width), bool)
+    rows, cols = int(round(height * fraction)), int(round(width * fraction))
+    if part == "bottom":
+        mask[height - rows:] = False
+    elif part == "top":
+        mask[:rows] = False
+    elif part == "left":
+        mask[:, :cols] = False
+    else:  # right
+        mask[:, width - cols:] = False
+    return mask.reshape(shape)
+
+
+def complete_occluded(model, x, mask, iterations=20, fill=0.0, return_history=False):
+    """Fill in the missing part of examples: keep the observed pixels (``mask`` True,
+    one mask for all or one per example) and replace the missing ones by the model's
+    reconstruction, ``iterations`` times (each pass encodes the current guess).
+
+    Returns the completed batch (observed pixels exactly as in ``x``), and with
+    ``return_history`` also the guesses after every pass, (iterations + 1, N, ...).
+    """
+    x = _batch(model, x)
+    mask = numpy.broadcast_to(numpy.asarray(mask, bool), x.shape)
+    current = numpy.where(mask, x, numpy.float32(fill)).astype(numpy.float32)
+    history = [current]
+    for _ in range(iterations):
+        current = numpy.where(mask, x, reconstruct(model, current)).astype(numpy.float32)
+        history.append(current)
+    return (current, numpy.stack(history)) if return_history else current

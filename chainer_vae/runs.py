@@ -1,0 +1,212 @@
+"""The run folder: what a training run writes, and everything that reads it back.
+
+A run folder holds ``config.json`` (``chainer_vae.config``), ``log`` (Chainer's
+LogReport: one JSON entry per epoch), ``snapshot_epoch_N`` (the whole trainer, for
+``--resume``), ``latents.npz`` (test encodings per epoch), ``best_model.npz`` (with
+``--select valid``: the parameters of the epoch best on validation so far) and, when
+training ends, ``model.npz``: the parameters the run's result is (with ``--select valid``
+those of the best epoch). This module knows those names and formats, rebuilds a run
+(``load_run``), and holds what every command that runs a model needs: the Chainer
+device of a ``--device`` option and the seeding of every random generator.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List
+
+import chainer
+import numpy
+
+from chainer_vae.config import RunConfig
+from chainer_vae.data import Data, load_data
+from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.files import atomic_output
+from chainer_vae.model import VAE, build_model, same_weights
+
+MODEL_FILE = "model.npz"
+BEST_MODEL_FILE = "best_model.npz"
+LOG_FILE = "log"
+LATENTS_FILE = "latents.npz"
+SNAPSHOT_PREFIX = "snapshot_epoch_"
+
+
+# ---------------------------------------------------------------------------- devices, seeds
+
+def device_spec(spec):
+    """A ``--device`` value in Chainer's notation: an integer becomes ``@numpy`` (below
+    0) or ``@cupy:N``; anything else is returned stripped."""
+    spec = str(spec).strip()
+    if re.fullmatch(r"-?\d+", spec):
+        return "@numpy" if int(spec) < 0 else "@cupy:{}".format(int(spec))
+    return spec
+
+
+def is_cpu(spec):
+    """Whether a ``--device`` value names the CPU (``@numpy``, ``@intel64``, below 0)."""
+    return device_spec(spec).startswith(("@numpy", "@intel64"))
+
+
+def get_device(spec):
+    """A Chainer device from ``@numpy``, ``@cupy:0``, ``@intel64`` or an integer (-1 = CPU)."""
+    spec = device_spec(spec)
+    if spec.startswith("@cupy") and not chainer.backends.cuda.available:
+        raise ConfigError("device {!r} is not available: CuPy with a CUDA GPU is needed "
+                          "(pip install cupy-cuda12x); use @numpy for the CPU".format(spec))
+    try:
+        return chainer.get_device(spec)
+    except Exception as error:  # chainer raises bare ValueError/RuntimeError/ImportError
+        raise ConfigError("device {!r} is not available: {}".format(spec, error)) from None
+
+
+def seed_everything(seed, device):
+    """Seed every generator a run draws from: Python, NumPy and, on a GPU, CuPy."""
+    random.seed(seed)
+    numpy.random.seed(seed)
+    if device.xp is not numpy:
+        device.xp.random.seed(seed)
+
+
+def serialize_random_state(serializer):
+    """Save NumPy's global random state into a snapshot, or restore it from one.
+
+    Shuffling, dynamic binarization and the reparameterised samples all draw from it, so
+    a resumed run must continue from the same state.
+    """
+    name, keys, pos, has_gauss, cached = numpy.random.get_state()
+    keys = serializer("keys", keys)
+    pos = int(serializer("pos", pos))
+    has_gauss = int(serializer("has_gauss", has_gauss))
+    cached = float(serializer("cached_gaussian", cached))
+    if isinstance(serializer, chainer.serializer.Deserializer):
+        numpy.random.set_state((name, numpy.asarray(keys, dtype=numpy.uint32), pos,
+                                has_gauss, cached))
+
+
+# ---------------------------------------------------------------------------- files
+
+def save_npz_uncompressed(path, target):
+    """chainer's save_npz without zlib: trained weights barely compress, and compressing
+    the study's 32M-weight MLP took over 20 s per snapshot."""
+    chainer.serializers.save_npz(path, target, compression=False)
+
+
+def save_model(model, out, name=MODEL_FILE):
+    """Write ``out/name`` (``model.npz`` by default) through a temporary file and a rename."""
+    path = Path(out) / name
+    with atomic_output(path) as temporary:
+        save_npz_uncompressed(temporary, model)
+    return path
+
+
+def load_weights(model, path):
+    """Read the parameter file ``path`` into ``model`` (one of the same architecture)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunDirError("{}: no such file (has training finished?)".format(path))
+    try:
+        chainer.serializers.load_npz(str(path), model)
+    except (KeyError, ValueError, OSError) as error:
+        raise RunDirError("{}: weights do not fit the model ({})".format(path, error)) from None
+    return model
+
+
+def latest_snapshot(out):
+    """The snapshot of the highest epoch in ``out``, or None."""
+    found = []
+    for path in Path(out).glob(SNAPSHOT_PREFIX + "*"):
+        match = re.fullmatch(re.escape(SNAPSHOT_PREFIX) + r"(\d+)", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def read_log(log):
+    """The entries of a Chainer ``LogReport`` file: a path to it, to its run folder, or
+    the list itself."""
+    if isinstance(log, (list, tuple)):
+        return list(log)
+    path = Path(log)
+    if path.is_dir():
+        path = path / LOG_FILE
+    if not path.is_file():
+        raise RunDirError("{}: no training log".format(path))
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunDirError("{}: not a Chainer log ({})".format(path, error)) from None
+    if not isinstance(entries, list):
+        raise RunDirError("{}: not a Chainer log (expected a list of entries)".format(path))
+    return entries
+
+
+def read_latents(path):
+    """The arrays of a ``latents.npz`` (a path to it or to its run folder) as a dict:
+    ``epochs`` (E,), ``z`` (E, N, latent), ``labels`` (N,) and, for 2-D runs with a grid,
+    ``grid_z`` (n * n, 2) and ``grid`` (E, n * n, *input_shape) as uint8 (0..255)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / LATENTS_FILE
+    with numpy.load(str(path), allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+# ---------------------------------------------------------------------------- whole runs
+
+@dataclass
+class LoadedRun:
+    """A finished run: its config, its trained model (on ``device``) and its data."""
+
+    config: RunConfig
+    model: VAE
+    data: Data
+    device: object
+
+
+def load_run(run_dir, device=None, data=None, progress=False) -> LoadedRun:
+    """Rebuild a run from ``run_dir/config.json`` and ``model.npz``: its model on
+    ``device`` (default: the run's) and its data (``data`` replaces them when given)."""
+    config = RunConfig.load(run_dir)
+    device = get_device(device if device is not None else config.train.device)
+    if data is None:
+        data = load_data(config.data, config.model.encoder, progress=progress)
+    config.model.input_shape = tuple(data.input_shape)
+    model = load_weights(build_model(config.model), Path(run_dir) / MODEL_FILE)
+    model.to_device(device)
+    return LoadedRun(config, model, data, device)
+
+
+def initial_weights(run_dirs) -> tuple:
+    """The parameters a run started with ``--init-from RUN [RUN ...]`` begins with: the
+    ``model.npz`` of one run folder, or the mean of those of several runs of one model.
+
+    Returns (the first run's ``ModelConfig``, a model holding the parameters, the run
+    folders as absolute paths). Runs whose models have other parameters are a
+    ``ConfigError``.
+    """
+    run_dirs = [Path(run_dir) for run_dir in run_dirs]
+    if not run_dirs:
+        raise ConfigError("--init-from needs at least one run folder")
+    config = RunConfig.load(run_dirs[0]).model
+    models: List[VAE] = []
+    for run_dir in run_dirs:
+        other = RunConfig.load(run_dir).model
+        if not same_weights(other, config):
+            raise ConfigError("--init-from: {} holds another model than {} (only runs of one "
+                              "model can be averaged)".format(run_dir, run_dirs[0]))
+        models.append(load_weights(build_model(other), run_dir / MODEL_FILE))
+    mean = models[0]
+    if len(models) > 1:
+        sources = [dict(model.namedparams()) for model in models]
+        for name, param in mean.namedparams():
+            param.array[...] = numpy.mean([source[name].array for source in sources], axis=0)
+    return config, mean, [str(run_dir.resolve()) for run_dir in run_dirs]
+
+
+__all__ = ["BEST_MODEL_FILE", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
+           "SNAPSHOT_PREFIX", "device_spec", "get_device", "initial_weights",
+           "is_cpu", "latest_snapshot", "load_run", "load_weights", "read_latents", "read_log",
+           "save_model", "save_npz_uncompressed", "seed_everything", "serialize_random_state"]

@@ -1,0 +1,5 @@
+"""Training: ``build_trainer`` and ``train`` (``trainer``), the Trainer's own extensions
+and the one table of their order (``extensions``), Adam in place (``optim``)."""
+from chainer_vae.training.trainer import build_trainer, result_model, train
+
+__all__ = ["build_trainer", "result_model", "train"]

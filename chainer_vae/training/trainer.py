@@ -1,0 +1,236 @@
+"""Training: one Chainer Trainer for every model and dataset, built from a ``RunConfig``.
+
+The run folder ``out`` receives ``config.json`` first, then per epoch the ``log``, the
+loss plots and a snapshot, and ``model.npz`` when training ends. A snapshot holds the
+model, the optimizer, the iterator, the log and the NumPy random state, so a resumed run
+ends with the same parameters as an uninterrupted one (on the CPU, same seed).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from chainer import training
+from chainer.training import extensions as chainer_extensions
+
+from chainer_vae.config import RunConfig
+from chainer_vae.data import load_data
+from chainer_vae.data.iterators import BatchIterator, to_device
+from chainer_vae.distributed import Distributed
+from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.model import ELBOLoss, build_model, same_weights
+from chainer_vae.runs import (BEST_MODEL_FILE, LOG_FILE, SNAPSHOT_PREFIX, get_device,
+                              initial_weights, latest_snapshot, load_weights, save_model,
+                              save_npz_uncompressed, seed_everything)
+from chainer_vae.training.extensions import (BestModel, KLWarmup, LatentRecorder, NaNGuard,
+                                             ParameterAverage, RandomStateKeeper, check_decay,
+                                             extend)
+from chainer_vae.training.optim import FusedAdam
+
+REPORT_KEYS = ["main/loss", "main/reconstr", "main/kl", "main/beta",
+               "validation/main/loss", "validation/main/reconstr", "validation/main/kl"]
+SELECTIONS = ("last", "valid")
+
+
+def _check(train_config):
+    if train_config.epochs < 1 or train_config.batch_size < 1 or train_config.k < 1:
+        raise ConfigError("epochs, batch size and k must be at least 1")
+    if train_config.lr <= 0 or train_config.beta < 0:
+        raise ConfigError("the learning rate must be positive and beta non-negative")
+    if train_config.snapshot_every < 1 or train_config.keep_snapshots < 1:
+        raise ConfigError("snapshot interval and snapshots kept must be at least 1")
+    if train_config.select not in SELECTIONS:
+        raise ConfigError("--select must be last or valid, got {!r}".format(train_config.select))
+    check_decay(train_config.average)
+
+
+class _PlainText:
+    """A text stream that drops PrintReport's screen-erase code when it is not a terminal,
+    so logs captured to a file read as plain lines."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self._plain = not stream.isatty()
+
+    def write(self, text):
+        self._stream.write(text.replace("\033[J", "") if self._plain else text)
+
+    def flush(self):
+        self._stream.flush()
+
+
+class TimeBudget:
+    """Ends training at the first end of an epoch after ``minutes`` of training (counted
+    from when this run or resume began; at least one epoch runs). ``ends(trainer)`` is
+    decided once per iteration, so the snapshot trigger and the stop trigger agree."""
+
+    def __init__(self, minutes):
+        self._seconds = None if minutes is None else 60.0 * minutes
+        self._start = None  # (iteration, time) when training began
+        self._decided = (None, False)
+
+    def ends(self, trainer):
+        updater = trainer.updater
+        if self._start is None:
+            self._start = (updater.iteration, time.perf_counter())
+        if self._decided[0] != updater.iteration:
+            over = (self._seconds is not None and updater.is_new_epoch
+                    and updater.iteration > self._start[0]
+                    and time.perf_counter() - self._start[1] > self._seconds)
+            self._decided = (updater.iteration, over)
+        return self._decided[1]
+
+
+class _Either:
+    """A trigger that fires when ``interval`` does or the time budget ends training;
+    ``interval``'s state is what snapshots keep (as they kept it before the budget)."""
+
+    def __init__(self, interval, budget):
+        self._interval, self._budget = interval, budget
+
+    def __call__(self, trainer):
+        fired = self._interval(trainer)  # always called: it tracks its own progress
+        return fired or self._budget.ends(trainer)
+
+    def serialize(self, serializer):
+        self._interval.serialize(serializer)
+
+
+def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=None,
+                  max_minutes=None):
+    """The Trainer for ``config`` writing to ``out``; returns (trainer, model, data).
+
+    The Evaluator reports on the test split, or with ``config.train.select == "valid"``
+    on the validation split, whose best epoch's parameters are kept in
+    ``best_model.npz``. ``max_minutes`` ends training at the first end of an epoch past
+    that much training time, with a snapshot. ``distributed`` (a
+    ``chainer_vae.distributed.Distributed``) makes it one rank of a data-parallel run:
+    this rank's device and seed, its shard of the data, ChainerMN's multi-node optimizer
+    and Evaluator; only rank 0 gets the extensions that write.
+    """
+    dist = distributed if distributed is not None else Distributed()
+    train_config = config.train
+    _check(train_config)
+    device = get_device(dist.device_spec(train_config.device))
+    seed_everything(dist.seed(train_config.seed), device)
+    if data is None:
+        with dist.root_first():
+            data = load_data(config.data, config.model.encoder, progress=progress)
+    monitored, _ = data.split("valid" if train_config.select == "valid" else "test")
+    config.model.input_shape = tuple(data.input_shape)
+    model = build_model(config.model)
+    model.to_device(device)
+    device.use()
+
+    loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta)
+    average = (ParameterAverage(model, model.copy(mode="copy"), train_config.average)
+               if train_config.average else None)
+    result = average.model if average else model  # what is evaluated, recorded and saved
+    test_loss = ELBOLoss(result, k=1, beta=1.0)  # the test loss is the plain negative ELBO
+    optimizer = dist.optimizer(FusedAdam(alpha=train_config.lr))  # chainer's Adam, in place
+    optimizer.setup(loss)
+
+    train_set = dist.scatter(data.train, shuffle=True, seed=train_config.seed)
+    batch = min(train_config.batch_size, len(train_set))
+    train_iter = BatchIterator(train_set, batch)
+    monitor_iter = BatchIterator(dist.scatter(monitored), train_config.batch_size,
+                                 repeat=False, shuffle=False)
+    updater = training.updaters.StandardUpdater(train_iter, optimizer, converter=to_device,
+                                                device=device)
+    budget = TimeBudget(max_minutes)
+    stop = _Either(training.get_trigger((train_config.epochs, "epoch")), budget)
+    trainer = training.Trainer(updater, stop, out=dist.trainer_out(out))
+
+    for name, extension in dist.extensions(optimizer).items():
+        extend(trainer, name, extension)
+    extend(trainer, "nan_guard", NaNGuard(out))
+    if average:
+        extend(trainer, "average", average)
+    extend(trainer, "kl_warmup", KLWarmup(loss, train_config.beta, train_config.kl_warmup))
+    extend(trainer, "validation", dist.evaluator(chainer_extensions.Evaluator(
+        monitor_iter, test_loss, converter=to_device, device=device)))
+    extend(trainer, "random_state", dist.rank_state_keeper(train_iter) or RandomStateKeeper())
+    if not dist.is_writer:
+        return trainer, model, data
+    keys = REPORT_KEYS
+    if train_config.select == "valid":
+        extend(trainer, "best_model", BestModel(result, Path(out) / BEST_MODEL_FILE))
+        keys = keys + ["best_epoch"]
+    # Test encodings (and the 2-D manifold) per epoch, for scatter.gif and grid.gif.
+    extend(trainer, "latents", LatentRecorder(result, data.test, data.test_labels, out))
+    extend(trainer, "log", chainer_extensions.LogReport(trigger=(1, "epoch"), filename=LOG_FILE))
+    extend(trainer, "print", chainer_extensions.PrintReport(
+        ["epoch"] + keys + ["elapsed_time"], log_report="log", out=_PlainText(sys.stdout)))
+    extend(trainer, "plot_loss", chainer_extensions.PlotReport(
+        ["main/loss", "validation/main/loss"], "epoch", file_name="loss.png"))
+    extend(trainer, "plot_kl", chainer_extensions.PlotReport(
+        ["main/kl", "validation/main/kl"], "epoch", file_name="kl.png"))
+    if progress:
+        extend(trainer, "progress", chainer_extensions.ProgressBar(update_interval=10))
+    snapshots = training.get_trigger((train_config.snapshot_every, "epoch"))
+    extend(trainer, "snapshot", chainer_extensions.snapshot(
+        filename=SNAPSHOT_PREFIX + "{.updater.epoch}", savefun=save_npz_uncompressed,
+        n_retains=train_config.keep_snapshots), trigger=_Either(snapshots, budget))
+    return trainer, model, data
+
+
+def result_model(trainer, model):
+    """The model whose parameters are the result of ``trainer``'s run: the average of the
+    parameters when the run keeps one (``TrainConfig.average``), else ``model``, the one
+    ``build_trainer`` returned and the optimizer trains."""
+    try:
+        return trainer.get_extension("average").model
+    except ValueError:  # chainer's "extension not found"
+        return model
+
+
+def train(config: RunConfig, out, resume=None, progress=None, distributed=None,
+          max_minutes=None):
+    """Train as ``config`` says, in the run folder ``out``; returns the trained model.
+
+    ``resume`` is a snapshot path, or ``"latest"`` for the newest snapshot in ``out``.
+    A new run whose ``config.train.init_from`` names run folders begins with their
+    parameters (the mean of them for several). ``max_minutes`` ends training at the
+    first end of an epoch past that much time, with a snapshot to resume from. With
+    ``config.train.select == "valid"`` the result (``model.npz``) holds the parameters
+    of the epoch best on the validation split. ``distributed`` makes this one rank of a
+    data-parallel run (see ``build_trainer``); only rank 0 writes ``out``, and it sends
+    the snapshot to resume from to the others.
+    """
+    dist = distributed if distributed is not None else Distributed()
+    out = Path(out)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    progress = progress and dist.is_writer
+    start = None
+    if resume is None and config.train.init_from:
+        source, start, config.train.init_from = initial_weights(config.train.init_from)
+        if not same_weights(source, config.model):
+            raise ConfigError("--init-from: the model of {} has other parameters than this "
+                              "run's".format(config.train.init_from[0]))
+    if dist.is_writer:
+        out.mkdir(parents=True, exist_ok=True)
+    trainer, model, _ = build_trainer(config, out, progress=progress, distributed=dist,
+                                      max_minutes=max_minutes)
+    if start is not None:
+        model.copyparams(start)  # the parameter average, if kept, starts from them too
+    if dist.is_writer:
+        config.save(out)
+    if resume is not None:
+        dist.load_snapshot(trainer, lambda: _snapshot_to_resume(out, resume))
+    trainer.run(show_loop_exception_msg=False)
+    model = result_model(trainer, model)
+    if config.train.select == "valid" and dist.is_writer:
+        load_weights(model, out / BEST_MODEL_FILE)
+    if dist.is_writer:
+        save_model(model, out)
+    return model
+
+
+def _snapshot_to_resume(out, resume):
+    snapshot = latest_snapshot(out) if resume == "latest" else Path(resume)
+    if snapshot is None or not snapshot.is_file():
+        raise RunDirError("{}: no snapshot to resume from".format(
+            snapshot if snapshot is not None else out))
+    return snapshot

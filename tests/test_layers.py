@@ -1,0 +1,133 @@
+"""The package's imports go one way, down the layers of ../shared/DESIGN.md, without cycles.
+
+Parsed from the source (no import runs): every ``import``/``from ... import`` of a
+``chainer_vae`` or ``midi`` module anywhere in a file, also inside functions.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# Lower rank = lower layer; a module may import a module of a lower rank, or of its own
+# package (without cycles). chainer_vae itself only installs the compatibility shim.
+RANKS = {
+    "chainer_vae._compat": 0, "chainer_vae": 1, "chainer_vae.errors": 0, "chainer_vae.files": 0,
+    "chainer_vae.config": 1,
+    "chainer_vae.model": 2, "chainer_vae.data": 2,
+    "chainer_vae.runs": 3,
+    "chainer_vae.distributed": 4,
+    "chainer_vae.inference": 5,
+    "chainer_vae.training": 6,
+    "chainer_vae.outputs": 7,
+    "chainer_vae.study": 8,
+    "chainer_vae.cli": 9,
+}
+
+
+def module_name(path):
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules(package):
+    return {module_name(path): path for path in (REPO / package).rglob("*.py")}
+
+
+def imported(path, name, known):
+    """The project modules ``path`` (module ``name``) imports."""
+    found = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            # ``from package import module`` depends on the module; ``from module import
+            # name`` on the module itself
+            submodules = ["{}.{}".format(base, alias.name) for alias in node.names]
+            targets = [target for target in submodules if target in known] or [base]
+        else:
+            continue
+        found.update(target for target in targets if target in known)
+    return found - {name}
+
+
+def unit(name):
+    """The layer unit a module belongs to: the longest key of RANKS it starts with."""
+    matches = [key for key in RANKS if name == key or name.startswith(key + ".")]
+    return max(matches, key=len)
+
+
+ALL = {**modules("chainer_vae"), **modules("midi")}
+GRAPH = {name: imported(path, name, ALL) for name, path in ALL.items()}
+
+
+def upward(name, targets):
+    """The imports among ``targets`` of module ``name`` that do not point down."""
+    mine = unit(name)
+    return sorted(target for target in targets if target.startswith("chainer_vae")
+                  and unit(target) not in (mine, "chainer_vae")
+                  and RANKS[unit(target)] >= RANKS[mine])
+
+
+def find_cycle(graph):
+    """One import cycle of ``graph`` ({module: imported modules}) as a list, or None."""
+    state = {}
+
+    def visit(name, stack):
+        state[name] = "open"
+        for target in sorted(graph.get(name, ())):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                cycle = visit(target, stack + [target])
+                if cycle:
+                    return cycle
+        state[name] = "done"
+        return None
+
+    for name in sorted(graph):
+        if name not in state:
+            cycle = visit(name, [name])
+            if cycle:
+                return cycle
+    return None
+
+
+def test_every_module_has_a_layer():
+    assert all(unit(name) for name in ALL if name.startswith("chainer_vae"))
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ALL if n.startswith("chainer_vae")))
+def test_imports_point_down(name):
+    assert not upward(name, GRAPH[name]), "{} imports {}".format(name, upward(name, GRAPH[name]))
+
+
+def test_midi_never_imports_chainer_or_chainer_vae():
+    for name, path in modules("midi").items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] in ("chainer", "chainer_vae", "cupy")
+                           for n in names), name
+
+
+def test_no_import_cycles():
+    assert find_cycle(GRAPH) is None
+
+
+def test_the_checks_find_a_planted_upward_import_and_cycle(tmp_path):
+    source = tmp_path / "runs.py"
+    source.write_text("def f():\n    from chainer_vae.training import trainer\n")
+    targets = imported(source, "chainer_vae.runs", ALL)
+    assert upward("chainer_vae.runs", targets) == ["chainer_vae.training.trainer"]
+    assert upward("chainer_vae.cli", targets) == []
+    graph = dict(GRAPH, **{"chainer_vae.runs": GRAPH["chainer_vae.runs"] | targets})
+    assert "chainer_vae.runs" in find_cycle(graph)
