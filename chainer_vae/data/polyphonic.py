@@ -58,7 +58,7 @@ def load_pieces(path):
         raise DataError("{}: no such file".format(path))
     try:
         raw = scipy.io.loadmat(str(path))
-    except (ValueError, OSError, TypeError) as error:
+    except (ValueError, OSError, TypeError, scipy.io.matlab.MatReadError) as error:
         raise DataError("{}: not a readable .mat file ({})".format(path, error)) from None
     splits = {}
     for name, key in MAT_KEYS.items():
