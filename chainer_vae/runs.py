@@ -90,7 +90,7 @@ def serialize_random_state(serializer):
 
 def save_npz_uncompressed(path, target):
     """chainer's save_npz without zlib: trained weights barely compress, and compressing
-    the study's 32M-weight MLP took over 20 s per snapshot."""
+    a large model (the study's MLP has 32M weights) costs seconds per snapshot."""
     chainer.serializers.save_npz(path, target, compression=False)
 
 
@@ -156,6 +156,13 @@ def read_latents(path):
 
 # ---------------------------------------------------------------------------- whole runs
 
+def build_for(config: RunConfig, data: Data) -> VAE:
+    """A fresh model of ``config`` for the examples of ``data``: the one place a run's
+    ``config.model.input_shape`` is set, from the data."""
+    config.model.input_shape = tuple(data.input_shape)
+    return build_model(config.model)
+
+
 @dataclass
 class LoadedRun:
     """A finished run: its config, its trained model (on ``device``) and its data."""
@@ -173,8 +180,7 @@ def load_run(run_dir, device=None, data=None, progress=False) -> LoadedRun:
     device = get_device(device if device is not None else config.train.device)
     if data is None:
         data = load_data(config.data, config.model.encoder, progress=progress)
-    config.model.input_shape = tuple(data.input_shape)
-    model = load_weights(build_model(config.model), Path(run_dir) / MODEL_FILE)
+    model = load_weights(build_for(config, data), Path(run_dir) / MODEL_FILE)
     model.to_device(device)
     return LoadedRun(config, model, data, device)
 
@@ -206,7 +212,7 @@ def initial_weights(run_dirs) -> tuple:
     return config, mean, [str(run_dir.resolve()) for run_dir in run_dirs]
 
 
-__all__ = ["BEST_MODEL_FILE", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
+__all__ = ["BEST_MODEL_FILE", "build_for", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
            "SNAPSHOT_PREFIX", "device_spec", "get_device", "initial_weights",
            "is_cpu", "latest_snapshot", "load_run", "load_weights", "read_latents", "read_log",
            "save_model", "save_npz_uncompressed", "seed_everything", "serialize_random_state"]

@@ -2,7 +2,7 @@
 
 chainer's ``SerialIterator`` builds every batch as a Python list of examples, and its
 converter then stacks them again row by row: for MNIST at batch 128 that is 256 small
-array operations per step, about 0.2 ms, 4 % of a training step of the MLP VAE.
+array operations per step, a noticeable part of a training step of the MLP VAE.
 ``BatchIterator`` visits examples in exactly the order ``SerialIterator`` does (same
 state, same snapshots) but asks the data set for the whole batch at once when it can: a
 NumPy array is indexed with the index array, an ``ImageDataset`` draws the batch with

@@ -69,9 +69,9 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
     ``iw_samples`` samples of the run's ``split`` (test or valid), both averaged per
     example; with ``whole``, per piece and per time step of the whole pieces.
 
-    ``limit`` scores only the first examples (pieces). K = 5000 took 2.1 minutes per
-    1,000 MNIST test digits for the 784-500-20 MLP on two CPU cores. The random draws of
-    batch i come from ``batch_seed(seed, i)``. With ``distributed`` (ranks of
+    ``limit`` scores only the first examples (pieces); the time grows with
+    ``iw_samples`` times the number of examples. The random draws of batch i come from
+    ``batch_seed(seed, i)``. With ``distributed`` (ranks of
     ``mpiexec``), rank r scores batches r, r + N, r + 2N, ... of the N ranks and the sums
     are added up over the ranks, so the result is that of one process (up to the order
     of the float64 additions); every rank reads the run folder and the data.

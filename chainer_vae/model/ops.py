@@ -229,8 +229,8 @@ def stable_softplus(xp, logit):
     logit, built in place in one buffer.
 
     log(1 + e) rather than log1p(e): e is in (0, 1], so both are within float32 rounding
-    of the sum, and NumPy's float32 log1p is scalar code: about five times slower than
-    its vectorized log on an AVX2 CPU (measured 3.2 against 0.66 ms).
+    of the sum, and NumPy's float32 log1p is scalar code, several times slower than its
+    vectorized log.
     """
     softplus = xp.abs(logit)
     xp.negative(softplus, out=softplus)

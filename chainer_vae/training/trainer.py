@@ -19,8 +19,8 @@ from chainer_vae.data import load_data
 from chainer_vae.data.iterators import BatchIterator, to_device
 from chainer_vae.distributed import Distributed
 from chainer_vae.errors import ConfigError, RunDirError
-from chainer_vae.model import ELBOLoss, build_model, same_weights
-from chainer_vae.runs import (BEST_MODEL_FILE, LOG_FILE, SNAPSHOT_PREFIX, get_device,
+from chainer_vae.model import ELBOLoss, same_weights
+from chainer_vae.runs import (BEST_MODEL_FILE, LOG_FILE, SNAPSHOT_PREFIX, build_for, get_device,
                               initial_weights, latest_snapshot, load_weights, save_model,
                               save_npz_uncompressed, seed_everything)
 from chainer_vae.training.extensions import (BestModel, KLWarmup, LatentRecorder, NaNGuard,
@@ -118,8 +118,7 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
         with dist.root_first():
             data = load_data(config.data, config.model.encoder, progress=progress)
     monitored, _ = data.split("valid" if train_config.select == "valid" else "test")
-    config.model.input_shape = tuple(data.input_shape)
-    model = build_model(config.model)
+    model = build_for(config, data)
     model.to_device(device)
     device.use()
 
