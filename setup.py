@@ -19,7 +19,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "hypothesis>=6.100"],
         "notebooks": ["nbclient>=0.7", "nbformat>=5", "ipykernel>=6"],
         "bench": ["pretty_midi>=0.2.10"],
         "mpi": ["mpi4py>=3.1"],

@@ -2,7 +2,7 @@
 
     python benchmarks/quality.py mnist [--epochs N | --minutes M] [--step-made UNITS]
                                        [--average DECAY] [--iw-samples 5000] [--iw-limit N]
-    python benchmarks/quality.py jsb [--epochs N | --minutes M] [--window 16] [--hop H]
+    python benchmarks/quality.py jsb [--epochs N | --minutes M] [--window 16] [--hop WINDOW/2]
                                      [--step-made UNITS] [--transpose SEMITONES ...]
                                      [--dropout RATE] [--average DECAY] [--lr LR]
                                      [--init-from RUN ...] [--iw-samples 1000]
@@ -59,6 +59,8 @@ def train_options(args):
     else:
         options = ["--dataset", "jsb", "--arch", "lstm", "--autoregressive", "--latent", 32,
                    "--hidden", 256, "--step-made", args.step_made]
+        args.window = args.window or 16
+        args.hop = args.hop or max(1, args.window // 2)  # training windows overlap by half
     for name in ("window", "hop", "dropout"):
         if getattr(args, name) is not None:
             options += ["--" + name, getattr(args, name)]

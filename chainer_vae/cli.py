@@ -11,7 +11,9 @@ import sys
 
 from midi.errors import MidiFileError
 
-from chainer_vae.config import RunConfig, TrainConfig, default_model_config
+from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
+                                RunConfig, TrainConfig, default_model_config, number_type,
+                                option_type)
 from chainer_vae.data import DATASETS, default_data_config
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.distributed import COMMUNICATORS, Distributed
@@ -24,6 +26,8 @@ from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 
 ARCHES = ("mlp", "conv", "lstm")
+COUNT = number_type(int, AT_LEAST_ONE)
+INDEX = number_type(int, NON_NEGATIVE)
 # The options of ``train`` that fill each section of config.json, by their dest names
 # (the names of the config fields they set).
 DATA_OPTIONS = ("dataset", "data_dir", "binarize", "classes", "train_per_class",
@@ -35,6 +39,11 @@ MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "activation", "channe
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
                  "snapshot_every", "keep_snapshots", "average", "select")
 RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
+# data options that mean something for some data sets only: {option: those data sets}
+ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("mnist",),
+            "test_per_class": ("mnist",), "steps_per_beat": ("midi",),
+            "window": ("midi",) + SEQUENCE_DATASETS, "hop": ("midi",) + SEQUENCE_DATASETS,
+            "transpose": ("midi",) + SEQUENCE_DATASETS, "valid_fraction": ("mnist", "midi")}
 # what --init-from may change about the source run's model: it decides no weight
 INIT_MODEL_OPTIONS = ("dropout",)
 
@@ -66,20 +75,20 @@ def _add_train(subparsers):
     data.add_argument("--binarize", choices=("none", "threshold", "dynamic"),
                       help="MNIST: grey levels, x >= 0.5 (default), or Bernoulli draws every "
                            "epoch")
-    data.add_argument("--classes", type=int, nargs="+", help="MNIST: keep only these digits")
-    data.add_argument("--train-per-class", type=int, help="MNIST: training images per digit")
-    data.add_argument("--test-per-class", type=int, help="MNIST: test images per digit")
-    data.add_argument("--limit", type=int, help="use only the first N examples of each split "
+    data.add_argument("--classes", type=option_type(DataConfig, "classes"), nargs="+", help="MNIST: keep only these digits")
+    data.add_argument("--train-per-class", type=option_type(DataConfig, "train_per_class"), help="MNIST: training images per digit")
+    data.add_argument("--test-per-class", type=option_type(DataConfig, "test_per_class"), help="MNIST: test images per digit")
+    data.add_argument("--limit", type=option_type(DataConfig, "limit"), help="use only the first N examples of each split "
                       "(pieces for the benchmarks)")
-    data.add_argument("--steps-per-beat", type=int,
+    data.add_argument("--steps-per-beat", type=option_type(DataConfig, "steps_per_beat"),
                       help="MIDI: grid steps per quarter note (default 4)")
-    data.add_argument("--window", type=int,
+    data.add_argument("--window", type=option_type(DataConfig, "window"),
                       help="music: steps per example (default 100 for MIDI, 16 for the "
                            "benchmarks)")
-    data.add_argument("--hop", type=int, help="music: steps between windows (default: window)")
-    data.add_argument("--transpose", type=int, nargs="*",
+    data.add_argument("--hop", type=option_type(DataConfig, "hop"), help="music: steps between windows (default: window)")
+    data.add_argument("--transpose", type=option_type(DataConfig, "transpose"), nargs="*",
                       help="music: extra training copies transposed by these semitones")
-    data.add_argument("--valid-fraction", type=float, metavar="F",
+    data.add_argument("--valid-fraction", type=option_type(DataConfig, "valid_fraction"), metavar="F",
                       help="MNIST, MIDI: hold out this fraction of the training examples "
                            "(MIDI: of the pieces) for validation (default 0.1 with --select "
                            "valid, else 0; the benchmarks have their own validation split)")
@@ -88,46 +97,46 @@ def _add_train(subparsers):
     model.add_argument("--arch", choices=ARCHES, help="encoder and decoder (default mlp)")
     model.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
     model.add_argument("--decoder", choices=ARCHES, help="override the decoder of --arch")
-    model.add_argument("--latent", type=int, help="latent size (default 20)")
-    model.add_argument("--hidden", type=int, nargs="+",
+    model.add_argument("--latent", type=option_type(ModelConfig, "latent"), help="latent size (default 20)")
+    model.add_argument("--hidden", type=option_type(ModelConfig, "hidden"), nargs="+",
                        help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS))
-    model.add_argument("--channels", type=int, nargs="+", help="conv channels per layer")
+    model.add_argument("--channels", type=option_type(ModelConfig, "channels"), nargs="+", help="conv channels per layer")
     model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), help="default bernoulli")
-    model.add_argument("--sigma", type=float, help="gaussian: fixed std (default 1)")
+    model.add_argument("--sigma", type=option_type(ModelConfig, "sigma"), help="gaussian: fixed std (default 1)")
     model.add_argument("--learned-variance", action="store_true", default=None,
                        help="gaussian: learn the std")
     model.add_argument("--autoregressive", action="store_true", default=None,
                        help="lstm decoder reads the previous step")
-    model.add_argument("--step-made", type=int, metavar="UNITS",
+    model.add_argument("--step-made", type=option_type(ModelConfig, "step_made"), metavar="UNITS",
                        help="lstm decoder: the values within a step depend on the lower ones; "
                             "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
                             "hidden units; default 0: independent)")
-    model.add_argument("--dropout", type=float, metavar="RATE",
+    model.add_argument("--dropout", type=option_type(ModelConfig, "dropout"), metavar="RATE",
                        help="lstm decoder: drop this fraction of its hidden units in training "
                             "(default 0)")
 
     run = p.add_argument_group("training")
-    run.add_argument("--epochs", type=int, help="epochs (default 20)")
-    run.add_argument("--batch-size", type=int, help="default 100")
-    run.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
-    run.add_argument("--k", type=int, help="samples of z per example in the ELBO (default 1)")
-    run.add_argument("--beta", type=float, help="weight of the KL term (default 1)")
-    run.add_argument("--kl-warmup", type=float,
+    run.add_argument("--epochs", type=option_type(TrainConfig, "epochs"), help="epochs (default 20)")
+    run.add_argument("--batch-size", type=option_type(TrainConfig, "batch_size"), help="default 100")
+    run.add_argument("--lr", type=option_type(TrainConfig, "lr"), help="Adam learning rate (default 1e-3)")
+    run.add_argument("--k", type=option_type(TrainConfig, "k"), help="samples of z per example in the ELBO (default 1)")
+    run.add_argument("--beta", type=option_type(TrainConfig, "beta"), help="weight of the KL term (default 1)")
+    run.add_argument("--kl-warmup", type=option_type(TrainConfig, "kl_warmup"),
                      help="epochs over which beta rises from 0 (default 0: no warm-up)")
     run.add_argument("--device",
                      help="Chainer device: @numpy (default), @cupy:0, or an integer (-1 = CPU)")
-    run.add_argument("--seed", type=int, help="default 0")
-    run.add_argument("--snapshot-every", type=int, help="epochs between snapshots (default 1)")
-    run.add_argument("--keep-snapshots", type=int, help="newest snapshots kept (default 2)")
-    run.add_argument("--average", type=float, metavar="DECAY",
+    run.add_argument("--seed", type=option_type(TrainConfig, "seed"), help="default 0")
+    run.add_argument("--snapshot-every", type=option_type(TrainConfig, "snapshot_every"), help="epochs between snapshots (default 1)")
+    run.add_argument("--keep-snapshots", type=option_type(TrainConfig, "keep_snapshots"), help="newest snapshots kept (default 2)")
+    run.add_argument("--average", type=option_type(TrainConfig, "average"), metavar="DECAY",
                      help="evaluate and save a moving average of the parameters with this "
                           "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
     run.add_argument("--select", choices=("last", "valid"),
                      help="the parameters the run keeps: those of the last epoch (default), or "
                           "of the epoch with the lowest validation loss (best_model.npz while "
                           "training; the log's best_epoch names it)")
-    run.add_argument("--max-minutes", type=float, metavar="M",
+    run.add_argument("--max-minutes", type=number_type(float, NON_NEGATIVE), metavar="M",
                      help="end at the first end of an epoch after M minutes of training, with "
                           "a snapshot (--resume continues)")
     run.add_argument("--init-from", nargs="+", metavar="RUN",
@@ -152,11 +161,11 @@ def _add_evaluate(subparsers):
     p.add_argument("--whole", action="store_true",
                    help="benchmarks: score each piece whole at its own length, and report "
                         "nats per time step")
-    p.add_argument("--iw-samples", type=int, default=5000, help="importance samples K")
-    p.add_argument("--limit", type=int, help="score only the first N examples (pieces)")
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--iw-samples", type=COUNT, default=5000, help="importance samples K")
+    p.add_argument("--limit", type=COUNT, help="score only the first N examples (pieces)")
+    p.add_argument("--batch-size", type=COUNT, default=100)
     p.add_argument("--device", help="Chainer device (default: the run's)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_communicator(p)
     _add_progress(p)
@@ -168,19 +177,21 @@ def _add_sample(subparsers):
         "sample", help="generate from a trained run: digits as a PNG grid, music as MIDI files")
     p.add_argument("run_dir")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n", type=int, default=16, help="number of samples from the prior")
-    p.add_argument("--temperature", type=float, default=1.0, help="z ~ N(0, temperature^2 I)")
-    p.add_argument("--threshold", type=float,
+    p.add_argument("--n", type=COUNT, default=16, help="number of samples from the prior")
+    p.add_argument("--temperature", type=number_type(float, NON_NEGATIVE), default=1.0,
+                   help="z ~ N(0, temperature^2 I)")
+    p.add_argument("--threshold", type=number_type(float, Range(0, 1)),
                    help="binarize at this probability (MIDI default 0.2, the study's)")
     p.add_argument("--bernoulli", action="store_true", help="draw each value from p(x|z)")
-    p.add_argument("--from-test", type=int, metavar="I", help="reconstruct test example I")
-    p.add_argument("--interpolate", type=int, nargs=2, metavar=("A", "B"),
+    p.add_argument("--from-test", type=INDEX, metavar="I", help="reconstruct test example I")
+    p.add_argument("--interpolate", type=INDEX, nargs=2, metavar=("A", "B"),
                    help="walk the latent space between test examples A and B")
-    p.add_argument("--steps", type=int, default=8, help="interpolation steps")
-    p.add_argument("--length", type=int, metavar="STEPS",
+    p.add_argument("--steps", type=number_type(int, Range(2)), default=8,
+                   help="interpolation steps")
+    p.add_argument("--length", type=COUNT, metavar="STEPS",
                    help="LSTM models: prior samples of this many time steps (default: the "
                         "training window)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_sample)
 
@@ -243,6 +254,9 @@ def _new_config(args) -> RunConfig:
         arch = model_options.pop("arch", "mlp")
         model = default_model_config(data.dataset, arch)
     for name, value in data_options.items():
+        if data.dataset not in ONLY_FOR.get(name, (data.dataset,)):
+            raise ConfigError("{} applies to {} only, not to --dataset {}".format(
+                _flag(name), ", ".join(ONLY_FOR[name]), data.dataset))
         setattr(data, name, list(value) if name == "transpose" else value)
     for name, value in model_options.items():
         setattr(model, name, value)
@@ -252,7 +266,7 @@ def _new_config(args) -> RunConfig:
     if (train_config.select == "valid" and "valid_fraction" not in data_options
             and data.dataset not in SEQUENCE_DATASETS and not data.valid_fraction):
         data.valid_fraction = 0.1
-    return RunConfig(data=data, model=model, train=train_config)
+    return RunConfig(data=data, model=model, train=train_config).validate()
 
 
 def _resumed_config(args, dist) -> RunConfig:
@@ -361,6 +375,10 @@ def main(argv=None):
         print("chainer-vae {}: error: {}".format(args.command, message), file=sys.stderr)
         if dist is not None:
             dist.abort(2)  # the other ranks may be waiting in a collective
+        return 2
+    except MemoryError:  # what the size checks did not foresee
+        print("chainer-vae {}: error: out of memory; ask for smaller sizes".format(
+            args.command), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chainer-vae {}: interrupted".format(args.command), file=sys.stderr)

@@ -1,12 +1,20 @@
 """Run configuration: everything needed to rebuild the data, the model and the training.
 
-A run folder's ``config.json`` is ``RunConfig.to_dict()``; ``RunConfig.from_dict`` checks
-every key, so a typo or an unknown part is a ``ConfigError`` rather than a silent default.
+A run folder's ``config.json`` is ``RunConfig.to_dict()``. The dataclasses below are also
+the schema, the one place that says what a value may be: each field's type, and in its
+metadata the range (``Range``) or choices (``Choice``) allowed. ``RunConfig.load`` checks
+every key of a file against it (unknown, missing, wrong type, out of range: a
+``ConfigError`` naming the file and the key), ``RunConfig.validate`` checks a config built
+in code, and ``option_type`` turns a field into the argparse type of its command-line
+option, so ``chainer-vae train`` refuses a bad value before any work.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
+import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -15,33 +23,85 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
+# Keys a config.json of an older version may lack (their default is what those runs did).
+ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}}}
+
+
+@dataclass(frozen=True)
+class Range:
+    """Numbers from ``low`` to ``high`` (None: unbounded); ``open`` excludes that end."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def problem(self, value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        too_low = self.low is not None and (value <= self.low if self.low_open
+                                            else value < self.low)
+        too_high = self.high is not None and (value >= self.high if self.high_open
+                                              else value > self.high)
+        return "must be {}".format(self.describe()) if too_low or too_high else None
+
+    def describe(self):
+        if self.high is None:
+            return "{} {:g}".format("above" if self.low_open else "at least", self.low)
+        return "in {}{:g}, {:g}{}".format("(" if self.low_open else "[", self.low, self.high,
+                                         ")" if self.high_open else "]")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``names``."""
+
+    names: Tuple[str, ...]
+
+    def problem(self, value):
+        return None if value in self.names else "must be one of {}".format(", ".join(self.names))
+
+
+POSITIVE = Range(0, None, low_open=True)
+AT_LEAST_ONE = Range(1)
+NON_NEGATIVE = Range(0)
+FRACTION = Range(0, 1, high_open=True)  # [0, 1)
+SEED = Range(0, 2 ** 32 - 1)
+
+
+def _field(default, rule=None):
+    """A dataclass field with a default (lists copied per instance) and its rule."""
+    metadata = {"rule": rule} if rule is not None else {}
+    if isinstance(default, (list, tuple)) and not isinstance(default, str):
+        return field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class DataConfig:
-    """Where the examples come from. MNIST fields and MIDI fields; each dataset reads its own."""
+    """Where the examples come from. MNIST fields and music fields; each dataset reads its own."""
 
     dataset: str = "mnist"
     data_dir: Optional[str] = None
     # MNIST
-    binarize: str = "threshold"
-    classes: Optional[List[int]] = None
-    train_per_class: Optional[int] = None
-    test_per_class: Optional[int] = None
-    # MIDI: windows of `window` steps at `steps_per_beat`, pitches [low, high)
-    steps_per_beat: int = 4
-    window: int = 100
-    hop: Optional[int] = None
-    windows_per_piece: Optional[int] = None
-    low: int = 24
-    high: int = 102
-    test_fraction: float = 0.2
-    transpose: List[int] = field(default_factory=list)
-    limit: Optional[int] = None
+    binarize: str = _field("threshold", Choice(("none", "threshold", "dynamic")))
+    classes: Optional[List[int]] = _field(None, Range(0, 9))
+    train_per_class: Optional[int] = _field(None, AT_LEAST_ONE)
+    test_per_class: Optional[int] = _field(None, AT_LEAST_ONE)
+    # music: windows of `window` steps at `steps_per_beat`, MIDI pitches [low, high)
+    steps_per_beat: int = _field(4, AT_LEAST_ONE)
+    window: int = _field(100, AT_LEAST_ONE)
+    hop: Optional[int] = _field(None, AT_LEAST_ONE)
+    windows_per_piece: Optional[int] = _field(None, AT_LEAST_ONE)
+    low: int = _field(24, Range(0, 127))
+    high: int = _field(102, Range(1, 128))
+    test_fraction: float = _field(0.2, FRACTION)
+    transpose: List[int] = _field([], Range(-127, 127))
+    limit: Optional[int] = _field(None, AT_LEAST_ONE)
     # of the training examples (MNIST) or pieces (MIDI) held out for validation; the
     # polyphonic benchmarks have a validation split of their own
-    valid_fraction: float = 0.0
+    valid_fraction: float = _field(0.0, FRACTION)
 
 
 @dataclass
@@ -50,17 +110,18 @@ class ModelConfig:
 
     encoder: str = "mlp"
     decoder: str = "mlp"
-    input_shape: Tuple[int, ...] = (784,)
-    latent: int = 20
-    hidden: List[int] = field(default_factory=lambda: [500])
+    input_shape: Tuple[int, ...] = _field((784,), AT_LEAST_ONE)
+    latent: int = _field(20, AT_LEAST_ONE)
+    hidden: List[int] = _field([500], AT_LEAST_ONE)
     activation: str = "tanh"
-    channels: List[int] = field(default_factory=lambda: [32, 64])
+    channels: List[int] = _field([32, 64], AT_LEAST_ONE)
     bidirectional: bool = True
     autoregressive: bool = False
-    step_made: int = 0  # hidden units of the decoder's MADE (lstm: per step, mlp: per image)
-    dropout: float = 0.0  # of the lstm decoder's hidden units during training
+    # hidden units of the decoder's MADE (lstm: per step, mlp: per image); 0: none
+    step_made: int = _field(0, NON_NEGATIVE)
+    dropout: float = _field(0.0, FRACTION)  # of the lstm decoder's hidden units in training
     likelihood: str = "bernoulli"
-    sigma: float = 1.0
+    sigma: float = _field(1.0, POSITIVE)
     learned_variance: bool = False
 
 
@@ -68,19 +129,24 @@ class ModelConfig:
 class TrainConfig:
     """How the model is trained (Adam on the negative ELBO)."""
 
-    epochs: int = 20
-    batch_size: int = 100
-    lr: float = 1e-3
-    k: int = 1
-    beta: float = 1.0
-    kl_warmup: float = 0.0  # epochs over which beta rises from 0 to `beta`
-    seed: int = 0
+    epochs: int = _field(20, AT_LEAST_ONE)
+    batch_size: int = _field(100, AT_LEAST_ONE)
+    lr: float = _field(1e-3, POSITIVE)
+    k: int = _field(1, AT_LEAST_ONE)
+    beta: float = _field(1.0, NON_NEGATIVE)
+    kl_warmup: float = _field(0.0, NON_NEGATIVE)  # epochs over which beta rises from 0
+    seed: int = _field(0, SEED)
     device: str = "@numpy"
-    snapshot_every: int = 1  # epochs
-    keep_snapshots: int = 2  # the newest ones; older snapshots are deleted
-    average: float = 0.0  # decay per step of the moving average of the parameters (0: off)
-    select: str = "last"  # "valid": keep the parameters of the epoch best on validation
-    init_from: List[str] = field(default_factory=list)  # weight files the run began with
+    snapshot_every: int = _field(1, AT_LEAST_ONE)  # epochs
+    keep_snapshots: int = _field(2, AT_LEAST_ONE)  # the newest ones; older ones are deleted
+    # decay per step of the moving average of the parameters (0: off)
+    average: float = _field(0.0, FRACTION)
+    # "valid": keep the parameters of the epoch best on the validation split
+    select: str = _field("last", Choice(("last", "valid")))
+    init_from: List[str] = _field([])  # run folders whose parameters the run began with
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
 
 @dataclass
@@ -93,18 +159,32 @@ class RunConfig:
         return {"version": CONFIG_VERSION, "data": dataclasses.asdict(self.data),
                 "model": dataclasses.asdict(self.model), "train": dataclasses.asdict(self.train)}
 
+    def validate(self, source=None):
+        """A ``ConfigError`` for the first value the schema refuses, naming it as the
+        command-line option (``source`` None) or as ``section.key`` of ``source``."""
+        for name in SECTIONS:
+            validate_section(getattr(self, name), source)
+        if self.data.low >= self.data.high:
+            raise ConfigError("{}the lowest pitch {} is not below the highest {}".format(
+                "" if source is None else source + ": ", self.data.low, self.data.high))
+        return self
+
     @classmethod
     def from_dict(cls, raw, source="config"):
         if not isinstance(raw, dict):
             raise ConfigError("{}: expected a JSON object".format(source))
-        unknown = set(raw) - {"version", "data", "model", "train"}
+        unknown = set(raw) - {"version"} - set(SECTIONS)
         if unknown:
             raise ConfigError("{}: unknown section(s) {}".format(source, ", ".join(sorted(unknown))))
-        config = cls(data=_section(DataConfig, raw.get("data", {}), source, "data"),
-                     model=_section(ModelConfig, raw.get("model", {}), source, "model"),
-                     train=_section(TrainConfig, raw.get("train", {}), source, "train"))
+        version = raw.get("version", 1)
+        if version not in range(1, CONFIG_VERSION + 1):
+            raise ConfigError("{}: config version {!r} is not one this chainer-vae reads "
+                              "(1 to {})".format(source, version, CONFIG_VERSION))
+        sections = {name: _section(section_cls, raw.get(name), source, name, version)
+                    for name, section_cls in SECTIONS.items()}
+        config = cls(**sections)
         config.model.input_shape = tuple(config.model.input_shape)
-        return config
+        return config.validate(source)
 
     def save(self, run_dir):
         """Write ``run_dir/config.json`` atomically."""
@@ -124,15 +204,102 @@ class RunConfig:
         return cls.from_dict(raw, source=str(path))
 
 
-def _section(cls, values, source, name):
+def validate_section(section, source=None):
+    """``RunConfig.validate`` for one section (a ``DataConfig``, ``ModelConfig`` or
+    ``TrainConfig``); returns it."""
+    name = next(name for name, cls in SECTIONS.items() if isinstance(section, cls))
+    for spec in dataclasses.fields(section):
+        _check(getattr(section, spec.name), _hints(type(section))[spec.name], spec, name, source)
+    return section
+
+
+def _hints(cls):
+    return typing.get_type_hints(cls)
+
+
+def _section(cls, values, source, name, version):
     if not isinstance(values, dict):
         raise ConfigError("{}: section {!r} must be an object".format(source, name))
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = {spec.name for spec in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ConfigError("{}: unknown {} option(s): {}".format(
+        raise ConfigError("{}: unknown {} key(s): {}".format(
             source, name, ", ".join(sorted(unknown))))
+    may_lack = set().union(*(added.get(name, set()) for since, added in ADDED_IN.items()
+                             if version < since))
+    missing = known - set(values) - may_lack
+    if missing:
+        raise ConfigError("{}: {} key(s) missing: {}".format(
+            source, name, ", ".join(sorted(missing))))
+    for key, value in values.items():
+        _check(value, _hints(cls)[key], _spec(cls, key), name, source)
     return cls(**values)
+
+
+def _spec(cls, name):
+    return next(spec for spec in dataclasses.fields(cls) if spec.name == name)
+
+
+def _check(value, hint, spec, section, source):
+    """A ``ConfigError`` unless ``value`` has the type ``hint`` and obeys the field's rule."""
+    problem = _problem(value, hint, spec.metadata.get("rule"))
+    if problem:
+        where = (_flag(spec.name) if source is None
+                 else "{}: {}.{}".format(source, section, spec.name))
+        raise ConfigError("{} {}, got {!r}".format(where, problem, value))
+
+
+def _problem(value, hint, rule):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union:  # Optional[X]
+        return None if value is None else _problem(value, args[0], rule)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return "must be a list"
+        return next((p for p in (_problem(item, args[0], rule) for item in value) if p), None)
+    if not _has_type(value, hint):
+        return "must be {}".format({int: "an integer", float: "a number", str: "a string",
+                                    bool: "true or false"}[hint])
+    return rule.problem(value) if rule is not None else None
+
+
+def _has_type(value, hint):
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint) and not isinstance(value, bool)
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def option_type(cls, name):
+    """The argparse ``type`` of the option that sets field ``name`` of ``cls`` (one item
+    for list fields): parses the text and refuses what the schema refuses."""
+    hint = _hints(cls)[name]
+    while typing.get_origin(hint) in (typing.Union, list, tuple):
+        hint = typing.get_args(hint)[0]
+    rule = _spec(cls, name).metadata.get("rule")
+    return number_type(hint, rule)
+
+
+def number_type(kind, rule=None):
+    """An argparse ``type``: ``kind`` (int or float) parsed from the text, finite, and
+    obeying ``rule`` (a ``Range``)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("{!r} is not {}".format(
+                text, "an integer" if kind is int else "a number")) from None
+        problem = _problem(value, kind, rule)
+        if problem:
+            raise argparse.ArgumentTypeError("{}, got {}".format(problem, text))
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def default_model_config(dataset="mnist", arch="mlp") -> ModelConfig:

@@ -35,18 +35,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import sys
 import tempfile
-from pathlib import Path
 
 import chainer
 import numpy
 from chainer import training
 
 from chainer_vae.errors import ChainerVAEError, ConfigError, choice
-from chainer_vae.runs import is_cpu, serialize_random_state
+from chainer_vae.files import read_arrays
+from chainer_vae.runs import is_cpu, load_into, serialize_random_state
 
 COMMUNICATORS = ("naive", "flat", "non_cuda_aware", "pure_nccl")
 GPU_COMMUNICATORS = ("flat", "non_cuda_aware", "pure_nccl")  # CuPy arrays only
@@ -244,18 +243,14 @@ class Distributed:
         return str(out) if self.is_writer else tempfile.gettempdir()
 
     def load_snapshot(self, trainer, locate):
-        """Load the snapshot at ``locate()`` into ``trainer``. With ranks, rank 0 reads
-        the file and sends its bytes to all ranks."""
-        if not self.active:
-            path = Path(locate())
-            ranks = snapshot_ranks(path)
-            if ranks != 1:
-                raise ConfigError("{} was written by a run of {} ranks; resume it with "
-                                  "mpiexec -n {} ... --communicator".format(path, ranks, ranks))
-            chainer.serializers.load_npz(str(path), trainer)
-            return
-        payload = self.root_value(lambda: Path(locate()).read_bytes())
-        chainer.serializers.load_npz(io.BytesIO(payload), trainer)
+        """Load the snapshot ``locate()`` gives, as (path, its arrays), into ``trainer``.
+        With ranks, rank 0 reads it and sends it to all ranks."""
+        path, arrays = self.root_value(locate)
+        ranks = snapshot_ranks(arrays)
+        if not self.active and ranks != 1:
+            raise ConfigError("{} was written by a run of {} ranks; resume it with "
+                              "mpiexec -n {} ... --communicator".format(path, ranks, ranks))
+        load_into(trainer, path, arrays, what="snapshot")
 
     def sum(self, values):
         """Element-wise sum of ``values`` (floats) over the ranks, as float64."""
@@ -277,11 +272,11 @@ class Distributed:
             self.comm.mpi_comm.Abort(code)
 
 
-def snapshot_ranks(path):
-    """How many ranks wrote the snapshot at ``path`` (1 for a single-process snapshot)."""
-    with numpy.load(str(path)) as snapshot:
-        key = "extensions/random_state/ranks"
-        return int(snapshot[key]) if key in snapshot.files else 1
+def snapshot_ranks(snapshot):
+    """How many ranks wrote a snapshot (a path, or its arrays); 1 for a single process."""
+    arrays = snapshot if isinstance(snapshot, dict) else read_arrays(snapshot, "snapshot")
+    key = "extensions/random_state/ranks"
+    return int(arrays[key]) if key in arrays else 1
 
 
 class SynchronizeParameters(training.Extension):

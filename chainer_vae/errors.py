@@ -21,6 +21,11 @@ class RunDirError(ChainerVAEError, ValueError):
     """A run folder is missing or lacks what the command needs (config.json, model.npz)."""
 
 
+class DamagedFile(ChainerVAEError, ValueError):
+    """A file the project wrote (weights, snapshot, latents) is missing, empty, truncated
+    or not what it claims; the message names it."""
+
+
 class TrainingDiverged(ChainerVAEError, RuntimeError):
     """The loss became NaN or infinite; the last good snapshot is kept."""
 

@@ -1,17 +1,24 @@
-"""Atomic file output: readers see the old file or the whole new one, never a part."""
+"""Files the project writes: atomic output (readers see the old file or the whole new
+one, never a part) and the one reader of its ``.npz`` array files."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
+
+import numpy
+
+from chainer_vae.errors import DamagedFile
 
 
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside ``path`` (same suffix, so writers that pick a format
     by suffix still work); rename it to ``path`` when the block succeeds, remove it when
-    the block fails."""
+    the block fails (an ``OSError`` that names no file then names ``path``)."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=".", suffix=".part" + path.suffix,
                                          dir=str(path.parent))
@@ -20,9 +27,13 @@ def atomic_output(path):
         yield temporary
         os.chmod(temporary, 0o644)  # mkstemp makes the file private
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if (isinstance(error, OSError) and error.filename is None
+                and error.errno is not None):  # a full disk, say
+            raise OSError(error.errno, "cannot write {}: {}".format(
+                path, error.strerror or error)) from None
         raise
 
 
@@ -39,3 +50,22 @@ def atomic_write_text(path, text):
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_binary(path) as stream:
         stream.write(text.encode("utf-8"))
+
+
+def read_arrays(path, what="array file"):
+    """Every array of an ``.npz`` file the project wrote (weights, snapshots, latents),
+    read whole, as a dict; a ``DamagedFile`` naming the file when it is missing, empty,
+    truncated or not an ``.npz`` archive of plain arrays."""
+    path = Path(path)
+    if not path.is_file():
+        raise DamagedFile("{}: no such {}".format(path, what))
+    try:
+        loaded = numpy.load(str(path), allow_pickle=False)
+        if not isinstance(loaded, numpy.lib.npyio.NpzFile):
+            raise ValueError("a single array, not an .npz archive")
+        with loaded as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        reason = "not an .npz archive of arrays" if "pickle" in str(error) else str(error)
+        raise DamagedFile("{}: a damaged {} ({})".format(
+            path, what, " ".join(reason.split()) or type(error).__name__)) from None

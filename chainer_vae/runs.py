@@ -11,9 +11,14 @@ device of a ``--device`` option and the seeding of every random generator.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import random
 import re
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List
@@ -23,8 +28,8 @@ import numpy
 
 from chainer_vae.config import RunConfig
 from chainer_vae.data import Data, load_data
-from chainer_vae.errors import ConfigError, RunDirError
-from chainer_vae.files import atomic_output
+from chainer_vae.errors import ConfigError, DamagedFile, RunDirError
+from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
 from chainer_vae.model import VAE, build_model, same_weights
 
 MODEL_FILE = "model.npz"
@@ -32,9 +37,15 @@ BEST_MODEL_FILE = "best_model.npz"
 LOG_FILE = "log"
 LATENTS_FILE = "latents.npz"
 SNAPSHOT_PREFIX = "snapshot_epoch_"
+LOCK_FILE = ".lock"
 
 
 # ---------------------------------------------------------------------------- devices, seeds
+
+def print_warning(message):
+    """One line on stderr: ``chainer-vae: warning: message``."""
+    print("chainer-vae: warning: " + " ".join(str(message).split()), file=sys.stderr)
+
 
 def device_spec(spec):
     """A ``--device`` value in Chainer's notation: an integer becomes ``@numpy`` (below
@@ -90,8 +101,22 @@ def serialize_random_state(serializer):
 
 def save_npz_uncompressed(path, target):
     """chainer's save_npz without zlib: trained weights barely compress, and compressing
-    a large model (the study's MLP has 32M weights) costs seconds per snapshot."""
-    chainer.serializers.save_npz(path, target, compression=False)
+    a large model (the study's MLP has 32M weights) costs seconds per snapshot. A failed
+    write (a full disk) names the file, which the operating system's error does not."""
+    try:
+        chainer.serializers.save_npz(path, target, compression=False)
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, "cannot write {}: {}".format(
+            _final_name(path), error.strerror or error)) from None
+
+
+def _final_name(path):
+    """The file a temporary path stands for: chainer's snapshot writer writes
+    ``OUT/tmp<name>XXXX/<name>`` and then moves it to ``OUT/<name>``."""
+    path = Path(path)
+    return path.parent.parent / path.name if path.parent.name.startswith("tmp") else path
 
 
 def save_model(model, out, name=MODEL_FILE):
@@ -102,26 +127,54 @@ def save_model(model, out, name=MODEL_FILE):
     return path
 
 
-def load_weights(model, path):
-    """Read the parameter file ``path`` into ``model`` (one of the same architecture)."""
+def load_into(target, path, arrays=None, what="weights"):
+    """Read the ``.npz`` file ``path`` written by chainer's serializers (weights, a
+    snapshot) into ``target`` (a model of the same architecture, a Trainer); ``arrays``
+    are its contents when already read. A damaged file is a ``DamagedFile``, one that
+    does not fit ``target`` a ``RunDirError``, each naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise RunDirError("{}: no such file (has training finished?)".format(path))
+    if arrays is None:
+        if not path.is_file():
+            raise RunDirError("{}: no such file (has training finished?)".format(path))
+        arrays = read_arrays(path, what)
     try:
-        chainer.serializers.load_npz(str(path), model)
-    except (KeyError, ValueError, OSError) as error:
-        raise RunDirError("{}: weights do not fit the model ({})".format(path, error)) from None
-    return model
+        chainer.serializers.NpzDeserializer(arrays).load(target)
+    except (KeyError, ValueError, TypeError) as error:
+        raise RunDirError("{}: {} do not fit the {} ({})".format(
+            path, what, "model" if what == "weights" else "run", error)) from None
+    return target
+
+
+def load_weights(model, path):
+    """Read the parameter file ``path`` (``model.npz``) into ``model``; see ``load_into``."""
+    return load_into(model, path)
+
+
+def snapshots(out):
+    """The snapshots in ``out``, newest (highest epoch) first."""
+    found = []
+    for path in Path(out).glob(SNAPSHOT_PREFIX + "*"):
+        match = re.fullmatch(re.escape(SNAPSHOT_PREFIX) + r"(\d+)", path.name)
+        if match and path.is_file():
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found, reverse=True)]
 
 
 def latest_snapshot(out):
     """The snapshot of the highest epoch in ``out``, or None."""
-    found = []
-    for path in Path(out).glob(SNAPSHOT_PREFIX + "*"):
-        match = re.fullmatch(re.escape(SNAPSHOT_PREFIX) + r"(\d+)", path.name)
-        if match:
-            found.append((int(match.group(1)), path))
-    return max(found)[1] if found else None
+    found = snapshots(out)
+    return found[0] if found else None
+
+
+def sound_snapshot(out, warn=print_warning):
+    """(path, arrays) of the newest snapshot in ``out`` that reads whole; each damaged
+    newer one is named in a one-line warning. A ``RunDirError`` when there is none."""
+    for path in snapshots(out):
+        try:
+            return path, read_arrays(path, "snapshot")
+        except DamagedFile as error:
+            warn("{}; trying the snapshot before it".format(error))
+    raise RunDirError("{}: no snapshot to resume from".format(out))
 
 
 def read_log(log):
@@ -150,17 +203,67 @@ def read_latents(path):
     path = Path(path)
     if path.is_dir():
         path = path / LATENTS_FILE
-    with numpy.load(str(path), allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    return read_arrays(path, "latents file")
+
+
+# ---------------------------------------------------------------------------- writing a run
+
+@contextlib.contextmanager
+def writing(out):
+    """Hold the run folder ``out`` for writing, as one ``chainer-vae train`` does.
+
+    Creates ``out``; takes ``out/.lock`` (``fcntl.flock``, which the operating system
+    releases when a process dies, so a killed run never blocks the next), refusing with a
+    ``RunDirError`` naming the process that holds it; removes what killed writers left
+    (chainer's ``tmpsnapshot_*`` folders, our ``.*.part*`` files). When the block fails
+    and ``out`` was new and holds nothing else, ``out`` is removed again.
+    """
+    out = Path(out)
+    new = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    lock = open(out / LOCK_FILE, "a+")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            raise RunDirError("{} is being written by another chainer-vae train (process {}); "
+                              "wait for it or choose another --out".format(out, holder)) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        for leftover in list(out.glob("tmp" + SNAPSHOT_PREFIX + "*")) + list(out.glob(".*.part*")):
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        yield out
+    except BaseException:
+        if new and [path.name for path in out.iterdir()] == [LOCK_FILE]:
+            shutil.rmtree(out)
+        raise
+    finally:
+        lock.close()  # and with it the lock
+
+
+def trim_log(out):
+    """Drop the log entries of epochs after the newest snapshot (after a failed run,
+    whose resume starts from that snapshot and rewrites them)."""
+    newest = latest_snapshot(out)
+    path = Path(out) / LOG_FILE
+    if not path.is_file():
+        return
+    last = int(newest.name[len(SNAPSHOT_PREFIX):]) if newest is not None else 0
+    entries = [entry for entry in read_log(path) if entry.get("epoch", 0) <= last]
+    atomic_write_text(path, json.dumps(entries, indent=4))
 
 
 # ---------------------------------------------------------------------------- whole runs
 
-def build_for(config: RunConfig, data: Data) -> VAE:
+def build_for(config: RunConfig, data: Data, copies=1) -> VAE:
     """A fresh model of ``config`` for the examples of ``data``: the one place a run's
-    ``config.model.input_shape`` is set, from the data."""
+    ``config.model.input_shape`` is set, from the data. ``copies``: see ``build_model``."""
     config.model.input_shape = tuple(data.input_shape)
-    return build_model(config.model)
+    return build_model(config.model, copies)
 
 
 @dataclass
@@ -212,7 +315,8 @@ def initial_weights(run_dirs) -> tuple:
     return config, mean, [str(run_dir.resolve()) for run_dir in run_dirs]
 
 
-__all__ = ["BEST_MODEL_FILE", "build_for", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
+__all__ = ["BEST_MODEL_FILE", "LOCK_FILE", "build_for", "load_into", "print_warning",
+           "snapshots", "sound_snapshot", "trim_log", "writing", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
            "SNAPSHOT_PREFIX", "device_spec", "get_device", "initial_weights",
            "is_cpu", "latest_snapshot", "load_run", "load_weights", "read_latents", "read_log",
            "save_model", "save_npz_uncompressed", "seed_everything", "serialize_random_state"]

@@ -12,16 +12,17 @@ REPO = Path(__file__).resolve().parents[1]
 # Lower rank = lower layer; a module may import a module of a lower rank, or of its own
 # package (without cycles). chainer_vae itself only installs the compatibility shim.
 RANKS = {
-    "chainer_vae._compat": 0, "chainer_vae": 1, "chainer_vae.errors": 0, "chainer_vae.files": 0,
-    "chainer_vae.config": 1,
-    "chainer_vae.model": 2, "chainer_vae.data": 2,
-    "chainer_vae.runs": 3,
-    "chainer_vae.distributed": 4,
-    "chainer_vae.inference": 5,
-    "chainer_vae.training": 6,
-    "chainer_vae.outputs": 7,
-    "chainer_vae.study": 8,
-    "chainer_vae.cli": 9,
+    "chainer_vae._compat": 0, "chainer_vae.errors": 0,
+    "chainer_vae": 1, "chainer_vae.files": 1, "chainer_vae.resources": 1,
+    "chainer_vae.config": 2,
+    "chainer_vae.model": 3, "chainer_vae.data": 3,
+    "chainer_vae.runs": 4,
+    "chainer_vae.distributed": 5,
+    "chainer_vae.inference": 6,
+    "chainer_vae.training": 7,
+    "chainer_vae.outputs": 8,
+    "chainer_vae.study": 9,
+    "chainer_vae.cli": 10,
 }
 
 

@@ -23,7 +23,10 @@ def linear_gaussian(data_dim=5, latent=2, sigma=0.5, seed=0):
     """z ~ N(0, I), x | z ~ N(W z + b, sigma^2 I): an MLP VAE without hidden layers."""
     config = ModelConfig(input_shape=(data_dim,), latent=latent, hidden=[],
                          likelihood="gaussian", sigma=sigma)
+    state = np.random.get_state()
+    np.random.seed(seed)  # chainer's initializers draw from the global generator
     model = build_model(config)
+    np.random.set_state(state)
     rng = np.random.RandomState(seed)
     # Orthogonal columns make the true posterior's covariance diagonal, so the mean-field
     # encoder can represent it exactly.
@@ -193,7 +196,7 @@ def test_loss_reports_its_parts_in_nats_per_example():
 @pytest.mark.parametrize("change,message", [
     ({"encoder": "gru"}, "unknown encoder"),
     ({"decoder": "transformer"}, "unknown decoder"),
-    ({"latent": 0}, "latent size"),
+    ({"latent": 0}, "--latent must be at least 1"),
     ({"likelihood": "poisson"}, "unknown likelihood"),
     ({"activation": "swish"}, "unknown activation"),
     ({"encoder": "conv", "decoder": "conv", "input_shape": (1, 2, 2), "channels": [4, 8, 16]},

@@ -499,8 +499,13 @@ def held_out(count, fraction):
 def load_data(config, encoder="mlp", progress=True) -> Data:
     """MNIST as a ``DataConfig`` describes it, laid out for ``encoder`` (flat for mlp,
     1-channel images for conv, rows for lstm). With ``valid_fraction`` the last part of
-    the training digits (in file order) is held out for validation."""
+    the training digits (in file order) is held out for validation. A ``data_dir`` given
+    must exist; without one the files are found or downloaded as ``load_mnist`` does."""
     layout = IMAGE_LAYOUTS.get(encoder, "flat")
+    if config.data_dir is not None and not Path(config.data_dir).expanduser().is_dir():
+        # a folder the user named: a typo must not start a download into a new folder
+        raise DataError("{}: no such folder (--data-dir names the folder that holds the four "
+                        "MNIST files; leave it out to download them)".format(config.data_dir))
     mnist = load_mnist(config.data_dir, classes=config.classes,
                        train_per_class=config.train_per_class,
                        test_per_class=config.test_per_class, progress=progress)

@@ -2,39 +2,105 @@
 name, so ``config.json`` rebuilds any model."""
 import dataclasses
 
-from chainer_vae.config import ModelConfig
+import numpy
+
+from chainer_vae.config import ModelConfig, validate_section
 from chainer_vae.errors import ConfigError, choice
+from chainer_vae.model.layers import CONV_KERNEL, conv_grid, image_shape, sequence_shape
 from chainer_vae.model.decoders import DECODERS
 from chainer_vae.model.encoders import ENCODERS
 from chainer_vae.model.likelihoods import make_likelihood
 from chainer_vae.model.vae import VAE, Prior
+from chainer_vae.resources import check_fits
 
 
 def _check(config):
-    if config.latent < 1:
-        raise ConfigError("latent size must be at least 1, got {}".format(config.latent))
-    if any(size < 1 for size in list(config.hidden) + list(config.channels)):
-        raise ConfigError("hidden sizes and channels must be positive, got hidden={} "
-                          "channels={}".format(config.hidden, config.channels))
-    if not config.input_shape or any(size < 1 for size in config.input_shape):
-        raise ConfigError("impossible input shape {}".format(tuple(config.input_shape)))
-    if config.autoregressive and config.decoder != "lstm":
-        raise ConfigError("--autoregressive needs the lstm decoder, not {!r}".format(config.decoder))
-    if config.step_made < 0:
-        raise ConfigError("--step-made must be 0 (off) or a number of hidden units, got {}".format(
-            config.step_made))
-    if config.step_made and config.decoder not in ("lstm", "mlp"):
-        raise ConfigError("--step-made needs the lstm or mlp decoder, not {!r}".format(
-            config.decoder))
-    if not 0.0 <= config.dropout < 1.0:
-        raise ConfigError("--dropout must be a rate in [0, 1), got {}".format(config.dropout))
-    if config.dropout and config.decoder != "lstm":
-        raise ConfigError("--dropout needs the lstm decoder, not {!r}".format(config.decoder))
+    """The schema's checks of each value (``config.validate_section``), then those of
+    how the parts combine."""
+    validate_section(config)
+    if not config.input_shape:
+        raise ConfigError("impossible input shape ()")
+    for option, value, decoders in (("--autoregressive", config.autoregressive, ("lstm",)),
+                                    ("--step-made", config.step_made, ("lstm", "mlp")),
+                                    ("--dropout", config.dropout, ("lstm",))):
+        if value and config.decoder not in decoders:
+            raise ConfigError("{} needs the {} decoder, not {!r}".format(
+                option, " or ".join(decoders), config.decoder))
 
 
-def build_model(config: ModelConfig) -> VAE:
-    """A freshly initialised VAE (on the CPU) with the parts named in ``config``."""
+def _linear(n_in, n_out, bias=True):
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def _made(features, context, hidden, n_params):
+    """``StepMADE``: the context layer, then three masked weight matrices and their masks."""
+    masked = features * hidden + hidden * n_params * features + n_params * features * features
+    return _linear(context, hidden) + 2 * masked
+
+
+def _lstm(n_in, size, directions=1):
+    """``L.NStepLSTM``/``NStepBiLSTM`` of one layer: 8 weight matrices, 8 biases each way."""
+    return directions * (4 * size * n_in + 4 * size * size + 8 * size)
+
+
+def parameter_count(config: ModelConfig) -> int:
+    """The number of float32 values (parameters, and the MADE's masks and the prior's
+    arrays) of the model ``build_model(config)`` builds, worked out without building it."""
+    shape, latent, hidden = tuple(config.input_shape), config.latent, list(config.hidden)
+    n_params = 2 if config.likelihood == "gaussian" and config.learned_variance else 1
+    flat = int(numpy.prod(shape))
+    total = 2 * latent  # the prior's loc and scale
+    if config.encoder == "mlp":
+        sizes = [flat] + hidden
+        total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:])) + 2 * _linear(sizes[-1], latent)
+    elif config.encoder == "conv":
+        n_channels, height, width = image_shape(shape)
+        grid = conv_grid(height, width, len(config.channels))[-1]
+        channels = [n_channels] + list(config.channels)
+        dense = hidden[0] if hidden else 256
+        total += sum(a * b * CONV_KERNEL ** 2 + b for a, b in zip(channels, channels[1:]))
+        total += _linear(channels[-1] * grid[0] * grid[1], dense) + 2 * _linear(dense, latent)
+    elif config.encoder == "lstm":
+        _, features = sequence_shape(shape)
+        size, directions = (hidden[0] if hidden else 256), 2 if config.bidirectional else 1
+        total += _lstm(features, size, directions) + 2 * _linear(directions * size, latent)
+    if config.decoder == "mlp":
+        sizes = [latent] + hidden[::-1]
+        total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        total += _linear(sizes[-1], n_params * flat)
+        if config.step_made:
+            total += _made(flat, sizes[-1], config.step_made, n_params)
+    elif config.decoder == "conv":
+        n_channels, height, width = image_shape(shape)
+        grid = conv_grid(height, width, len(config.channels))[-1]
+        channels = list(config.channels)
+        width_ = hidden[0] if hidden else 256
+        outs = channels[-2::-1] + [n_params * n_channels]
+        total += _linear(latent, width_) + _linear(width_, channels[-1] * grid[0] * grid[1])
+        total += sum(a * b * CONV_KERNEL ** 2 + b for a, b in zip(channels[::-1], outs))
+    elif config.decoder == "lstm":
+        _, features = sequence_shape(shape)
+        size = hidden[0] if hidden else 256
+        n_in = latent + (features if config.autoregressive else 0)
+        total += 2 * _linear(latent, size) + _lstm(n_in, size) + _linear(size, n_params * features)
+        if config.step_made:
+            total += _made(features, size, config.step_made, n_params)
+    return int(total)
+
+
+def build_model(config: ModelConfig, copies=1) -> VAE:
+    """A freshly initialised VAE (on the CPU) with the parts named in ``config``.
+
+    ``copies`` is how many arrays of the model's size the caller will hold (training
+    holds gradients and Adam's moments too); a model for which that is more memory than
+    there is, is a ``ConfigError`` before anything is allocated.
+    """
     _check(config)
+    choice(ENCODERS, config.encoder, "encoder")
+    choice(DECODERS, config.decoder, "decoder")
+    check_fits(4 * copies * parameter_count(config), "this model ({:,} values{})".format(
+        parameter_count(config), ", {} copies".format(copies) if copies > 1 else ""),
+        "choose smaller --latent, --hidden or --channels")
     encoder_cls = choice(ENCODERS, config.encoder, "encoder")
     decoder_cls = choice(DECODERS, config.decoder, "decoder")
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,

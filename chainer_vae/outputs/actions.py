@@ -13,7 +13,13 @@ from chainer_vae.outputs import plots
 from chainer_vae.outputs.gifs import write_latent_gifs
 from chainer_vae.outputs.images import write_image_grid
 from chainer_vae.outputs.midi_files import write_midi_samples
-from chainer_vae.runs import LATENTS_FILE, LOG_FILE, load_run
+from chainer_vae.resources import check_fits
+from chainer_vae.runs import LATENTS_FILE, LOG_FILE, load_run, read_latents
+
+
+MAX_GRID = 10000  # samples in one PNG grid
+EXAMPLE_COPIES = 16  # arrays of a sample's size decoding one holds (an estimate)
+CHUNK = 256  # samples drawn and written at a time
 
 
 def music_options(data_config):
@@ -55,8 +61,11 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         if from_test is not None or interpolate_between is not None:
             raise ConfigError("--length applies to samples from the prior only")
         model = at_length(model, config.model, length)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    example = int(numpy.prod(model.decoder.output_shape))
+    check_fits(4 * EXAMPLE_COPIES * max(min(n, CHUNK), steps) * example,
+               "{:,} samples of {:,} values".format(max(min(n, CHUNK), steps), example),
+               "ask for fewer or shorter samples")
+    out_dir = Path(out_dir)  # made by the writers, once there is something to write
     music = music_options(config.data)
     is_music = music is not None
     if is_music and threshold is None:
@@ -93,11 +102,18 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
                                               out_dir / "interpolation_{}.png".format(method),
                                               ncols=steps + 2))
         return paths
-    samples = sampling.prior_samples(model, n, temperature, sample=False, seed=rng)
-    samples = finish(samples)
-    if is_music:
-        return write_midi_samples(samples, out_dir, **midi_options)
-    return [write_image_grid(samples, out_dir / "samples.png")]
+    if not is_music:
+        if n > MAX_GRID:
+            raise ConfigError("one image grid holds at most {:,} samples, not {:,}".format(
+                MAX_GRID, n))
+        samples = sampling.prior_samples(model, n, temperature, sample=False, seed=rng)
+        return [write_image_grid(finish(samples), out_dir / "samples.png")]
+    paths = []
+    for first in range(0, n, CHUNK):  # memory for CHUNK samples at a time, whatever n is
+        count = min(CHUNK, n - first)
+        samples = finish(sampling.prior_samples(model, count, temperature, seed=rng))
+        paths += write_midi_samples(samples, out_dir, first=first, total=n, **midi_options)
+    return paths
 
 
 def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
@@ -113,6 +129,8 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir, device=device, data=data)
+    # read before any figure is written: a damaged file stops the command, not half of it
+    latents = read_latents(run_dir) if (run_dir / LATENTS_FILE).is_file() else None
     config, model, data = run.config, run.model, run.data
     out = Path(out_dir) if out_dir is not None else run_dir / "figures"
     out.mkdir(parents=True, exist_ok=True)
@@ -151,6 +169,6 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
                                               label_names=names))
     if model.latent == 2:
         paths.append(plots.plot_manifold(model, out / "manifold.png"))
-    if (run_dir / LATENTS_FILE).is_file():
-        paths += write_latent_gifs(run_dir, out)
+    if latents is not None:
+        paths += write_latent_gifs(run_dir, out, record=latents)
     return paths

@@ -45,14 +45,15 @@ def save_gif(frames, path, fps=4, loop=0):
     return path
 
 
-def write_latent_gifs(run_dir, out_dir=None, fps=4, label_names=None):
+def write_latent_gifs(run_dir, out_dir=None, fps=4, label_names=None, record=None):
     """``scatter.gif`` (the recorded encodings per epoch; PCA for latent > 2, with axis
     limits fixed over the epochs) and, when the grid was recorded, ``grid.gif`` (the 2-D
-    manifold per epoch), in ``out_dir`` (default: the run folder). Returns the paths."""
+    manifold per epoch), in ``out_dir`` (default: the run folder), from the run's
+    ``latents.npz`` (``record``: its arrays, when read already). Returns the paths."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir
+    record = read_latents(run_dir) if record is None else record
     out.mkdir(parents=True, exist_ok=True)
-    record = read_latents(run_dir)
     epochs, z, labels = record["epochs"], record["z"], record["labels"]
     if len(epochs) == 0:
         return []

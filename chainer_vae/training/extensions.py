@@ -33,7 +33,7 @@ import numpy
 from chainer import training
 
 from chainer_vae.data import examples_array
-from chainer_vae.errors import ConfigError, TrainingDiverged
+from chainer_vae.errors import TrainingDiverged
 from chainer_vae.files import atomic_output
 from chainer_vae.inference import sampling
 from chainer_vae.runs import (LATENTS_FILE, latest_snapshot, read_latents, save_model,
@@ -107,14 +107,6 @@ class RandomStateKeeper(training.Extension):
 _WARMUP = 10
 
 
-def check_decay(decay):
-    """A ``ConfigError`` unless ``decay`` is a usable average decay per step: 0 (off) <=
-    decay < 1."""
-    if not 0.0 <= decay < 1.0:
-        raise ConfigError("--average must be a decay per step in [0, 1) (0: off), got {}".format(
-            decay))
-
-
 def step_decay(decay, updates):
     """The decay applied at the update after ``updates`` earlier ones."""
     return min(decay, (1.0 + updates) / (_WARMUP + updates))
@@ -131,7 +123,7 @@ class ParameterAverage(training.Extension):
     def __init__(self, model, average, decay):
         self._pairs = list(zip(_sorted_params(model), _sorted_params(average)))
         self._average = average
-        self._decay = decay  # checked by build_trainer, before any data is loaded
+        self._decay = decay  # checked by the config's schema, before any data is loaded
         self.updates = 0
 
     @property

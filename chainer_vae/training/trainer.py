@@ -7,9 +7,12 @@ ends with the same parameters as an uninterrupted one (on the CPU, same seed).
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
+
+import numpy
 
 from chainer import training
 from chainer.training import extensions as chainer_extensions
@@ -20,29 +23,20 @@ from chainer_vae.data.iterators import BatchIterator, to_device
 from chainer_vae.distributed import Distributed
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.model import ELBOLoss, same_weights
+from chainer_vae.resources import check_fits
+from chainer_vae.files import read_arrays
 from chainer_vae.runs import (BEST_MODEL_FILE, LOG_FILE, SNAPSHOT_PREFIX, build_for, get_device,
-                              initial_weights, latest_snapshot, load_weights, save_model,
-                              save_npz_uncompressed, seed_everything)
+                              initial_weights, load_weights, save_model, save_npz_uncompressed,
+                              seed_everything, sound_snapshot, trim_log, writing)
 from chainer_vae.training.extensions import (BestModel, KLWarmup, LatentRecorder, NaNGuard,
-                                             ParameterAverage, RandomStateKeeper, check_decay,
-                                             extend)
+                                             ParameterAverage, RandomStateKeeper, extend)
 from chainer_vae.training.optim import FusedAdam
 
+# arrays of the size of a batch of examples one training step holds at once (an estimate:
+# the data, the decoder's outputs, the log-likelihood terms and their gradients)
+ACTIVATION_COPIES = 8
 REPORT_KEYS = ["main/loss", "main/reconstr", "main/kl", "main/beta",
                "validation/main/loss", "validation/main/reconstr", "validation/main/kl"]
-SELECTIONS = ("last", "valid")
-
-
-def _check(train_config):
-    if train_config.epochs < 1 or train_config.batch_size < 1 or train_config.k < 1:
-        raise ConfigError("epochs, batch size and k must be at least 1")
-    if train_config.lr <= 0 or train_config.beta < 0:
-        raise ConfigError("the learning rate must be positive and beta non-negative")
-    if train_config.snapshot_every < 1 or train_config.keep_snapshots < 1:
-        raise ConfigError("snapshot interval and snapshots kept must be at least 1")
-    if train_config.select not in SELECTIONS:
-        raise ConfigError("--select must be last or valid, got {!r}".format(train_config.select))
-    check_decay(train_config.average)
 
 
 class _PlainText:
@@ -111,14 +105,20 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     """
     dist = distributed if distributed is not None else Distributed()
     train_config = config.train
-    _check(train_config)
+    config.validate()
     device = get_device(dist.device_spec(train_config.device))
     seed_everything(dist.seed(train_config.seed), device)
     if data is None:
         with dist.root_first():
             data = load_data(config.data, config.model.encoder, progress=progress)
     monitored, _ = data.split("valid" if train_config.select == "valid" else "test")
-    model = build_for(config, data)
+    # the parameters, their gradients, Adam's two moments, its flat gradient and scratch
+    # arrays, and the moving average
+    model = build_for(config, data, copies=6 + bool(train_config.average))
+    batch = min(train_config.batch_size, len(data.train))
+    check_fits(4 * ACTIVATION_COPIES * train_config.k * batch * int(numpy.prod(data.input_shape)),
+               "a training step on {} examples with k = {}".format(batch, train_config.k),
+               "choose a smaller --batch-size or --k")
     model.to_device(device)
     device.use()
 
@@ -208,28 +208,37 @@ def train(config: RunConfig, out, resume=None, progress=None, distributed=None,
         if not same_weights(source, config.model):
             raise ConfigError("--init-from: the model of {} has other parameters than this "
                               "run's".format(config.train.init_from[0]))
-    if dist.is_writer:
-        out.mkdir(parents=True, exist_ok=True)
-    trainer, model, _ = build_trainer(config, out, progress=progress, distributed=dist,
-                                      max_minutes=max_minutes)
-    if start is not None:
-        model.copyparams(start)  # the parameter average, if kept, starts from them too
-    if dist.is_writer:
-        config.save(out)
-    if resume is not None:
-        dist.load_snapshot(trainer, lambda: _snapshot_to_resume(out, resume))
-    trainer.run(show_loop_exception_msg=False)
-    model = result_model(trainer, model)
-    if config.train.select == "valid" and dist.is_writer:
-        load_weights(model, out / BEST_MODEL_FILE)
-    if dist.is_writer:
-        save_model(model, out)
+    with writing(out) if dist.is_writer else contextlib.nullcontext():
+        trainer, model, _ = build_trainer(config, out, progress=progress, distributed=dist,
+                                          max_minutes=max_minutes)
+        if start is not None:
+            model.copyparams(start)  # the parameter average, if kept, starts from them too
+        if dist.is_writer:
+            config.save(out)
+        if resume is not None:
+            dist.load_snapshot(trainer, lambda: _snapshot_to_resume(out, resume))
+        try:
+            # a diverging run ends with the NaN guard's one line, not NumPy's warnings
+            with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                trainer.run(show_loop_exception_msg=False)
+        except OSError:
+            if dist.is_writer:
+                trim_log(out)  # the epochs past the newest snapshot are run again
+            raise
+        model = result_model(trainer, model)
+        if config.train.select == "valid" and dist.is_writer:
+            load_weights(model, out / BEST_MODEL_FILE)
+        if dist.is_writer:
+            save_model(model, out)
     return model
 
 
 def _snapshot_to_resume(out, resume):
-    snapshot = latest_snapshot(out) if resume == "latest" else Path(resume)
-    if snapshot is None or not snapshot.is_file():
-        raise RunDirError("{}: no snapshot to resume from".format(
-            snapshot if snapshot is not None else out))
-    return snapshot
+    """(path, arrays) of the snapshot ``resume`` names: the newest sound one in ``out``
+    for "latest" (warning about damaged newer ones), else that file."""
+    if resume == "latest":
+        return sound_snapshot(out)
+    path = Path(resume)
+    if not path.is_file():
+        raise RunDirError("{}: no snapshot to resume from".format(path))
+    return path, read_arrays(path, "snapshot")

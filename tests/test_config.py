@@ -1,0 +1,90 @@
+"""config.json and the schema in chainer_vae.config: what a file or an option may hold."""
+import argparse
+import json
+
+import pytest
+
+import chainer_vae  # noqa: F401
+
+from chainer_vae.config import (CONFIG_VERSION, DataConfig, ModelConfig, RunConfig, TrainConfig,
+                                option_type)
+from chainer_vae.errors import ConfigError
+
+
+def write(tmp_path, raw):
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    return tmp_path
+
+
+def test_a_saved_config_loads_back_equal(tmp_path):
+    config = RunConfig()
+    config.model.hidden, config.train.init_from = [7, 3], ["/a/run"]
+    config.save(tmp_path)
+    assert RunConfig.load(tmp_path) == config
+    assert json.loads((tmp_path / "config.json").read_text())["version"] == CONFIG_VERSION
+
+
+@pytest.mark.parametrize("edit,words", [
+    (lambda raw: raw["model"].update(latent="abc"), ["model.latent", "must be an integer", "'abc'"]),
+    (lambda raw: raw["model"].update(hidden=5), ["model.hidden", "must be a list"]),
+    (lambda raw: raw["model"].update(hidden=[5, 0]), ["model.hidden", "at least 1"]),
+    (lambda raw: raw["model"].update(bidirectional=1), ["model.bidirectional", "true or false"]),
+    (lambda raw: raw["train"].update(lr=-1), ["train.lr", "above 0"]),
+    (lambda raw: raw["train"].update(average=1.0), ["train.average", "[0, 1)"]),
+    (lambda raw: raw["train"].update(select="best"), ["train.select", "last, valid"]),
+    (lambda raw: raw["data"].update(low=110), ["lowest pitch 110", "highest 102"]),
+    (lambda raw: raw["data"].pop("window"), ["data key(s) missing: window"]),
+    (lambda raw: raw["train"].update(colour="blue"), ["unknown train key(s): colour"]),
+    (lambda raw: raw.update(extra={}), ["unknown section(s) extra"]),
+    (lambda raw: raw.update(model=[]), ["section 'model' must be an object"]),
+    (lambda raw: raw.update(version=99), ["config version 99"]),
+])
+def test_a_bad_config_names_the_file_and_the_key(tmp_path, edit, words):
+    raw = RunConfig().to_dict()
+    edit(raw)
+    with pytest.raises(ConfigError) as caught:
+        RunConfig.load(write(tmp_path, raw))
+    message = str(caught.value)
+    assert str(tmp_path / "config.json") in message
+    for word in words:
+        assert word in message
+
+
+def test_a_version_1_config_lacks_only_the_keys_added_since(tmp_path):
+    raw = RunConfig().to_dict()
+    raw["version"] = 1
+    del raw["data"]["valid_fraction"], raw["train"]["select"], raw["train"]["init_from"]
+    config = RunConfig.load(write(tmp_path, raw))
+    assert (config.data.valid_fraction, config.train.select, config.train.init_from) == (
+        0.0, "last", [])
+    del raw["train"]["epochs"]
+    with pytest.raises(ConfigError, match="train key.s. missing: epochs"):
+        RunConfig.load(write(tmp_path, raw))
+
+
+def test_validate_names_the_command_line_option():
+    config = RunConfig()
+    config.train.kl_warmup = -5
+    with pytest.raises(ConfigError, match=r"^--kl-warmup must be at least 0, got -5$"):
+        config.validate()
+    config.train.kl_warmup, config.model.dropout = 0, float("nan")
+    with pytest.raises(ConfigError, match="--dropout must be a finite number"):
+        config.validate()
+
+
+@pytest.mark.parametrize("cls,name,text,value", [
+    (ModelConfig, "latent", "3", 3), (TrainConfig, "lr", "1e-4", 1e-4),
+    (DataConfig, "transpose", "-2", -2), (TrainConfig, "average", "0", 0.0),
+])
+def test_option_types_parse_what_the_schema_allows(cls, name, text, value):
+    assert option_type(cls, name)(text) == value
+
+
+@pytest.mark.parametrize("cls,name,text", [
+    (ModelConfig, "latent", "0"), (ModelConfig, "latent", "2.5"), (TrainConfig, "lr", "nan"),
+    (TrainConfig, "lr", "0"), (TrainConfig, "beta", "inf"), (TrainConfig, "average", "1"),
+    (DataConfig, "classes", "10"), (TrainConfig, "seed", "-1"), (DataConfig, "limit", "-5"),
+])
+def test_option_types_refuse_what_the_schema_refuses(cls, name, text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        option_type(cls, name)(text)

@@ -1,0 +1,51 @@
+"""The part registry: what build_model builds, and the sizes it checks before building."""
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401
+
+from chainer_vae.config import ModelConfig
+from chainer_vae.errors import ConfigError
+from chainer_vae.model import build_model, same_weights
+from chainer_vae.model.registry import parameter_count
+
+CONFIGS = [
+    dict(),
+    dict(hidden=[32, 16], latent=3),
+    dict(hidden=[], latent=2, likelihood="gaussian", learned_variance=True),
+    dict(hidden=[20], step_made=12, input_shape=(36,)),
+    dict(encoder="conv", decoder="conv", input_shape=(1, 28, 28), channels=[4, 8], hidden=[16]),
+    dict(encoder="conv", decoder="conv", input_shape=(12, 10), channels=[3], hidden=[],
+         likelihood="gaussian", learned_variance=True),
+    dict(encoder="lstm", decoder="lstm", input_shape=(7, 10), hidden=[6], latent=4),
+    dict(encoder="lstm", decoder="lstm", input_shape=(7, 10), hidden=[6], autoregressive=True,
+         step_made=5, bidirectional=False),
+    dict(encoder="lstm", decoder="mlp", input_shape=(28, 28), hidden=[9], step_made=3),
+    dict(encoder="mlp", decoder="lstm", input_shape=(5, 6), hidden=[4], dropout=0.2),
+]
+
+
+@pytest.mark.parametrize("options", CONFIGS)
+def test_parameter_count_is_what_build_model_allocates(options):
+    config = ModelConfig(**options)
+    model = build_model(config)
+    allocated = sum(param.size for param in model.params())
+    for link in model.links():  # the persistent arrays: the MADE's masks, the prior's
+        allocated += sum(np.asarray(getattr(link, name)).size for name in link._persistent)
+    assert parameter_count(config) == allocated
+
+
+def test_a_model_larger_than_memory_is_refused_before_it_is_built():
+    with pytest.raises(ConfigError, match=r"would need .* of memory.*--latent"):
+        build_model(ModelConfig(latent=10 ** 9))
+    with pytest.raises(ConfigError, match="copies"):
+        build_model(ModelConfig(hidden=[500], latent=20), copies=10 ** 9)
+
+
+def test_same_weights_ignores_what_decides_no_weight():
+    lstm = dict(encoder="lstm", decoder="lstm", hidden=[6])
+    assert same_weights(ModelConfig(input_shape=(7, 10), **lstm),
+                        ModelConfig(input_shape=(70, 10), dropout=0.3, **lstm))
+    assert not same_weights(ModelConfig(input_shape=(7, 10), **lstm),
+                            ModelConfig(input_shape=(7, 11), **lstm))
+    assert not same_weights(ModelConfig(input_shape=(784,)), ModelConfig(input_shape=(783,)))
