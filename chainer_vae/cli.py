@@ -22,6 +22,7 @@ from chainer_vae.inference import evaluate
 from chainer_vae.model.layers import ACTIVATIONS
 from chainer_vae.model.likelihoods import LIKELIHOODS
 from chainer_vae.outputs.actions import plot_run, sample_run
+from chainer_vae.outputs.report import write_report
 from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 
@@ -204,6 +205,13 @@ def _add_plot(subparsers):
     p.set_defaults(handler=_plot)
 
 
+def _add_report(subparsers):
+    p = subparsers.add_parser("report", help="write DIR/index.html: a page with the figures, "
+                                             "metrics and music of a run or study folder")
+    p.add_argument("folder", metavar="DIR", help="a run folder or a study folder")
+    p.set_defaults(handler=_report)
+
+
 def _add_study(subparsers):
     p = subparsers.add_parser("study", help="run the study end to end (short runs by default)")
     p.add_argument("--out", default="study", help="output folder")
@@ -334,6 +342,10 @@ def _plot(args):
         print(path)
 
 
+def _report(args):
+    print(write_report(args.folder))
+
+
 def _study(args):
     plan = getattr(StudyPlan, args.preset)()
     run_study(args.out, plan, device=args.device, progress=_progress(args))
@@ -351,6 +363,7 @@ def build_parser():
     _add_evaluate(subparsers)
     _add_sample(subparsers)
     _add_plot(subparsers)
+    _add_report(subparsers)
     _add_study(subparsers)
     return parser
 

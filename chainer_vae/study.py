@@ -28,6 +28,7 @@ from chainer_vae.inference import evaluate, sampling
 from chainer_vae.outputs import plots
 from chainer_vae.outputs.actions import plot_run, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
+from chainer_vae.outputs.report import SUMMARY_FILE, write_report
 from chainer_vae.runs import load_run, read_log
 from chainer_vae.training import train
 
@@ -160,6 +161,7 @@ def run_study(out, plan=None, device="@numpy", progress=False):
         summary["genre_conv"] = run_midi(out, "genre_conv", root / "genre_midi", "conv",
                                          plan.genre_epochs, plan, device, progress,
                                          plan.genre_windows_per_piece)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    _say("== done: {}".format(out / "summary.json"))
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+    _say("== done: {}; open {} to look and listen".format(out / SUMMARY_FILE,
+                                                          write_report(out)))
     return summary
