@@ -17,6 +17,7 @@ setup(
         "matplotlib>=3.5",
         "scipy>=1.8",
         "tqdm>=4.60",
+        "scikit-learn>=1.1",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.100"],

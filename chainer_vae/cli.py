@@ -19,6 +19,7 @@ from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.distributed import COMMUNICATORS, Distributed
 from chainer_vae.errors import ChainerVAEError, ConfigError
 from chainer_vae.inference import evaluate
+from chainer_vae.inference.probe import CLASSIFIERS, probe
 from chainer_vae.model.layers import ACTIVATIONS
 from chainer_vae.model.likelihoods import LIKELIHOODS
 from chainer_vae.outputs.actions import plot_run, sample_run
@@ -205,6 +206,24 @@ def _add_plot(subparsers):
     p.set_defaults(handler=_plot)
 
 
+def _add_probe(subparsers):
+    p = subparsers.add_parser("probe", help="test error of a classifier fitted on the latent "
+                                            "means of a few labelled training examples")
+    p.add_argument("run_dir")
+    p.add_argument("--labels", type=COUNT, nargs="+", default=[100, 600, 1000, 3000],
+                   help="labelled training examples, as many of each class (default 100 600 "
+                        "1000 3000)")
+    p.add_argument("--repeats", type=COUNT, default=10, help="draws of the labelled examples")
+    p.add_argument("--classifier", choices=CLASSIFIERS, default="logistic",
+                   help="logistic regression on standardised means (default), or k-NN")
+    p.add_argument("--neighbours", type=COUNT, default=5, help="k of k-NN")
+    p.add_argument("--seed", type=number_type(int, SEED), default=0)
+    p.add_argument("--device", help="Chainer device (default: the run's)")
+    p.add_argument("--json", action="store_true", help="print one JSON list")
+    _add_progress(p)
+    p.set_defaults(handler=_probe)
+
+
 def _add_report(subparsers):
     p = subparsers.add_parser("report", help="write DIR/index.html: a page with the figures, "
                                              "metrics and music of a run or study folder")
@@ -342,6 +361,20 @@ def _plot(args):
         print(path)
 
 
+def _probe(args):
+    results = probe(args.run_dir, labels=args.labels, repeats=args.repeats,
+                    classifier=args.classifier, neighbours=args.neighbours, seed=args.seed,
+                    device=args.device, progress=_progress(args))
+    if args.json:
+        print(json.dumps([result.to_dict() for result in results]))
+        return
+    print("labels  test error ({}, mean +- std over {} draws)".format(
+        args.classifier, args.repeats))
+    for result in results:
+        print("{:6d}  {:6.2f} % +- {:.2f}".format(result.labels, 100 * result.mean,
+                                                  100 * result.std))
+
+
 def _report(args):
     print(write_report(args.folder))
 
@@ -363,6 +396,7 @@ def build_parser():
     _add_evaluate(subparsers)
     _add_sample(subparsers)
     _add_plot(subparsers)
+    _add_probe(subparsers)
     _add_report(subparsers)
     _add_study(subparsers)
     return parser
