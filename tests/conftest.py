@@ -19,22 +19,12 @@ def data_root() -> Path:
     return Path(os.environ.get("CHAINER_VAE_DATA") or REPO.parent / "shared" / "data")
 
 
-def toy_digits(n, seed):
-    """Learnable stand-ins for MNIST: digit d is a bright horizontal bar at rows 2d..2d+5
-    with a little noise. uint8 images (n, 28, 28) and uint8 labels (n,)."""
-    rng = np.random.RandomState(seed)
-    labels = (np.arange(n) % 10).astype(np.uint8)
-    rng.shuffle(labels)
-    images = rng.randint(0, 40, size=(n, 28, 28))
-    for i, digit in enumerate(labels):
-        images[i, 2 * digit:2 * digit + 6, 4:24] = rng.randint(180, 256, size=(6, 20))
-    return images.astype(np.uint8), labels
-
-
 @pytest.fixture(scope="session")
 def toy_mnist(tmp_path_factory) -> Path:
-    """A folder of the four MNIST IDX files holding 300 training and 100 test toy digits."""
+    """A folder of the four MNIST IDX files holding 300 training and 100 test toy digits
+    (``tiny_models.toy_digits``)."""
     from chainer_vae.data.mnist import MNIST_FILES, write_idx
+    from tiny_models import toy_digits
 
     folder = tmp_path_factory.mktemp("toy") / "mnist"
     folder.mkdir()

@@ -112,6 +112,7 @@ def two_rank_run(mpi, toy_mnist, tmp_path_factory):
     return wdirs, out
 
 
+@pytest.mark.slow
 def test_two_ranks_keep_equal_parameters_and_only_rank_0_writes(two_rank_run):
     (rank0, rank1), (out, err) = two_rank_run
     iterations = EPOCHS * 300 // (2 * 50)
@@ -128,6 +129,7 @@ def test_two_ranks_keep_equal_parameters_and_only_rank_0_writes(two_rank_run):
     assert [entry["iteration"] for entry in log][-1] == iterations
 
 
+@pytest.mark.slow
 def test_two_ranks_match_one_process_with_the_same_effective_batch(two_rank_run, toy_mnist,
                                                                    tmp_path):
     (rank0, _), _ = two_rank_run
@@ -140,6 +142,7 @@ def test_two_ranks_match_one_process_with_the_same_effective_batch(two_rank_run,
     assert abs(two - one) <= ELBO_TOLERANCE * abs(one), (one, two)
 
 
+@pytest.mark.slow
 def test_resumed_two_rank_run_ends_with_the_same_parameters(two_rank_run, mpi, toy_mnist,
                                                             tmp_path):
     (whole, _), _ = two_rank_run
@@ -163,6 +166,7 @@ def test_resumed_two_rank_run_ends_with_the_same_parameters(two_rank_run, mpi, t
         training.train(config, wdirs[0] / "run", resume="latest", progress=False)
 
 
+@pytest.mark.slow
 def test_evaluate_over_two_ranks_equals_one_process(two_rank_run, mpi, tmp_path):
     (rank0, _), _ = two_rank_run
     run = rank0 / "run"

@@ -32,7 +32,7 @@ def toy():
 @pytest.fixture(scope="module")
 def model(toy):
     config = ModelConfig(input_shape=(784,), latent=2, hidden=[24])
-    return train_tiny(config, toy[0], steps=150)
+    return train_tiny(config, toy[0], steps=400)
 
 
 # ---------------------------------------------------------------------------- sampling
@@ -68,8 +68,8 @@ def test_prior_samples_temperature_threshold_and_bernoulli(model):
     drawn = gen.prior_samples(model, 5, sample=True, seed=1)
     assert set(np.unique(drawn)) <= {0.0, 1.0}
     np.testing.assert_array_equal(drawn, gen.prior_samples(model, 5, sample=True, seed=1))
-    # Pixels with probability near 0 or 1 are drawn accordingly.
-    assert (drawn[means > 0.999] == 1).all() and (drawn[means < 0.001] == 0).all()
+    # Pixels with probability near 0 or 1 are drawn accordingly (a few in a thousand may not).
+    assert drawn[means > 0.999].mean() > 0.99 and drawn[means < 0.001].mean() < 0.01
 
     z = gen.prior_latents(model, 20000, temperature=2.0, seed=0)
     assert z.shape == (20000, 2) and abs(z.std() - 2.0) < 0.05
@@ -97,9 +97,10 @@ def test_reconstruct_is_decode_of_encode(model, toy):
 def test_the_trained_model_reconstructs_its_classes(model, toy):
     x, labels = toy
     recon = gen.reconstruct(model, x).reshape(-1, 28, 28)
-    bands = np.stack([recon[:, 4 + 5 * c:8 + 5 * c, 4:24].mean(axis=(1, 2)) for c in range(4)],
-                     axis=1)
-    assert np.mean(bands.argmax(axis=1) == labels) > 0.8
+    # digit d is a bar over rows 2d .. 2d + 5: its reconstruction's ink centres on 2d + 2.5
+    profile = recon[:, :, 4:24].sum(axis=2)
+    centre = (profile * np.arange(28)).sum(axis=1) / profile.sum(axis=1)
+    assert np.mean(np.abs(centre - (2 * labels + 2.5)) < 1.0) > 0.8
 
 
 # ---------------------------------------------------------------------------- latent paths
@@ -140,7 +141,7 @@ def test_linear_and_slerp_paths():
 def test_class_mean_latents(model, toy):
     x, labels = toy
     means = gen.class_mean_latents(model, x, labels)
-    assert list(means) == [0, 1, 2, 3]
+    assert list(means) == list(range(10))
     z = model.encode(x)
     for label, mean in means.items():
         np.testing.assert_allclose(mean, z[labels == label].mean(axis=0), atol=1e-5)

@@ -14,6 +14,7 @@ import chainer_vae  # noqa: F401
 
 from chainer_vae import cli
 
+pytestmark = pytest.mark.slow  # a minute of generated runs
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])

@@ -206,6 +206,7 @@ def test_evaluate_scores_a_run(toy_mnist, tmp_path):
     assert limited.n == 10
 
 
+@pytest.mark.slow
 def test_real_mnist_short_training_reaches_a_bound(data_root, tmp_path):
     """The study's subset (1600 / 400 per class), Chainer's example MLP, 3 epochs."""
     if not (data_root / "mnist").is_dir():

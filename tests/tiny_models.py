@@ -1,4 +1,4 @@
-"""Toy digits, tiny trained VAEs and randomised links shared by the tests."""
+"""The toy digits, tiny trained VAEs and randomised links shared by the tests."""
 from __future__ import annotations
 
 import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
@@ -9,16 +9,22 @@ from chainer_vae.model import build_model
 from chainer_vae.model import ELBOLoss
 
 
-def toy_images(n, seed=0, classes=4):
-    """Learnable stand-ins for digits: class c is a bright bar at rows 4 + 5c, with noise.
-    Flat float32 (n, 784) in {0, 1} and int labels (n,)."""
+def toy_digits(n, seed):
+    """Learnable stand-ins for MNIST: digit d is a bright horizontal bar at rows 2d..2d+5
+    with a little noise. uint8 images (n, 28, 28) and uint8 labels (n,)."""
     rng = np.random.RandomState(seed)
-    labels = np.arange(n) % classes
-    x = np.zeros((n, 28, 28), np.float32)
-    for i, label in enumerate(labels):
-        x[i, 4 + 5 * label:8 + 5 * label, 4:24] = 1
-    x = np.maximum(x, rng.rand(n, 28, 28) < 0.02).astype(np.float32)
-    return x.reshape(n, 784), labels
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    rng.shuffle(labels)
+    images = rng.randint(0, 40, size=(n, 28, 28))
+    for i, digit in enumerate(labels):
+        images[i, 2 * digit:2 * digit + 6, 4:24] = rng.randint(180, 256, size=(6, 20))
+    return images.astype(np.uint8), labels
+
+
+def toy_images(n, seed=0):
+    """The toy digits binarized at 0.5, flat: float32 (n, 784) in {0, 1}, int labels (n,)."""
+    images, labels = toy_digits(n, seed)
+    return (images >= 128).reshape(n, 784).astype(np.float32), labels.astype(int)
 
 
 def randomised(link, seed, scale=1.0):
