@@ -18,6 +18,7 @@ setup(
         "scipy>=1.8",
         "tqdm>=4.60",
         "scikit-learn>=1.1",
+        "packaging>=20",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.100"],
