@@ -21,6 +21,8 @@ def draw_roll(ax, play, onset=None, low: int = 24, steps_per_beat: int = 4,
     lines mark the bars (``beats_per_bar`` beats each). The pitch axis shows the pitches
     that play above ``threshold``, two either side (all pitches when none does).
     """
+    from matplotlib.ticker import MaxNLocator
+
     play = np.asarray(play, dtype=np.float32)
     steps, pitches = play.shape
     used = np.flatnonzero((play > threshold).any(axis=0))
@@ -39,6 +41,7 @@ def draw_roll(ax, play, onset=None, low: int = 24, steps_per_beat: int = 4,
         ax.axvline(bar, color="tab:blue", alpha=0.25, linewidth=0.8)
     ax.set_xlabel(f"beats (quarter notes; {steps_per_beat} steps each)")
     ax.set_ylabel("MIDI pitch")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # pitches are whole numbers
     ax.set_xlim(0, beats)
 
 
