@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .dataset import PieceSet, WindowSplit, load_pieces, load_windows
 from .encode import RollOptions, midi_to_roll, midi_to_rolls
-from .errors import (MidiDatasetError, MidiFileError, MidiFormatError, MidiTruncatedError,
-                     RollFileError)
+from .errors import (MidiDatasetError, MidiFileError, MidiFormatError, MidiTooLongError,
+                     MidiTruncatedError, RollFileError)
 from .info import MidiInfo, describe_midi
 from .plot import plot_roll
 from .reader import MidiEvents, read_midi
@@ -20,7 +20,8 @@ from .writer import roll_to_midi
 
 __all__ = [
     "ConversionReport", "MidiDatasetError", "MidiEvents", "MidiFileError", "MidiFormatError",
-    "MidiInfo", "MidiTruncatedError", "PianoRoll", "PieceSet", "RollFileError", "RollOptions",
-    "WindowSplit", "describe_midi", "load_pieces", "load_roll", "load_windows", "midi_to_roll",
-    "midi_to_rolls", "plot_roll", "read_midi", "roll_to_midi", "save_roll",
+    "MidiInfo", "MidiTooLongError", "MidiTruncatedError", "PianoRoll", "PieceSet",
+    "RollFileError", "RollOptions", "WindowSplit", "describe_midi", "load_pieces", "load_roll",
+    "load_windows", "midi_to_roll", "midi_to_rolls", "plot_roll", "read_midi", "roll_to_midi",
+    "save_roll",
 ]

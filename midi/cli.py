@@ -1,6 +1,9 @@
 """``midi-roll``: encode MIDI to rolls, decode rolls to MIDI, describe and plot, file or folder.
 
-Bad input ends with exit status 2 and one line on stderr, never a traceback.
+Bad input ends with exit status 2 and one line on stderr, never a traceback: usage errors
+(every numeric option is range-checked by a type of :mod:`midi.argtypes` before any work),
+unreadable, damaged or too long files alike. A folder goes on past bad files, one line
+each, and ends with a count.
 """
 from __future__ import annotations
 
@@ -10,32 +13,60 @@ import os
 import sys
 from pathlib import Path
 
-from .dataset import MIDI_SUFFIXES
-from .encode import midi_to_roll
+from .argtypes import integer, probability, real
+from .dataset import MIDI_SUFFIXES, show_progress
+from .encode import DEFAULT_MAX_STEPS, MAX_STEPS_PER_BEAT, RollOptions, roll_from_events
 from .errors import MidiFileError
 from .info import describe_midi
+from .reader import DEFAULT_MAX_BYTES, read_midi
 from .storage import load_roll, save_roll
-from .writer import roll_to_midi
+from .writer import DEFAULT_MAX_NOTES, MAX_BPM, MIN_BPM, roll_to_midi
 
 PROGRAM = "midi-roll"
 ROLL_SUFFIXES = (".npz", ".npy")
 
 
+LIMIT = 2 ** 40
+"""Upper bound of the --max-* options (only so that they stay 64-bit integers)."""
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status (0 fine, 2 bad input)."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # usage errors (2, one line) and --help (0)
+        return exit_.code if isinstance(exit_.code, int) else 0
     try:
         return args.command(args)
     except (MidiFileError, ValueError, OSError) as error:
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        _error(error)
+        return 2
+    except MemoryError:
+        _error(f"{args.input}: out of memory; lower --max-steps or --max-bytes")
         return 2
 
 
+def _error(message) -> None:
+    """One line on stderr, whatever the message holds (a file name with a newline...)."""
+    print(f"{PROGRAM}: error: {_one_line(message)}", file=sys.stderr)
+
+
+def _one_line(message) -> str:
+    return " ".join(str(message).split())
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (exit 2) instead of the usage text."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROGRAM, description=(
+    parser = _Parser(prog=PROGRAM, description=(
         "MIDI files to piano-roll arrays (.npz) and back. IN and OUT may be folders: "
         "every file below IN is converted to the same place below OUT."))
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
 
     encode = commands.add_parser("encode", help="MIDI file(s) to piano-roll .npz")
     encode.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
@@ -48,18 +79,26 @@ def _parser() -> argparse.ArgumentParser:
     decode.add_argument("input", metavar="IN", help="a .npz roll (or bare note-state array) or a folder")
     decode.add_argument("output", metavar="OUT", help=".mid file, or folder")
     _grid_options(decode)
-    decode.add_argument("--threshold", type=float, default=0.5,
-                        help="a bare array's cells above this are on (default 0.5)")
-    decode.add_argument("--bpm", type=float, default=120.0, help="tempo where the roll has none")
-    decode.add_argument("--program", type=int, default=0, help="GM program where the roll has none")
-    decode.add_argument("--velocity", type=int, default=100, help="velocity where the roll has none")
+    decode.add_argument("--threshold", type=probability, default=0.5,
+                        help="a bare array's cells above this (0..1) are on (default 0.5)")
+    decode.add_argument("--bpm", type=real(MIN_BPM, MAX_BPM), default=120.0,
+                        help=f"tempo where the roll has none ({MIN_BPM:g}..{MAX_BPM:.0f}, "
+                             "default 120)")
+    decode.add_argument("--program", type=integer(0, 127), default=0,
+                        help="GM program (0..127) where the roll has none")
+    decode.add_argument("--velocity", type=integer(1, 127), default=100,
+                        help="velocity (1..127) where the roll has none")
+    decode.add_argument("--max-notes", type=integer(1, LIMIT), default=DEFAULT_MAX_NOTES,
+                        help=f"refuse a roll of more notes (default {DEFAULT_MAX_NOTES})")
     decode.set_defaults(command=_decode)
 
     info = commands.add_parser("info", help="tracks, tempo map, meters, pitch range, grid fit")
     info.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
-    info.add_argument("--steps-per-beat", type=int, default=4, help="grid to test (default 4)")
+    info.add_argument("--steps-per-beat", type=integer(1, MAX_STEPS_PER_BEAT), default=4,
+                      help="grid to test (default 4)")
     info.add_argument("--lenient", action="store_true", help="salvage damaged files")
     info.add_argument("--json", action="store_true", help="one JSON object per file")
+    _max_bytes_option(info)
     info.set_defaults(command=_info)
 
     plot = commands.add_parser("plot", help="piano-roll picture of a MIDI or .npz file")
@@ -75,20 +114,34 @@ def _parser() -> argparse.ArgumentParser:
                         help=".wav file, or folder (default: beside each MIDI file)")
     render.add_argument("--soundfont", help="a General MIDI .sf2 file (default: $MIDI_SOUNDFONT "
                         "or the one installed by fluid-soundfont-gm)")
-    render.add_argument("--sample-rate", type=int, default=44100)
-    render.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bar for folders")
+    render.add_argument("--sample-rate", type=integer(8000, 96000), default=44100,
+                        help="samples per second, as FluidSynth allows (8000..96000)")
+    _progress_option(render)
     render.set_defaults(command=_render)
     return parser
 
 
 def _grid_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--steps-per-beat", type=int, default=4,
+    parser.add_argument("--steps-per-beat", type=integer(1, MAX_STEPS_PER_BEAT), default=4,
                         help="steps per quarter note (default 4: 16th notes)")
-    parser.add_argument("--low", type=int, default=24, help="lowest MIDI pitch (default 24)")
-    parser.add_argument("--high", type=int, default=102, help="one past the highest (default 102)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bar for folders")
+    parser.add_argument("--low", type=integer(0, 127), default=24,
+                        help="lowest MIDI pitch (default 24)")
+    parser.add_argument("--high", type=integer(1, 128), default=102,
+                        help="one past the highest (default 102)")
+    parser.add_argument("--max-steps", type=integer(1, LIMIT), default=DEFAULT_MAX_STEPS,
+                        help=f"refuse a file or roll longer than this many steps (default "
+                             f"{DEFAULT_MAX_STEPS}: 4.5 hours at 120 bpm at 4 steps per beat)")
+    _progress_option(parser)
+
+
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar for folders (default: when stderr is a terminal)")
+
+
+def _max_bytes_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-bytes", type=integer(1, LIMIT), default=DEFAULT_MAX_BYTES,
+                        help=f"refuse a MIDI file of more bytes (default {DEFAULT_MAX_BYTES})")
 
 
 def _policy_options(parser: argparse.ArgumentParser) -> None:
@@ -98,38 +151,53 @@ def _policy_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlap", choices=("retrigger", "merge"), default="retrigger")
     parser.add_argument("--zero-length", choices=("extend", "drop"), default="extend")
     parser.add_argument("--out-of-range", choices=("drop", "fold"), default="drop")
+    _max_bytes_option(parser)
 
 
-def _roll_of(path: str, args):
+def _options(args) -> RollOptions:
+    """The conversion options of the command line, checked together before any file."""
+    return RollOptions(args.steps_per_beat, args.low, args.high, strict=not args.lenient,
+                       drums=args.drums, overlap=args.overlap, zero_length=args.zero_length,
+                       out_of_range=args.out_of_range, max_steps=args.max_steps,
+                       max_bytes=args.max_bytes)
+
+
+def _roll_of(path: str, options: RollOptions):
     """The roll of a MIDI file or a .npz archive, chosen by suffix."""
     if path.lower().endswith(ROLL_SUFFIXES):
-        return load_roll(path, args.steps_per_beat, args.low)
-    return midi_to_roll(path, args.steps_per_beat, args.low, args.high, strict=not args.lenient,
-                        drums=args.drums, overlap=args.overlap, zero_length=args.zero_length,
-                        out_of_range=args.out_of_range)
+        return load_roll(path, options.steps_per_beat, options.low, max_steps=options.max_steps)
+    return roll_from_events(read_midi(path, options.strict, options.max_bytes), options)
 
 
 def _encode(args) -> int:
+    options = _options(args)
+
     def encode(source, target):
-        roll = _roll_of(source, args)
+        roll = _roll_of(source, options)
         save_roll(roll, target)
         return roll.report.summary()
     return _each(args.input, args.output, MIDI_SUFFIXES, ".npz", encode, args.progress)
 
 
 def _decode(args) -> int:
+    if not 0 <= args.low < args.high <= 128:
+        raise ValueError(f"need 0 <= low < high <= 128, got low={args.low}, high={args.high}")
+
     def decode(source, target):
-        roll = load_roll(source, args.steps_per_beat, args.low, args.threshold)
+        roll = load_roll(source, args.steps_per_beat, args.low, args.threshold,
+                         max_steps=args.max_steps)
         midi_file = roll_to_midi(roll, target, bpm=args.bpm, program=args.program,
-                                 velocity=args.velocity)
+                                 velocity=args.velocity, max_notes=args.max_notes)
         return f"{target}: {len(roll.notes())} notes, {midi_file.length:.1f} s"
     return _each(args.input, args.output, ROLL_SUFFIXES, ".mid", decode, args.progress)
 
 
 def _plot(args) -> int:
+    options = _options(args)
+
     def plot(source, target):
         from .plot import plot_roll
-        plot_roll(_roll_of(source, args), target)
+        plot_roll(_roll_of(source, options), target)
         return target
     return _each(args.input, args.output, MIDI_SUFFIXES + ROLL_SUFFIXES, ".png", plot,
                  args.progress)
@@ -148,18 +216,21 @@ def _render(args) -> int:
 
 def _info(args) -> int:
     def info(source, _):
-        described = describe_midi(source, args.steps_per_beat, strict=not args.lenient)
+        described = describe_midi(source, args.steps_per_beat, strict=not args.lenient,
+                                  max_bytes=args.max_bytes)
         return json.dumps(described.as_dict()) if args.json else described.text()
     return _each(args.input, None, MIDI_SUFFIXES, None, info, progress=False, echo=True)
 
 
-def _each(source: str, target, suffixes: tuple, new_suffix, action, progress: bool,
+def _each(source: str, target, suffixes: tuple, new_suffix, action, progress,
           echo: bool = False) -> int:
     """Run ``action(source, target)`` on one file, or on every file below a folder.
 
     One file: errors propagate (one line, exit 2) and the action's line is printed.
-    A folder: targets mirror the sources below ``target``; each failure is one line on
-    stderr and the others go on; exit 2 if any failed.
+    A folder: targets mirror the sources below ``target``; each failure (a bad or too
+    long file, an unwritable target) is one line on stderr naming the file and the
+    others go on; exit 2 if any failed. ``progress``: a bar on stderr (None: when
+    stderr is a terminal).
     """
     if not os.path.exists(source):
         raise MidiFileError(source, "no such file or folder")
@@ -175,16 +246,21 @@ def _each(source: str, target, suffixes: tuple, new_suffix, action, progress: bo
     from tqdm.auto import tqdm
 
     failures = 0
-    for path in tqdm(sources, unit="file", disable=not progress, file=sys.stderr):
+    for path in tqdm(sources, unit="file", disable=not show_progress(progress), file=sys.stderr):
         destination = None
-        if target is not None:
-            destination = Path(target) / Path(path).relative_to(source).with_suffix(new_suffix)
-            destination.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if target is not None:
+                destination = Path(target) / Path(path).relative_to(source).with_suffix(new_suffix)
+                try:
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise MidiFileError(str(destination.parent), f"cannot make the folder: "
+                                        f"{error.strerror or error}") from None
             line = action(path, None if destination is None else str(destination))
-        except MidiFileError as error:
+        except (MidiFileError, ValueError) as error:
             failures += 1
-            tqdm.write(f"{PROGRAM}: error: {error}", file=sys.stderr)
+            named = error if isinstance(error, MidiFileError) else f"{path}: {error}"
+            tqdm.write(f"{PROGRAM}: error: {_one_line(named)}", file=sys.stderr)
             continue
         if echo:
             print(line)

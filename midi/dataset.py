@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import zipfile
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,15 +19,19 @@ from typing import Optional
 import numpy as np
 
 from .atomic import write_atomically
-from .encode import RollOptions, roll_from_events
+from .encode import DEFAULT_MAX_STEPS, RollOptions, roll_from_events
 from .errors import MidiDatasetError, MidiFileError
-from .reader import parse_midi_bytes, source_bytes
+from .reader import DEFAULT_MAX_BYTES, parse_midi_bytes, source_bytes
+from .storage import ARCHIVE_DAMAGE
 
 CACHE_VERSION = 1
 """Part of every cache key; bumped when a conversion changes its output."""
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 """File name endings (any case) taken for MIDI files in a data-set folder."""
+
+NAMED_ERRORS = 3
+"""Files named, with their problem, when a folder holds no usable MIDI file."""
 
 
 @dataclass
@@ -116,26 +120,57 @@ def _midi_in(folder: Path, recursive: bool = True) -> list:
 
 
 def load_pieces(root, steps_per_beat: int = 4, low: int = 24, high: int = 102, labels=None,
-                cache_dir=None, workers: Optional[int] = None, progress: bool = True,
-                strict: bool = True, **policies) -> PieceSet:
+                cache_dir=None, workers: Optional[int] = None, progress: Optional[bool] = None,
+                strict: bool = True, max_steps: int = DEFAULT_MAX_STEPS,
+                max_bytes: int = DEFAULT_MAX_BYTES, **policies) -> PieceSet:
     """Every MIDI file under ``root`` as a note-state array, converted in parallel.
 
     ``workers`` processes convert (default: one per core; 1 converts here).
     ``cache_dir`` keeps each conversion as ``.npz`` keyed by the file's content and
-    the options, so a second run reads instead of converting. ``policies`` go to
-    :class:`midi.RollOptions`. Raises :class:`MidiDatasetError` when no file converts.
+    the options, so a second run reads instead of converting. ``progress``: a progress
+    bar on stderr (None: only when stderr is a terminal). A file whose roll would be
+    longer than ``max_steps`` steps or that holds more than ``max_bytes`` bytes is left
+    out before it costs memory, and listed in ``errors`` like any bad file.
+    ``policies`` go to :class:`midi.RollOptions`. Raises :class:`MidiDatasetError`,
+    naming the first files and their problems, when no file converts.
     """
-    options = RollOptions(steps_per_beat, low, high, strict, velocity=False, **policies)
+    options = RollOptions(steps_per_beat, low, high, strict, velocity=False,
+                          max_steps=max_steps, max_bytes=max_bytes, **policies)
     paths, path_labels, label_names = midi_files(root, labels)
     results = _convert_all(paths, options, cache_dir, workers, progress)
     errors = [(path, message) for path, (_, message) in zip(paths, results) if message]
     kept = [index for index, (state, _) in enumerate(results) if state is not None]
     if not kept:
-        first = f": {errors[0][1]}" if errors else ""
-        raise MidiDatasetError(str(root), f"no usable MIDI file among {len(paths)}{first}")
+        raise MidiDatasetError(str(root), f"no usable MIDI file among {len(paths)}"
+                               f"{_named_errors(root, errors)}")
     return PieceSet(pieces=[paths[i] for i in kept], labels=path_labels[kept],
                     label_names=label_names, note_states=[results[i][0] for i in kept],
                     errors=errors)
+
+
+def _named_errors(root, errors: list) -> str:
+    """``": a.mid: problem; b.mid: problem; and 3 more"``: the first failures, by name."""
+    if not errors:
+        return ""
+    named = []
+    for path, message in errors[:NAMED_ERRORS]:
+        try:
+            path = os.path.relpath(path, root)
+        except ValueError:  # another drive (Windows)
+            pass
+        named.append(f"{path}: {message}")
+    more = len(errors) - NAMED_ERRORS
+    return ": " + "; ".join(named) + (f"; and {more} more" if more > 0 else "")
+
+
+def show_progress(progress: Optional[bool]) -> bool:
+    """Whether to draw a progress bar: as asked, or (None) when stderr is a terminal."""
+    if progress is not None:
+        return bool(progress)
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
 
 
 def _convert_all(paths: list, options: RollOptions, cache_dir, workers, progress) -> list:
@@ -145,8 +180,13 @@ def _convert_all(paths: list, options: RollOptions, cache_dir, workers, progress
     workers = min(workers or available_cores(), len(paths))
     cache = None if cache_dir is None else os.fspath(cache_dir)
     if cache is not None:
-        os.makedirs(cache, exist_ok=True)
-    bar = tqdm(total=len(paths), desc="MIDI files", unit="file", disable=not progress)
+        try:
+            os.makedirs(cache, exist_ok=True)
+        except OSError as error:
+            raise MidiDatasetError(cache, f"cannot make the cache folder: "
+                                          f"{error.strerror or error}") from None
+    bar = tqdm(total=len(paths), desc="MIDI files", unit="file",
+               disable=not show_progress(progress), file=sys.stderr)
     results = [None] * len(paths)
     with bar:
         if workers <= 1:
@@ -158,9 +198,18 @@ def _convert_all(paths: list, options: RollOptions, cache_dir, workers, progress
             futures = {pool.submit(convert_file, path, options, cache): index
                        for index, path in enumerate(paths)}
             for future in as_completed(futures):
-                results[futures[future]] = future.result()
+                results[futures[future]] = _result(future)
                 bar.update()
     return results
+
+
+def _result(future) -> tuple:
+    """A worker's (state, message); a worker that failed outright (killed, out of memory,
+    a bug) leaves out its file, which is then named in ``errors``, not the whole folder."""
+    try:
+        return future.result()
+    except Exception as error:  # BrokenProcessPool, MemoryError, pickling, a bug
+        return None, f"conversion failed in a worker process: {type(error).__name__}: {error}"
 
 
 def available_cores() -> int:
@@ -171,9 +220,11 @@ def available_cores() -> int:
 
 
 def convert_file(path: str, options: RollOptions, cache_dir: Optional[str] = None) -> tuple:
-    """(bool note state (steps, 2P), None), or (None, message) when the file is bad."""
+    """(bool note state (steps, 2P), None), or (None, message) when the file is bad
+    (unreadable, damaged, or too long to convert within ``options.max_steps`` and
+    ``options.max_bytes``)."""
     try:
-        data, name = source_bytes(path)
+        data, name = source_bytes(path, options.max_bytes)
         cached = None if cache_dir is None else os.path.join(cache_dir, _cache_key(data, options))
         if cached is not None and os.path.exists(cached):
             state = _read_cached(cached)
@@ -186,6 +237,8 @@ def convert_file(path: str, options: RollOptions, cache_dir: Optional[str] = Non
         return state, None
     except MidiFileError as error:
         return None, error.problem
+    except MemoryError:
+        return None, "out of memory while converting it"
 
 
 def _cache_key(data: bytes, options: RollOptions) -> str:
@@ -200,7 +253,7 @@ def _read_cached(path: str) -> Optional[np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             return archive["note_state"].astype(bool)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except ARCHIVE_DAMAGE:
         return None
 
 
@@ -266,8 +319,9 @@ def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,
                  window: int = 100, hop: Optional[int] = None,
                  windows_per_piece: Optional[int] = None, test_fraction: float = 0.2,
                  seed: int = 0, transpose=(), labels=None, cache_dir=None,
-                 workers: Optional[int] = None, progress: bool = True, strict: bool = True,
-                 **policies) -> WindowSplit:
+                 workers: Optional[int] = None, progress: Optional[bool] = None,
+                 strict: bool = True, max_steps: int = DEFAULT_MAX_STEPS,
+                 max_bytes: int = DEFAULT_MAX_BYTES, **policies) -> WindowSplit:
     """Train/test windows of the MIDI files under ``root``, split by piece.
 
     Each file becomes a roll of ``steps_per_beat`` steps per quarter note over MIDI
@@ -275,12 +329,13 @@ def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,
     windows of ``window`` steps (see :func:`piece_windows`). ``test_fraction`` of each
     label's pieces, drawn with ``seed``, go to test. ``transpose`` lists semitone shifts
     added to the training windows only (test stays as written). ``cache_dir``,
-    ``workers``, ``progress``: see :func:`load_pieces`.
+    ``workers``, ``progress``, ``max_steps``, ``max_bytes``: see :func:`load_pieces`
+    (a file too long to convert is left out and listed in ``errors``).
     """
     if window < 1:
         raise ValueError(f"window must be positive, not {window}")
     pieces = load_pieces(root, steps_per_beat, low, high, labels, cache_dir, workers,
-                         progress, strict, **policies)
+                         progress, strict, max_steps, max_bytes, **policies)
     is_test = split_pieces(pieces.labels, test_fraction, seed)
     rng = np.random.default_rng(seed)
     width = 2 * (high - low)

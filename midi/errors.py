@@ -38,3 +38,23 @@ class RollFileError(MidiFileError, ValueError):
 
 class MidiDatasetError(MidiFileError):
     """A data-set folder is missing or holds no usable MIDI file."""
+
+
+class MidiTooLongError(MidiFileError):
+    """A source longer than a limit allows: converting it would cost more than allowed.
+
+    Raised before the memory is spent. ``length`` is what the source measures and
+    ``limit`` what is allowed, both in ``unit`` (``"steps"`` of the roll's grid,
+    ``"bytes"`` of the file or archive, ``"notes"`` of a roll to write); the message
+    names the source, its length and the keyword (and option) that raises the limit.
+    """
+
+    def __init__(self, source: str, problem: str, length: int = 0, limit: int = 0,
+                 unit: str = "steps"):
+        super().__init__(source, problem)
+        self.length = length
+        self.limit = limit
+        self.unit = unit
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.problem, self.length, self.limit, self.unit))

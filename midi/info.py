@@ -5,8 +5,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .encode import DRUM_CHANNEL
-from .reader import MidiEvents, read_midi
+from .encode import DRUM_CHANNEL, MAX_STEPS_PER_BEAT, _check_whole
+from .reader import DEFAULT_MAX_BYTES, MidiEvents, read_midi
 from .roll import DEFAULT_TEMPO
 
 GRIDS = (4, 12, 24, 48)
@@ -78,17 +78,21 @@ class MidiInfo:
         return "\n".join(lines)
 
 
-def describe_midi(source, steps_per_beat: int = 4, strict: bool = True) -> MidiInfo:
+def describe_midi(source, steps_per_beat: int = 4, strict: bool = True,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> MidiInfo:
     """The structure of a MIDI source (path, bytes, mido.MidiFile); grid fit at
-    ``steps_per_beat`` and at 4, 12, 24 and 48 steps per quarter note."""
-    events = read_midi(source, strict)
+    ``steps_per_beat`` and at 4, 12, 24 and 48 steps per quarter note. A source of more
+    than ``max_bytes`` bytes raises :class:`midi.MidiTooLongError` before it is read."""
+    _check_whole("steps_per_beat", steps_per_beat, 1, MAX_STEPS_PER_BEAT)
+    steps_per_beat = int(steps_per_beat)
+    events = read_midi(source, strict, max_bytes)
     tpb = events.ticks_per_beat
     melodic = events.channels != DRUM_CHANNEL
     programs = events.note_programs()
     grids = sorted(set(GRIDS) | {steps_per_beat})
     return MidiInfo(
         source=events.source, format=events.format, ticks_per_beat=tpb,
-        tracks=[_track(events, programs, index) for index in range(events.n_tracks)],
+        tracks=_tracks(events, programs),
         tempos=[(tick, 60e6 / tempo) for tick, tempo in events.tempos.tolist()],
         time_signatures=[tuple(row) for row in events.time_signatures.tolist()],
         notes=len(events.starts), drum_notes=int(np.count_nonzero(~melodic)),
@@ -99,12 +103,25 @@ def describe_midi(source, steps_per_beat: int = 4, strict: bool = True) -> MidiI
         pitch_bends=events.pitch_bends, warnings=list(events.warnings))
 
 
-def _track(events: MidiEvents, programs: np.ndarray, index: int) -> TrackSummary:
-    mine = events.tracks == index
-    return TrackSummary(index=index, name=events.track_names[index],
-                        notes=int(np.count_nonzero(mine)),
-                        channels=tuple(int(c) + 1 for c in np.unique(events.channels[mine])),
-                        programs=tuple(int(p) for p in np.unique(programs[mine])))
+def _tracks(events: MidiEvents, programs: np.ndarray) -> list:
+    """One summary per track chunk, in time linear in notes plus tracks (a file may hold
+    tens of thousands of tracks)."""
+    count = events.n_tracks
+    notes = np.bincount(events.tracks, minlength=count)
+    channels = _values_by_track(events.tracks, events.channels, 16)
+    used = _values_by_track(events.tracks, programs, 128)
+    return [TrackSummary(index=index, name=events.track_names[index], notes=int(notes[index]),
+                         channels=tuple(c + 1 for c in channels.get(index, ())),
+                         programs=tuple(used.get(index, ())))
+            for index in range(count)]
+
+
+def _values_by_track(tracks: np.ndarray, values: np.ndarray, size: int) -> dict:
+    """{track: sorted distinct values (0..size-1) of its notes}, for tracks with notes."""
+    grouped: dict = {}
+    for key in np.unique(tracks * size + values).tolist():
+        grouped.setdefault(key // size, []).append(key % size)
+    return grouped
 
 
 def _on_grid(starts: np.ndarray, ticks_per_beat: int, steps_per_beat: int) -> float:

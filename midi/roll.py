@@ -11,6 +11,12 @@ from .report import ConversionReport
 DEFAULT_TEMPO = 500_000
 """Microseconds per quarter note where no tempo is stated (120 bpm, per the SMF spec)."""
 
+MAX_TEMPO = 0xFFFFFF
+"""Longest quarter note a MIDI tempo event can state, in microseconds (3 bytes)."""
+
+MAX_TICKS_PER_BEAT = 32767
+"""Finest resolution a MIDI file can have (15 bits); no grid needs to be finer."""
+
 
 @dataclass(eq=False)
 class PianoRoll:
@@ -50,29 +56,49 @@ class PianoRoll:
         play = np.asarray(self.play, dtype=bool)
         if play.ndim != 2:
             raise ValueError(f"play must be 2-D (steps, pitches), got shape {play.shape}")
-        starts = play & ~np.vstack([np.zeros((1, play.shape[1]), bool), play[:-1]])
+        # Each step below makes at most one grid-sized array (a roll may be long).
+        starts = np.empty_like(play)
+        starts[:1] = play[:1]
+        np.greater(play[1:], play[:-1], out=starts[1:])  # plays now, did not the step before
         if self.onset is None:
             onset = starts
         else:
             onset = np.asarray(self.onset, dtype=bool)
             if onset.shape != play.shape:
                 raise ValueError(f"onset shape {onset.shape} differs from play shape {play.shape}")
-            if (onset & ~play).any():
+            if np.greater(onset, play).any():
                 raise ValueError("onset marks a step where the pitch does not play")
-            onset = onset | starts
+            onset = np.logical_or(onset, starts, out=starts)
         if self.velocity is not None:
             velocity = np.asarray(self.velocity)
             if velocity.shape != play.shape:
                 raise ValueError(f"velocity shape {velocity.shape} differs from play shape {play.shape}")
-            self.velocity = np.clip(velocity, 0, 127).astype(np.uint8) * onset
-        if self.steps_per_beat < 1 or self.ticks_per_beat < 1:
-            raise ValueError("steps_per_beat and ticks_per_beat must be positive")
+            if velocity.dtype.kind not in "biuf" or (
+                    velocity.dtype.kind == "f" and not np.isfinite(velocity).all()):
+                raise ValueError("velocity must hold finite numbers")
+            velocity = np.clip(velocity, 0, 127).astype(np.uint8, copy=False)
+            velocity *= onset
+            self.velocity = velocity
+        if not (1 <= self.steps_per_beat <= MAX_TICKS_PER_BEAT
+                and 1 <= self.ticks_per_beat <= MAX_TICKS_PER_BEAT):
+            raise ValueError("steps_per_beat and ticks_per_beat must be positive "
+                             f"(at most {MAX_TICKS_PER_BEAT})")
         if not 0 <= self.low <= self.low + play.shape[1] <= 128:
             raise ValueError(f"pitches [{self.low}, {self.low + play.shape[1]}) leave MIDI's 0..127")
         self.play = play
         self.onset = onset
-        self.tempos = tuple(tuple(int(v) for v in item) for item in self.tempos)
-        self.time_signatures = tuple(tuple(int(v) for v in item) for item in self.time_signatures)
+        # What a MIDI file can state, so that any roll (one read from a damaged or foreign
+        # archive too) can be written back.
+        self.tempos = _changes("tempos", self.tempos, len(play), (1, MAX_TEMPO))
+        self.time_signatures = _changes("time_signatures", self.time_signatures, len(play),
+                                        (1, 255), (1, 2 ** 62))
+        if any(denominator & (denominator - 1) for _, _, denominator in self.time_signatures):
+            raise ValueError("time signature denominators must be powers of 2")
+        if self.program is not None and not 0 <= self.program <= 127:
+            raise ValueError(f"program must be in 0..127, not {self.program}")
+        self.programs = tuple(int(program) for program in self.programs)
+        if not all(0 <= program <= 127 for program in self.programs):
+            raise ValueError("programs must be in 0..127")
 
     @property
     def high(self) -> int:
@@ -172,3 +198,20 @@ class PianoRoll:
     def duration(self) -> float:
         """Length of the roll in seconds under its tempo map."""
         return float(self.seconds_per_step().sum())
+
+
+def _changes(name: str, rows, n_steps: int, *ranges) -> tuple:
+    """``rows`` as a tuple of integer tuples (step, *values): each step in 0..n_steps and
+    each value in its (low, high) of ``ranges``; ValueError otherwise."""
+    try:
+        rows = tuple(tuple(int(value) for value in row) for row in rows)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be rows of {1 + len(ranges)} integers") from None
+    for row in rows:
+        if len(row) != 1 + len(ranges):
+            raise ValueError(f"{name} must be rows of {1 + len(ranges)} integers, not {row}")
+        if not 0 <= row[0] <= n_steps:
+            raise ValueError(f"{name} change at step {row[0]}, outside the roll's 0..{n_steps}")
+        if not all(low <= value <= high for value, (low, high) in zip(row[1:], ranges)):
+            raise ValueError(f"{name} row {row} leaves the range a MIDI file can state")
+    return rows

@@ -1,22 +1,35 @@
 """Piano rolls (or a model's note-state probabilities) back to Standard MIDI Files."""
 from __future__ import annotations
 
+import math
 import os
 
 import mido
 import numpy as np
 
 from .atomic import write_atomically
+from .errors import MidiTooLongError
 from .roll import PianoRoll
 
 DEFAULT_RESOLUTION = 480
 """Ticks per quarter note aimed at when a roll's own resolution does not fit its grid."""
 
+MIN_BPM = 3.6
+"""Slowest tempo accepted for ``bpm``: a MIDI file can state no less than 60e6 / 0xFFFFFF,
+about 3.58 quarter notes per minute."""
+MAX_BPM = 60e6
+"""Fastest tempo a MIDI file can state: a quarter note of one microsecond."""
+
+DEFAULT_MAX_NOTES = 2 ** 18
+"""Most notes written by default (262,144; the fullest of 157 real songs has 15,435).
+mido holds each note-on and note-off as an object of about 280 bytes, so this bounds
+the memory of a write to about 150 MB. Raise it with ``max_notes`` (``--max-notes``)."""
+
 
 def roll_to_midi(roll_or_array, path=None, threshold: float = 0.5, *,
                  steps_per_beat: int = 4, low: int = 24, high: int = 102,
                  bpm: float = 120.0, program: int = 0, velocity: int = 100,
-                 ticks_per_beat: int = None) -> mido.MidiFile:
+                 ticks_per_beat: int = None, max_notes: int = DEFAULT_MAX_NOTES) -> mido.MidiFile:
     """A type-1 MIDI file of a roll, a list of rolls (one track each) or an array.
 
     An array is either the note-state layout (steps, 2P) or a play-only roll (steps, P),
@@ -27,6 +40,8 @@ def roll_to_midi(roll_or_array, path=None, threshold: float = 0.5, *,
     ``velocity`` (MIDI 1..127) fill in what it lacks. Re-articulations (an onset inside
     a held pitch) end the note before; every note is closed by its own note-off. With
     ``path`` the file is also written there atomically (temporary file, then rename).
+    More than ``max_notes`` notes in all raise :class:`midi.MidiTooLongError` before
+    any message is made.
     """
     rolls = _rolls(roll_or_array, threshold, steps_per_beat, low, high)
     grid = rolls[0].steps_per_beat
@@ -34,6 +49,16 @@ def roll_to_midi(roll_or_array, path=None, threshold: float = 0.5, *,
         raise ValueError("rolls written together must share steps_per_beat")
     if not 1 <= velocity <= 127 or not 0 <= program <= 127:
         raise ValueError("velocity must be in 1..127 and program in 0..127")
+    if not (isinstance(bpm, (int, float, np.number)) and math.isfinite(bpm)
+            and MIN_BPM <= bpm <= MAX_BPM):
+        raise ValueError(f"bpm must be a number from {MIN_BPM:g} to {MAX_BPM:.0f} "
+                         f"(what a MIDI tempo event can state), not {bpm!r}")
+    notes = sum(int(np.count_nonzero(roll.onset)) for roll in rolls)
+    if notes > max_notes:
+        raise MidiTooLongError(rolls[0].source or "<roll>",
+                               f"{notes} notes, over the limit of {max_notes} notes (raise it with max_notes, "
+                               "--max-notes)",
+                               notes, max_notes, "notes")
     resolution = ticks_per_beat or _resolution(rolls[0].ticks_per_beat, grid)
     if resolution < grid:
         raise ValueError(f"ticks_per_beat {resolution} is coarser than the grid of {grid} steps per beat")

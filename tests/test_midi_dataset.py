@@ -149,5 +149,17 @@ def test_missing_or_unusable_folders_raise_dataset_errors(tmp_path):
         midi.load_windows(tmp_path / "empty", progress=False)
     (tmp_path / "bad" / "x").mkdir(parents=True)
     (tmp_path / "bad" / "x" / "a.mid").write_bytes(b"nope")
-    with pytest.raises(midi.MidiDatasetError, match="no usable MIDI file among 1: not a MIDI file"):
+    with pytest.raises(midi.MidiDatasetError,
+                       match="no usable MIDI file among 1: x/a.mid: not a MIDI file"):
         midi.load_windows(tmp_path / "bad", workers=1, progress=False)
+
+
+def test_no_usable_file_names_the_first_files_and_their_problems(tmp_path):
+    for index in range(5):
+        (tmp_path / f"bad{index}.mid").write_bytes(b"MThd" if index % 2 else b"nope")
+    with pytest.raises(midi.MidiDatasetError) as raised:
+        midi.load_windows(tmp_path, workers=1, progress=False)
+    message = str(raised.value)
+    assert "no usable MIDI file among 5: bad0.mid: not a MIDI file" in message
+    assert "; bad1.mid: header cut short" in message and "; bad2.mid: " in message
+    assert "bad3.mid" not in message and message.endswith("; and 2 more")
