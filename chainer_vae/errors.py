@@ -1,4 +1,6 @@
-"""The typed errors of chainer_vae. The CLI turns each into one line and exit code 2."""
+"""The typed errors of chainer_vae (the CLI turns each into one line and exit code 2), and
+the one-line warnings."""
+import sys
 
 
 class ChainerVAEError(Exception):
@@ -40,3 +42,8 @@ def choice(choices, name, what):
         pass
     raise ConfigError("unknown {} {!r}; choose one of {}".format(
         what, name, ", ".join(sorted(str(known) for known in choices))))
+
+
+def print_warning(message):
+    """One line on stderr: ``chainer-vae: warning: message``."""
+    print("chainer-vae: warning: " + " ".join(str(message).split()), file=sys.stderr)

@@ -18,7 +18,6 @@ import os
 import random
 import re
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List
@@ -28,7 +27,7 @@ import numpy
 
 from chainer_vae.config import RunConfig
 from chainer_vae.data import Data, load_data
-from chainer_vae.errors import ConfigError, DamagedFile, RunDirError
+from chainer_vae.errors import ConfigError, DamagedFile, RunDirError, print_warning
 from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
 from chainer_vae.model import VAE, build_model, same_weights
 
@@ -41,10 +40,6 @@ LOCK_FILE = ".lock"
 
 
 # ---------------------------------------------------------------------------- devices, seeds
-
-def print_warning(message):
-    """One line on stderr: ``chainer-vae: warning: message``."""
-    print("chainer-vae: warning: " + " ".join(str(message).split()), file=sys.stderr)
 
 
 def device_spec(spec):
@@ -315,7 +310,7 @@ def initial_weights(run_dirs) -> tuple:
     return config, mean, [str(run_dir.resolve()) for run_dir in run_dirs]
 
 
-__all__ = ["BEST_MODEL_FILE", "LOCK_FILE", "build_for", "load_into", "print_warning",
+__all__ = ["BEST_MODEL_FILE", "LOCK_FILE", "build_for", "load_into",
            "snapshots", "sound_snapshot", "trim_log", "writing", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
            "SNAPSHOT_PREFIX", "device_spec", "get_device", "initial_weights",
            "is_cpu", "latest_snapshot", "load_run", "load_weights", "read_latents", "read_log",

@@ -9,6 +9,8 @@ four ``.mat`` benchmarks); ``iterators`` draws the batches.
 """
 from __future__ import annotations
 
+import sys
+
 from chainer_vae.config import DataConfig
 from chainer_vae.data import midi, mnist, polyphonic
 from chainer_vae.data.base import SPLITS, Data, examples_array
@@ -32,8 +34,12 @@ def default_data_config(dataset) -> DataConfig:
     return DataConfig(dataset=dataset)
 
 
-def load_data(config, encoder="mlp", progress=True) -> Data:
-    """The datasets described by a ``DataConfig``, laid out for ``encoder``."""
+def load_data(config, encoder="mlp", progress=None) -> Data:
+    """The datasets described by a ``DataConfig``, laid out for ``encoder``; progress bars
+    (a download, a MIDI folder's conversion) when ``progress``, by default when stderr is
+    a terminal."""
+    if progress is None:
+        progress = sys.stderr.isatty()
     return choice(LOADERS, config.dataset, "dataset")(config, encoder, progress)
 
 

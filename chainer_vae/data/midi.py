@@ -13,7 +13,7 @@ import midi
 import numpy as np
 
 from chainer_vae.data.base import ENV_VAR, Data, data_root, limited
-from chainer_vae.errors import ConfigError
+from chainer_vae.errors import ConfigError, print_warning
 
 DEFAULT_FOLDER = "bach_lute"
 VALID_SEED = 1  # the held-out validation pieces are drawn apart from the test pieces
@@ -37,6 +37,8 @@ def load_data(config, encoder="mlp", progress=True) -> Data:
         high=config.high, window=config.window, hop=config.hop,
         windows_per_piece=config.windows_per_piece, test_fraction=config.test_fraction,
         seed=0, transpose=tuple(config.transpose), progress=progress)
+    for path, problem in split.errors:  # converted without them
+        print_warning("{} left out: {}".format(path, problem))
     in_valid = _validation_windows(split, config.valid_fraction)
     original = split.train_transpositions == 0
     train, train_labels = limited(split.train[~in_valid], split.train_labels[~in_valid],
