@@ -10,7 +10,7 @@ ufuncs. ``step_breakdown.py`` times it beside chainer-vae and PyTorch.
 
 ``NumpyVAE.from_model`` copies the parameters of a chainer-vae model of that
 configuration, so the loss and gradients can be checked against chainer-vae's own
-(``tests/test_step_breakdown.py``). The noise of z is drawn as chainer-vae draws it
+(``tests/benchmarks/test_step_breakdown.py``). The noise of z is drawn as chainer-vae draws it
 (NumPy's global ``standard_normal``, cast to float32), so with the same seed the two
 see the same z.
 """

@@ -1,9 +1,11 @@
-"""Small MIDI files for the midi tests, made with mido or assembled byte by byte."""
+"""Small music files for the tests: MIDI made with mido or assembled byte by byte, and
+``.mat`` files shaped like the polyphonic benchmarks."""
 from __future__ import annotations
 
 import io
 
 import mido
+import numpy as np
 
 
 def timed_track(events, name=None) -> mido.MidiTrack:
@@ -104,3 +106,32 @@ def independent_onsets(midi, steps_per_beat, low, high):
                 step = (2 * tick * steps_per_beat + midi.ticks_per_beat) // (2 * midi.ticks_per_beat)
                 onsets.add((step, message.note))
     return onsets
+
+
+# ---------------------------------------------------------------------- .mat benchmarks
+
+LENGTHS = {"traindata": [20, 9, 17, 12], "validdata": [10, 6], "testdata": [7, 13, 5]}
+
+
+def _roll(rng, steps):
+    roll = np.zeros((steps, 88), np.uint8)
+    for t in range(steps):
+        roll[t, rng.choice(np.arange(30, 70), size=4, replace=False)] = 1
+    return roll
+
+
+def mat_cells(rolls):
+    cells = np.empty((1, len(rolls)), dtype=object)
+    for i, roll in enumerate(rolls):
+        cells[0, i] = roll
+    return cells
+
+
+def write_mat(path, lengths=LENGTHS, seed=0):
+    import scipy.io
+
+    rng = np.random.RandomState(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(str(path), {key: mat_cells([_roll(rng, n) for n in ns])
+                                 for key, ns in lengths.items()})
+    return path

@@ -8,9 +8,8 @@ import chainer
 from chainer_vae import training
 from chainer_vae.inference.evaluation import evaluate
 from chainer_vae.model.ops import Bernoulli
-from test_made import step_made_model
-from test_training import toy_config
-from test_vae import exact_log_px, linear_gaussian, set_exact_posterior
+from tiny_models import (exact_log_px, linear_gaussian, set_exact_posterior, step_made_model,
+                         toy_config)
 
 pytestmark = pytest.mark.gpu
 

@@ -19,7 +19,7 @@ from chainer_vae import cli
 from chainer_vae.config import RunConfig
 from chainer_vae.runs import LOCK_FILE, writing
 from chainer_vae.training import trainer as training
-from test_training import parameters, read_log, toy_config
+from tiny_models import parameters, read_log, toy_config
 
 
 def run_cli(capsys, *args):

@@ -1,4 +1,4 @@
-"""Both study notebooks execute top to bottom in quick mode (CHAINER_VAE_QUICK=1)."""
+"""Both study notebooks execute top to bottom in quick mode (CHAINER_VAE_QUICK=1; slow)."""
 from pathlib import Path
 
 import nbformat
@@ -8,6 +8,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["01_mnist_vae.ipynb", "02_midi_vae.ipynb"])
 def test_notebook_runs_in_quick_mode(name, data_root, tmp_path, monkeypatch):
     if not (data_root / "mnist").is_dir() or not (data_root / "bach_lute").is_dir():

@@ -1,12 +1,16 @@
-"""The toy digits, tiny trained VAEs and randomised links shared by the tests."""
+"""What the tests share: the toy digits, tiny trained VAEs, randomised links, run configs
+and run-folder readers, and models whose likelihoods are known in closed form."""
 from __future__ import annotations
+
+import json
+import math
 
 import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
 import chainer
 import numpy as np
 
-from chainer_vae.model import build_model
-from chainer_vae.model import ELBOLoss
+from chainer_vae.config import ModelConfig, RunConfig, default_model_config
+from chainer_vae.model import ELBOLoss, build_model
 
 
 def toy_digits(n, seed):
@@ -52,3 +56,79 @@ def train_tiny(config, x, steps, seed=0, lr=1e-2):
         optimizer.update()
     np.random.set_state(state)
     return model
+
+
+# ---------------------------------------------------------------------- runs
+
+def toy_config(data_dir, epochs=2, **train):
+    config = RunConfig(model=default_model_config("mnist", "mlp"))
+    config.model.hidden, config.model.latent = [64], 4
+    config.data.data_dir = str(data_dir)
+    config.train.epochs, config.train.batch_size = epochs, 50
+    for key, value in train.items():
+        setattr(config.train, key, value)
+    return config
+
+
+def read_log(run_dir):
+    return json.loads((run_dir / "log").read_text())
+
+
+def parameters(run_dir):
+    with np.load(run_dir / "model.npz") as saved:
+        return {key: saved[key] for key in saved.files}
+
+
+# ---------------------------------------------------------------------- models with known answers
+
+MADE_DECODERS = {
+    "lstm": dict(encoder="lstm", decoder="lstm"),
+    "lstm-autoregressive": dict(encoder="lstm", decoder="lstm", autoregressive=True),
+    "mlp": dict(encoder="mlp", decoder="mlp"),
+}
+
+
+def step_made_model(kind, seed=0, dropout=0.0):
+    np.random.seed(seed)
+    model = build_model(ModelConfig(input_shape=(2, 3), latent=2, hidden=[8], step_made=5,
+                                    dropout=dropout, **MADE_DECODERS[kind]))
+    randomised(model.decoder.made, seed)
+    return model
+
+
+def linear_gaussian(data_dim=5, latent=2, sigma=0.5, seed=0):
+    """z ~ N(0, I), x | z ~ N(W z + b, sigma^2 I): an MLP VAE without hidden layers."""
+    config = ModelConfig(input_shape=(data_dim,), latent=latent, hidden=[],
+                         likelihood="gaussian", sigma=sigma)
+    state = np.random.get_state()
+    np.random.seed(seed)  # chainer's initializers draw from the global generator
+    model = build_model(config)
+    np.random.set_state(state)
+    rng = np.random.RandomState(seed)
+    # Orthogonal columns make the true posterior's covariance diagonal, so the mean-field
+    # encoder can represent it exactly.
+    q, _ = np.linalg.qr(rng.randn(data_dim, latent))
+    W = (q * np.array([1.5, 0.7])[:latent]).astype(np.float32)
+    b = rng.randn(data_dim).astype(np.float32)
+    model.decoder.out.W.array[...] = W
+    model.decoder.out.b.array[...] = b
+    return model, W.astype(np.float64), b.astype(np.float64), sigma
+
+
+def exact_log_px(x, W, b, sigma):
+    """log N(x; b, W W^T + sigma^2 I), per row of x."""
+    cov = W @ W.T + sigma ** 2 * np.eye(W.shape[0])
+    _, logdet = np.linalg.slogdet(cov)
+    diff = x - b
+    maha = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
+    return -0.5 * (maha + logdet + W.shape[0] * math.log(2 * math.pi))
+
+
+def set_exact_posterior(model, W, b, sigma):
+    latent = W.shape[1]
+    cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma ** 2)
+    A = cov @ W.T / sigma ** 2
+    model.encoder.mu.W.array[...] = A
+    model.encoder.mu.b.array[...] = -A @ b
+    model.encoder.ln_sigma.W.array[...] = 0
+    model.encoder.ln_sigma.b.array[...] = 0.5 * np.log(np.diag(cov))

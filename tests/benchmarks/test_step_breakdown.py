@@ -11,7 +11,7 @@ import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load(name):

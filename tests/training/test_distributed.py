@@ -24,7 +24,7 @@ from chainer_vae.config import RunConfig
 from chainer_vae.distributed import Distributed, RanksOutOfSync, SyncCheck, snapshot_ranks
 from chainer_vae.errors import ConfigError
 from chainer_vae.inference.evaluation import evaluate
-from test_training import read_log, toy_config
+from tiny_models import read_log, toy_config
 
 REQUIRE_ENV = "CHAINER_VAE_REQUIRE_MPI"
 EPOCHS = 10

@@ -37,7 +37,7 @@ from midi.encode import DEFAULT_MAX_STEPS
 from midi.reader import DEFAULT_MAX_BYTES
 from midi_factories import conductor, midi_file, note_track, save
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MEMORY_BOUND = 200 * 2 ** 20
 """Peak memory any one run may cost: Python allocations in process, RSS in a subprocess."""
 CPU_BOUND = 2.0

@@ -17,34 +17,8 @@ from chainer_vae.errors import ConfigError, DataError
 from chainer_vae.inference import evaluate
 from chainer_vae.model import at_length, build_model
 from chainer_vae.runs import save_model
+from midi_factories import LENGTHS, mat_cells, write_mat
 from tiny_models import randomised
-
-LENGTHS = {"traindata": [20, 9, 17, 12], "validdata": [10, 6], "testdata": [7, 13, 5]}
-
-
-def _roll(rng, steps):
-    roll = np.zeros((steps, 88), np.uint8)
-    for t in range(steps):
-        roll[t, rng.choice(np.arange(30, 70), size=4, replace=False)] = 1
-    return roll
-
-
-def _cells(rolls):
-    cells = np.empty((1, len(rolls)), dtype=object)
-    for i, roll in enumerate(rolls):
-        cells[0, i] = roll
-    return cells
-
-
-def write_mat(path, lengths=LENGTHS, seed=0):
-    import scipy.io
-
-    rng = np.random.RandomState(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scipy.io.savemat(str(path), {key: _cells([_roll(rng, n) for n in ns])
-                                 for key, ns in lengths.items()})
-    return path
-
 
 @pytest.fixture()
 def tiny_root(tmp_path):
@@ -66,7 +40,7 @@ def test_load_pieces_names_the_file_and_the_problem(tmp_path):
     import scipy.io
 
     bad = tmp_path / "bad.mat"
-    scipy.io.savemat(str(bad), {key: _cells([np.zeros((5, 12), np.uint8)])
+    scipy.io.savemat(str(bad), {key: mat_cells([np.zeros((5, 12), np.uint8)])
                                 for key in LENGTHS})
     with pytest.raises(DataError, match=r"bad.mat: traindata\[0\] has shape \(5, 12\)"):
         polyphonic.load_pieces(bad)

@@ -9,10 +9,8 @@ import chainer_vae  # noqa: F401
 import chainer
 import chainer.functions as F
 
-from chainer_vae.config import ModelConfig
 from chainer_vae.model.made import StepMADE, made_masks
-from chainer_vae.model import build_model
-from tiny_models import randomised
+from tiny_models import MADE_DECODERS, randomised, step_made_model
 
 
 def test_masks_connect_each_output_to_the_earlier_values_only():
@@ -42,19 +40,6 @@ def test_output_k_changes_with_earlier_values_only(n_params):
 # Decoders with a MADE, on data (2, 3): lstm over 2 steps of 3 keys (each step's keys
 # in order, the steps independent given z or, autoregressive, each reading the one
 # before), and mlp over 6 values, all in one order.
-MADE_DECODERS = {
-    "lstm": dict(encoder="lstm", decoder="lstm"),
-    "lstm-autoregressive": dict(encoder="lstm", decoder="lstm", autoregressive=True),
-    "mlp": dict(encoder="mlp", decoder="mlp"),
-}
-
-
-def step_made_model(kind, seed=0, dropout=0.0):
-    np.random.seed(seed)
-    model = build_model(ModelConfig(input_shape=(2, 3), latent=2, hidden=[8], step_made=5,
-                                    dropout=dropout, **MADE_DECODERS[kind]))
-    randomised(model.decoder.made, seed)
-    return model
 
 
 def test_masks_let_few_hidden_units_see_the_whole_example():

@@ -1,5 +1,4 @@
 """Training runs: run folder, resume equivalence, NaN guard, KL warm-up, real MNIST."""
-import json
 
 import numpy as np
 import pytest
@@ -13,26 +12,7 @@ from chainer_vae.inference.evaluation import evaluate
 from chainer_vae.model import build_model
 from chainer_vae.runs import get_device, load_weights
 from chainer_vae.training import trainer as training
-from tiny_models import toy_images
-
-
-def toy_config(data_dir, epochs=2, **train):
-    config = RunConfig(model=default_model_config("mnist", "mlp"))
-    config.model.hidden, config.model.latent = [64], 4
-    config.data.data_dir = str(data_dir)
-    config.train.epochs, config.train.batch_size = epochs, 50
-    for key, value in train.items():
-        setattr(config.train, key, value)
-    return config
-
-
-def read_log(run_dir):
-    return json.loads((run_dir / "log").read_text())
-
-
-def parameters(run_dir):
-    with np.load(run_dir / "model.npz") as saved:
-        return {key: saved[key] for key in saved.files}
+from tiny_models import parameters, read_log, toy_config, toy_images
 
 
 def test_run_folder_holds_everything_needed(toy_mnist, tmp_path):

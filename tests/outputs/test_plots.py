@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chainer_vae.inference import sampling as gen
-from chainer_vae.outputs import actions, images, midi_files
+from chainer_vae.outputs import actions
 from chainer_vae.outputs import gifs, plots
 from chainer_vae.config import ModelConfig, RunConfig
 from chainer_vae.data import Data

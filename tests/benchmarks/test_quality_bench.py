@@ -11,9 +11,9 @@ import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
 
-from test_polyphonic import write_mat
+from midi_factories import write_mat
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load(name):

@@ -16,45 +16,7 @@ from chainer_vae.model import ops
 from chainer_vae.model.ops import Bernoulli
 from chainer_vae.model import at_length, build_model
 from chainer_vae.model import ELBOLoss
-from tiny_models import randomised
-
-
-def linear_gaussian(data_dim=5, latent=2, sigma=0.5, seed=0):
-    """z ~ N(0, I), x | z ~ N(W z + b, sigma^2 I): an MLP VAE without hidden layers."""
-    config = ModelConfig(input_shape=(data_dim,), latent=latent, hidden=[],
-                         likelihood="gaussian", sigma=sigma)
-    state = np.random.get_state()
-    np.random.seed(seed)  # chainer's initializers draw from the global generator
-    model = build_model(config)
-    np.random.set_state(state)
-    rng = np.random.RandomState(seed)
-    # Orthogonal columns make the true posterior's covariance diagonal, so the mean-field
-    # encoder can represent it exactly.
-    q, _ = np.linalg.qr(rng.randn(data_dim, latent))
-    W = (q * np.array([1.5, 0.7])[:latent]).astype(np.float32)
-    b = rng.randn(data_dim).astype(np.float32)
-    model.decoder.out.W.array[...] = W
-    model.decoder.out.b.array[...] = b
-    return model, W.astype(np.float64), b.astype(np.float64), sigma
-
-
-def exact_log_px(x, W, b, sigma):
-    """log N(x; b, W W^T + sigma^2 I), per row of x."""
-    cov = W @ W.T + sigma ** 2 * np.eye(W.shape[0])
-    _, logdet = np.linalg.slogdet(cov)
-    diff = x - b
-    maha = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
-    return -0.5 * (maha + logdet + W.shape[0] * math.log(2 * math.pi))
-
-
-def set_exact_posterior(model, W, b, sigma):
-    latent = W.shape[1]
-    cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma ** 2)
-    A = cov @ W.T / sigma ** 2
-    model.encoder.mu.W.array[...] = A
-    model.encoder.mu.b.array[...] = -A @ b
-    model.encoder.ln_sigma.W.array[...] = 0
-    model.encoder.ln_sigma.b.array[...] = 0.5 * np.log(np.diag(cov))
+from tiny_models import exact_log_px, linear_gaussian, randomised, set_exact_posterior
 
 
 def test_kl_matches_closed_form():

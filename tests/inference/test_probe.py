@@ -70,7 +70,7 @@ def test_bad_probes_are_one_line(trained, capsys, args, words):
 
 
 def test_probe_needs_labels(tmp_path, capsys):
-    from test_polyphonic import write_mat
+    from midi_factories import write_mat
 
     write_mat(tmp_path / "polyphonic" / "JSB_Chorales.mat")
     run = tmp_path / "jsb"
