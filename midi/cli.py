@@ -108,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     _policy_options(plot)
     plot.set_defaults(command=_plot)
 
+    compare = commands.add_parser(
+        "compare", help="how much generated pieces resemble real ones (MGEval's overlapping "
+                        "areas and KL divergences, feature by feature)")
+    compare.add_argument("real", metavar="REAL", help="a folder of real pieces (MIDI or .npz)")
+    compare.add_argument("generated", metavar="GENERATED", help="a folder of generated pieces")
+    compare.add_argument("--beats-per-bar", type=integer(1, 64), default=4,
+                         help="beats in a bar, for notes per bar (default 4)")
+    compare.add_argument("--json", action="store_true", help="print one JSON object")
+    _grid_options(compare)
+    _policy_options(compare)
+    compare.set_defaults(command=_compare)
+
     render = commands.add_parser("render", help="MIDI file(s) to WAV audio with FluidSynth")
     render.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
     render.add_argument("output", metavar="OUT", nargs="?",
@@ -201,6 +213,37 @@ def _plot(args) -> int:
         return target
     return _each(args.input, args.output, MIDI_SUFFIXES + ROLL_SUFFIXES, ".png", plot,
                  args.progress)
+
+
+def _pieces(folder: str, options: RollOptions) -> list:
+    """The rolls of every MIDI or .npz file below ``folder`` (or the one file)."""
+    if not os.path.exists(folder):
+        raise MidiFileError(folder, "no such file or folder")
+    paths = ([folder] if not os.path.isdir(folder) else sorted(
+        str(path) for path in Path(folder).rglob("*")
+        if path.suffix.lower() in MIDI_SUFFIXES + ROLL_SUFFIXES and path.is_file()))
+    if not paths:
+        raise MidiFileError(folder, "holds no MIDI or .npz files")
+    return [_roll_of(path, options) for path in paths]
+
+
+def _compare(args) -> int:
+    from .metrics import FEATURES, compare
+
+    options = _options(args)
+    real, generated = _pieces(args.real, options), _pieces(args.generated, options)
+    if len(real) < 2:
+        raise MidiFileError(args.real, "a reference set needs at least two pieces")
+    result = compare(real, generated, args.beats_per_bar)
+    if args.json:
+        print(json.dumps(dict(result, real=len(real), generated=len(generated))))
+        return 0
+    print(f"{len(generated)} generated pieces against {len(real)} real ones")
+    print(f"{'feature':26s} {'overlap':>8s} {'KL':>8s}")
+    for name in FEATURES:
+        print(f"{name:26s} {result[name]['overlap']:8.3f} {result[name]['kl']:8.3f}")
+    print(f"{'mean overlap':26s} {result['mean_overlap']:8.3f}")
+    return 0
 
 
 def _render(args) -> int:

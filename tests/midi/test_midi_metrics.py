@@ -104,3 +104,28 @@ def test_overlap_of_known_distributions():
 def test_a_reference_of_one_piece_is_refused():
     with pytest.raises(ValueError, match="at least two"):
         compare(REFERENCE[:1], OTHERS)
+
+
+def test_midi_roll_compare_prints_the_table_and_json(tmp_path, capsys):
+    import json
+
+    from midi import roll_to_midi, save_roll
+    from midi.cli import main
+
+    for name, rolls in (("real", REFERENCE[:6]), ("moved", [transposed(r, 6) for r in OTHERS[:6]])):
+        (tmp_path / name).mkdir()
+        for index, roll in enumerate(rolls):
+            if index % 2:  # MIDI files and rolls alike
+                roll_to_midi(roll, tmp_path / name / "{}.mid".format(index))
+            else:
+                save_roll(roll, tmp_path / name / "{}.npz".format(index))
+    assert main(["compare", str(tmp_path / "real"), str(tmp_path / "moved"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["real"], result["generated"]) == (6, 6)
+    assert result["pitch_class_histogram"]["overlap"] < 0.5 < result["inter_onset_interval"]["overlap"]
+    assert main(["compare", str(tmp_path / "real"), str(tmp_path / "real")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "6 generated pieces against 6 real ones"
+    assert table[-1].startswith("mean overlap") and float(table[-1].split()[-1]) > 0.8
+    assert main(["compare", str(tmp_path / "nowhere"), str(tmp_path / "real")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
