@@ -61,6 +61,12 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+def _schema_option(group, flag, section, **options):
+    """An option of ``train`` whose value is the config field of its name in ``section``,
+    parsed and checked by the schema (``config.option_type``)."""
+    group.add_argument(flag, type=option_type(section, flag[2:].replace("-", "_")), **options)
+
+
 def _add_train(subparsers):
     # Every option defaults to None: a run's config is its defaults (those of the data
     # set and --arch, or of the --init-from run) with the options given on top, and
@@ -77,63 +83,66 @@ def _add_train(subparsers):
     data.add_argument("--binarize", choices=("none", "threshold", "dynamic"),
                       help="MNIST: grey levels, x >= 0.5 (default), or Bernoulli draws every "
                            "epoch")
-    data.add_argument("--classes", type=option_type(DataConfig, "classes"), nargs="+", help="MNIST: keep only these digits")
-    data.add_argument("--train-per-class", type=option_type(DataConfig, "train_per_class"), help="MNIST: training images per digit")
-    data.add_argument("--test-per-class", type=option_type(DataConfig, "test_per_class"), help="MNIST: test images per digit")
-    data.add_argument("--limit", type=option_type(DataConfig, "limit"), help="use only the first N examples of each split "
-                      "(pieces for the benchmarks)")
-    data.add_argument("--steps-per-beat", type=option_type(DataConfig, "steps_per_beat"),
-                      help="MIDI: grid steps per quarter note (default 4)")
-    data.add_argument("--window", type=option_type(DataConfig, "window"),
-                      help="music: steps per example (default 100 for MIDI, 16 for the "
-                           "benchmarks)")
-    data.add_argument("--hop", type=option_type(DataConfig, "hop"), help="music: steps between windows (default: window)")
-    data.add_argument("--transpose", type=option_type(DataConfig, "transpose"), nargs="*",
-                      help="music: extra training copies transposed by these semitones")
-    data.add_argument("--valid-fraction", type=option_type(DataConfig, "valid_fraction"), metavar="F",
-                      help="MNIST, MIDI: hold out this fraction of the training examples "
-                           "(MIDI: of the pieces) for validation (default 0.1 with --select "
-                           "valid, else 0; the benchmarks have their own validation split)")
+    _schema_option(data, "--classes", DataConfig, nargs="+", help="MNIST: keep only these digits")
+    _schema_option(data, "--train-per-class", DataConfig, help="MNIST: training images per digit")
+    _schema_option(data, "--test-per-class", DataConfig, help="MNIST: test images per digit")
+    _schema_option(data, "--limit", DataConfig, help="use only the first N examples of each split "
+                                                     "(pieces for the benchmarks)")
+    _schema_option(data, "--steps-per-beat", DataConfig,
+                   help="MIDI: grid steps per quarter note (default 4)")
+    _schema_option(data, "--window", DataConfig,
+                   help="music: steps per example (default 100 for MIDI, 16 for the "
+                        "benchmarks)")
+    _schema_option(data, "--hop", DataConfig,
+                   help="music: steps between windows (default: window)")
+    _schema_option(data, "--transpose", DataConfig, nargs="*",
+                   help="music: extra training copies transposed by these semitones")
+    _schema_option(data, "--valid-fraction", DataConfig, metavar="F",
+                   help="MNIST, MIDI: hold out this fraction of the training examples "
+                        "(MIDI: of the pieces) for validation (default 0.1 with --select "
+                        "valid, else 0; the benchmarks have their own validation split)")
 
     model = p.add_argument_group("model")
     model.add_argument("--arch", choices=ARCHES, help="encoder and decoder (default mlp)")
     model.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
     model.add_argument("--decoder", choices=ARCHES, help="override the decoder of --arch")
-    model.add_argument("--latent", type=option_type(ModelConfig, "latent"), help="latent size (default 20)")
-    model.add_argument("--hidden", type=option_type(ModelConfig, "hidden"), nargs="+",
-                       help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
+    _schema_option(model, "--latent", ModelConfig, help="latent size (default 20)")
+    _schema_option(model, "--hidden", ModelConfig, nargs="+",
+                   help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS))
-    model.add_argument("--channels", type=option_type(ModelConfig, "channels"), nargs="+", help="conv channels per layer")
+    _schema_option(model, "--channels", ModelConfig, nargs="+", help="conv channels per layer")
     model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), help="default bernoulli")
-    model.add_argument("--sigma", type=option_type(ModelConfig, "sigma"), help="gaussian: fixed std (default 1)")
+    _schema_option(model, "--sigma", ModelConfig, help="gaussian: fixed std (default 1)")
     model.add_argument("--learned-variance", action="store_true", default=None,
                        help="gaussian: learn the std")
     model.add_argument("--autoregressive", action="store_true", default=None,
                        help="lstm decoder reads the previous step")
-    model.add_argument("--step-made", type=option_type(ModelConfig, "step_made"), metavar="UNITS",
-                       help="lstm decoder: the values within a step depend on the lower ones; "
-                            "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
-                            "hidden units; default 0: independent)")
-    model.add_argument("--dropout", type=option_type(ModelConfig, "dropout"), metavar="RATE",
-                       help="lstm decoder: drop this fraction of its hidden units in training "
-                            "(default 0)")
+    _schema_option(model, "--step-made", ModelConfig, metavar="UNITS",
+                   help="lstm decoder: the values within a step depend on the lower ones; "
+                        "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
+                        "hidden units; default 0: independent)")
+    _schema_option(model, "--dropout", ModelConfig, metavar="RATE",
+                   help="lstm decoder: drop this fraction of its hidden units in training "
+                        "(default 0)")
 
     run = p.add_argument_group("training")
-    run.add_argument("--epochs", type=option_type(TrainConfig, "epochs"), help="epochs (default 20)")
-    run.add_argument("--batch-size", type=option_type(TrainConfig, "batch_size"), help="default 100")
-    run.add_argument("--lr", type=option_type(TrainConfig, "lr"), help="Adam learning rate (default 1e-3)")
-    run.add_argument("--k", type=option_type(TrainConfig, "k"), help="samples of z per example in the ELBO (default 1)")
-    run.add_argument("--beta", type=option_type(TrainConfig, "beta"), help="weight of the KL term (default 1)")
-    run.add_argument("--kl-warmup", type=option_type(TrainConfig, "kl_warmup"),
-                     help="epochs over which beta rises from 0 (default 0: no warm-up)")
+    _schema_option(run, "--epochs", TrainConfig, help="epochs (default 20)")
+    _schema_option(run, "--batch-size", TrainConfig, help="default 100")
+    _schema_option(run, "--lr", TrainConfig, help="Adam learning rate (default 1e-3)")
+    _schema_option(run, "--k", TrainConfig,
+                   help="samples of z per example in the ELBO (default 1)")
+    _schema_option(run, "--beta", TrainConfig, help="weight of the KL term (default 1)")
+    _schema_option(run, "--kl-warmup", TrainConfig,
+                   help="epochs over which beta rises from 0 (default 0: no warm-up)")
     run.add_argument("--device",
                      help="Chainer device: @numpy (default), @cupy:0, or an integer (-1 = CPU)")
-    run.add_argument("--seed", type=option_type(TrainConfig, "seed"), help="default 0")
-    run.add_argument("--snapshot-every", type=option_type(TrainConfig, "snapshot_every"), help="epochs between snapshots (default 1)")
-    run.add_argument("--keep-snapshots", type=option_type(TrainConfig, "keep_snapshots"), help="newest snapshots kept (default 2)")
-    run.add_argument("--average", type=option_type(TrainConfig, "average"), metavar="DECAY",
-                     help="evaluate and save a moving average of the parameters with this "
-                          "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
+    _schema_option(run, "--seed", TrainConfig, help="default 0")
+    _schema_option(run, "--snapshot-every", TrainConfig,
+                   help="epochs between snapshots (default 1)")
+    _schema_option(run, "--keep-snapshots", TrainConfig, help="newest snapshots kept (default 2)")
+    _schema_option(run, "--average", TrainConfig, metavar="DECAY",
+                   help="evaluate and save a moving average of the parameters with this "
+                        "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
     run.add_argument("--select", choices=("last", "valid"),
                      help="the parameters the run keeps: those of the last epoch (default), or "
                           "of the epoch with the lowest validation loss (best_model.npz while "
@@ -215,8 +224,11 @@ def _add_probe(subparsers):
                         "1000 3000)")
     p.add_argument("--repeats", type=COUNT, default=10, help="draws of the labelled examples")
     p.add_argument("--classifier", choices=CLASSIFIERS, default="logistic",
-                   help="logistic regression on standardised means (default), or k-NN")
-    p.add_argument("--neighbours", type=COUNT, default=5, help="k of k-NN")
+                   help="logistic regression on standardised means (default), k nearest "
+                        "neighbours, or label spreading over the k-NN graph of every training "
+                        "example (which uses the unlabelled ones too)")
+    p.add_argument("--neighbours", type=COUNT, default=10,
+                   help="k of knn and of spreading's graph (default 10)")
     p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.add_argument("--json", action="store_true", help="print one JSON list")

@@ -1,11 +1,14 @@
 """How good a trained VAE's latent space is for classifying with few labels.
 
-The VAE is trained without labels; then a simple classifier (logistic regression, or
-k nearest neighbours) is fitted on the posterior means of N labelled training examples,
-N / C of each of the C classes, and scored on the whole test split. Repeated over draws
-of the labelled examples, it gives the test error's mean and spread for each N: the
-"M1" use of a VAE in Kingma et al. (2014), with scikit-learn's classifiers in place of
-their transductive SVM.
+The VAE is trained without labels; then a simple classifier is fitted on the posterior
+means of N labelled training examples, N / C of each of the C classes, and scored on the
+whole test split: a logistic regression or k nearest neighbours, which see the labelled
+examples only, or label spreading (Zhou et al., 2004), which also sees the unlabelled
+training examples: their k-nearest-neighbour graph carries the N labels to the rest of
+the training split, and a test example takes the labels of its neighbours there.
+Repeated over draws of the labelled examples, it gives the test error's mean and spread
+for each N: the "M1" use of a VAE in Kingma et al. (2014), with scikit-learn's classifiers
+in place of their transductive SVM.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from chainer_vae.errors import ConfigError, choice
 from chainer_vae.inference.sampling import encode
 from chainer_vae.runs import load_run, seed_everything
 
-CLASSIFIERS = ("logistic", "knn")
+CLASSIFIERS = ("logistic", "knn", "spreading")
 
 
 @dataclass
@@ -44,16 +47,27 @@ class ProbeResult:
         return dict(asdict(self), mean=self.mean, std=self.std)
 
 
-def _classifier(name, neighbours):
+def _errors(name, neighbours, train_z, train_labels, chosen, test_z, test_labels):
+    """The test error of classifier ``name`` given the labels of ``chosen`` only."""
     # scikit-learn takes a second to import, and only this command needs it
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from sklearn.semi_supervised import LabelSpreading
 
-    if name == "knn":
-        return KNeighborsClassifier(n_neighbors=neighbours)
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    if name == "spreading":
+        known = numpy.full(len(train_labels), -1)  # scikit-learn's "no label"
+        known[chosen] = train_labels[chosen]
+        model = LabelSpreading(kernel="knn", n_neighbors=neighbours, max_iter=100)
+        model.fit(train_z, known)
+    else:
+        model = (KNeighborsClassifier(n_neighbors=min(neighbours, len(chosen))) if name == "knn"
+                 else make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)))
+        model.fit(train_z[chosen], train_labels[chosen])
+    # a test point whose neighbours carry no label yet makes scikit-learn divide by zero
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        return float(numpy.mean(model.predict(test_z) != test_labels))
 
 
 def balanced_draw(labels, count, rng):
@@ -72,8 +86,9 @@ def balanced_draw(labels, count, rng):
 
 
 def probe(run_dir, labels=(100, 600, 1000, 3000), repeats=10, classifier="logistic",
-          neighbours=5, seed=0, device=None, progress=False) -> List[ProbeResult]:
-    """Fit ``classifier`` on the posterior means (``sampling.encode``) of N labelled
+          neighbours=10, seed=0, device=None, progress=False) -> List[ProbeResult]:
+    """Fit ``classifier`` (see the module docstring; ``neighbours`` is the k of knn and of
+    spreading's graph) on the posterior means (``sampling.encode``) of N labelled
     training examples for each N in ``labels``, ``repeats`` draws each (draw r from
     ``RandomState(seed + r)``), and score it on the run's test split."""
     choice(CLASSIFIERS, classifier, "classifier")
@@ -103,8 +118,7 @@ def probe(run_dir, labels=(100, 600, 1000, 3000), repeats=10, classifier="logist
         errors = []
         for repeat in range(repeats):
             chosen = balanced_draw(train_labels, count, numpy.random.RandomState(seed + repeat))
-            model = _classifier(classifier, min(neighbours, count))
-            model.fit(train_z[chosen], train_labels[chosen])
-            errors.append(float(numpy.mean(model.predict(test_z) != test_labels)))
+            errors.append(_errors(classifier, neighbours, train_z, train_labels, chosen,
+                                  test_z, test_labels))
         results.append(ProbeResult(count, errors, classifier))
     return results

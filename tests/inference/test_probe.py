@@ -41,6 +41,8 @@ def test_toy_digits_are_told_apart_from_their_latent_means(trained):
     assert results[1].mean < 0.2  # chance is 0.9
     knn = probe(trained, labels=[50], repeats=2, classifier="knn", neighbours=3)
     assert knn[0].classifier == "knn" and knn[0].mean < 0.3
+    spread = probe(trained, labels=[50], repeats=2, classifier="spreading", neighbours=20)
+    assert spread[0].mean < 0.1  # the unlabelled digits carry the labels to the rest
     again = probe(trained, labels=[10, 50], repeats=3)
     assert [r.errors for r in again] == [r.errors for r in results]  # the same draws
 
