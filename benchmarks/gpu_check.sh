@@ -19,7 +19,7 @@ status=0
 } 2>&1 | tee "$out/machine.txt"
 # only the files that hold gpu tests: collecting the others would import what the image
 # lacks (SciPy, nbformat)
-python -m pytest -q -m gpu -p no:cacheprovider $(grep -l "pytest.mark.gpu" tests/test_*.py) \
+python -m pytest -q -m gpu -p no:cacheprovider $(grep -rl --include="test_*.py" "pytest.mark.gpu" tests) \
     2>&1 | tee "$out/gpu_tests.log" || status=1
 python benchmarks/train_throughput.py --device @cupy:0 --json 2>&1 \
     | tee "$out/gpu_throughput.json" || status=1

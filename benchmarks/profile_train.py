@@ -1,17 +1,22 @@
 """Profile the project's training path (the benchmark's trainer) with cProfile.
 
-    python benchmarks/profile_train.py [--iterations 150] [--top 30] [--sort tottime]
+    python benchmarks/profile_train.py [--model mlp|lstm] [--iterations N] [--top 30]
+                                       [--sort tottime] [--plain-lstm]
 
-Builds the same Trainer as ``train_throughput.py`` (``build_trainer``, MLP VAE 784-400-20,
-ReLU, Bernoulli, batch 128), runs it for a number of iterations inside the first epoch
-and prints cProfile's top entries. As in the benchmark, the first ``--warmup`` iterations
-run unprofiled (they import matplotlib for PlotReport), so the profile shows the steady
-state. Set OPENBLAS_NUM_THREADS=1 on a busy machine: waiting BLAS threads otherwise
-swamp everything else.
+Builds the same Trainer as ``train_throughput.py`` (``build_trainer``; ``--model mlp``: MLP
+VAE 784-400-20, ReLU, Bernoulli, batch 128; ``--model lstm``: the LSTM + MADE music model
+on JSB windows, batch 32), runs it for a number of iterations inside the first epoch
+and prints cProfile's top entries and the number of graph nodes (``FunctionNode.apply``
+calls) per step. As in the benchmark, the first ``--warmup`` iterations run unprofiled
+(they import matplotlib for PlotReport), so the profile shows the steady state.
+``--plain-lstm`` runs chainer's own ``n_step_lstm`` instead of the fused LSTM
+(``ops.FUSED_LSTM`` off). Set OPENBLAS_NUM_THREADS=1 on a busy machine: waiting BLAS
+threads otherwise swamp everything else.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import pstats
@@ -26,7 +31,7 @@ import train_throughput as bench  # noqa: E402  (imports chainer_vae before chai
 
 import chainer  # noqa: E402
 
-from chainer_vae.data import Data  # noqa: E402
+from chainer_vae.model import ops  # noqa: E402
 from chainer_vae.training import build_trainer  # noqa: E402
 
 
@@ -46,24 +51,40 @@ class _ProfileAfterWarmup(bench._StopAfter):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=150)
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--model", choices=sorted(bench.DEFAULT_STEPS), default="mlp")
+    parser.add_argument("--iterations", type=int,
+                        help="profiled steps (default 150 for mlp, 20 for lstm)")
+    parser.add_argument("--warmup", type=int,
+                        help="unprofiled steps first (default 20 for mlp, 3 for lstm)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    parser.add_argument("--plain-lstm", action="store_true",
+                        help="chainer's own n_step_lstm instead of the fused LSTM")
     args = parser.parse_args(argv)
-    images, _ = bench.load_images()
-    data = Data(train=images, test=images[:bench.BATCH], input_shape=(784,))
-    with tempfile.TemporaryDirectory() as out:
-        trainer, _, _ = build_trainer(bench.benchmark_config(), out, progress=False, data=data)
+    iterations, warmup = bench.DEFAULT_STEPS[args.model]
+    args.iterations = args.iterations or iterations
+    args.warmup = args.warmup or warmup
+    model = bench.Benchmark(args.model)
+    examples, _ = model.load()
+    data = model.data(examples, args.warmup + args.iterations)
+    plain = (chainer.using_config(ops.FUSED_LSTM, False) if args.plain_lstm
+             else contextlib.nullcontext())
+    with tempfile.TemporaryDirectory() as out, plain:
+        trainer, _, _ = build_trainer(model.config(), out, progress=False, data=data)
         profile = cProfile.Profile()
         trainer.stop_trigger = stop = _ProfileAfterWarmup(profile, args.warmup, args.iterations)
         trainer.run()
         profile.disable()
         elapsed = time.perf_counter() - stop.started
     stream = io.StringIO()
-    pstats.Stats(profile, stream=stream).sort_stats(args.sort).print_stats(args.top)
-    print("{} iterations in {:.2f} s under the profiler ({:.1f} ms per iteration)".format(
-        args.iterations, elapsed, 1000 * elapsed / args.iterations))
+    stats = pstats.Stats(profile, stream=stream)
+    stats.sort_stats(args.sort).print_stats(args.top)
+    nodes = sum(calls for (path, _, name), (_, calls, *_) in stats.stats.items()
+                if name == "apply" and path.endswith("function_node.py"))
+    print("{} iterations in {:.2f} s under the profiler ({:.1f} ms per iteration, {:.0f} "
+          "graph nodes per iteration)".format(args.iterations, elapsed,
+                                             1000 * elapsed / args.iterations,
+                                             nodes / args.iterations))
     print(stream.getvalue())
     return 0
 

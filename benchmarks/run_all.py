@@ -7,6 +7,10 @@ same run (ratios), since these machines are small, shared and noisy:
   default BLAS threads (the machine's cores) and again with one thread each, which
   measures the frameworks rather than two thread pools contending for the cores;
   and, where CuPy finds a CUDA GPU, on GPU 0 against PyTorch CUDA on the same card;
+- train_throughput.py --model lstm: the same for the music model (LSTM + MADE on JSB
+  Chorales windows, batch 32), with 2 BLAS threads and with 1;
+- sample_speed.py: generating 16 pieces of 400 steps with that model (``chainer-vae
+  sample --length 400``) against the same sampling loop in PyTorch;
 - step_breakdown.py: the same step of both, split into batch, forward, backward, Adam,
   beside the same step written directly in NumPy (numpy_vae.py);
 - midi_speed.py: midi.midi_to_roll against mido's parse and pretty_midi;
@@ -30,6 +34,11 @@ BENCHMARKS = (
     ("train_throughput", ["train_throughput.py", "--json"]),
     ("train_throughput_one_thread", ["train_throughput.py", "--threads", "1", "--json"]),
     ("train_throughput_gpu", ["train_throughput.py", "--device", "@cupy:0", "--json"]),
+    ("train_throughput_lstm", ["train_throughput.py", "--model", "lstm", "--threads", "2",
+                               "--json"]),
+    ("train_throughput_lstm_one_thread", ["train_throughput.py", "--model", "lstm",
+                                          "--threads", "1", "--json"]),
+    ("sample_speed", ["sample_speed.py", "--json"]),
     ("step_breakdown", ["step_breakdown.py", "--json"]),
     ("midi_speed", ["midi_speed.py", "--json"]),
     ("mpi_throughput", ["mpi_throughput.py", "--json"]),
@@ -110,6 +119,7 @@ def markdown(results):
         if gpu["ratio"] is not None:
             lines.append("| ratio | **{}** |".format(_fmt(gpu["ratio"])))
         lines.append("")
+    lines += lstm_markdown(results)
     steps = results["step_breakdown"]
     lines += ["Where a step's time goes (`benchmarks/step_breakdown.py`; medians, ms per step "
               "of 128 images):", ""]
@@ -146,6 +156,54 @@ def markdown(results):
                   for name, value in mpi["images_per_s"].items()]
         lines += [""]
     return "\n".join(lines)
+
+
+def lstm_markdown(results):
+    """The lines on the music model: training throughput and generation speed."""
+    lines = ["**Training throughput of the music model** (`train_throughput.py --model lstm`: "
+             "bidirectional LSTM 256 encoder, autoregressive LSTM 256 decoder with a MADE of 300 "
+             "units per step, latent 32, 64-step JSB Chorales windows, batch 32, CPU; "
+             "medians):", ""]
+    runs = [results.get(name, {"skipped": "not run"})
+            for name in ("train_throughput_lstm", "train_throughput_lstm_one_thread")]
+    skipped = [run["skipped"] for run in runs if "skipped" in run]
+    if skipped:
+        lines += ["skipped: " + skipped[0], ""]
+    else:
+        lines += ["| ms per step | " + " | ".join(
+                      "{} BLAS thread{}".format(run["numpy_blas_threads"],
+                                                "" if run["numpy_blas_threads"] == 1 else "s")
+                      for run in runs) + " |",
+                  "|---|" + "---:|" * len(runs),
+                  "| chainer-vae (`chainer-vae train`'s Trainer) | " + " | ".join(
+                      _fmt(run["project_ms_step"], 0) for run in runs) + " |",
+                  "| PyTorch {} eager | ".format(runs[0].get("torch", "")) + " | ".join(
+                      _fmt(run["torch_ms_step"], 0) for run in runs) + " |",
+                  "| ratio (speed) | " + " | ".join(
+                      "**{}**".format(_fmt(run["ratio"])) for run in runs) + " |",
+                  "| CPU ms per step, chainer-vae / PyTorch (ratio) | " + " | ".join(
+                      "{} / {} ({})".format(_fmt(run.get("project_cpu_ms_step"), 0),
+                                            _fmt(run.get("torch_cpu_ms_step"), 0),
+                                            _fmt(run.get("cpu_ratio")))
+                      for run in runs) + " |", "",
+                  "Both models hold {:,} parameters.".format(runs[0]["parameters"]["project"]),
+                  ""]
+    sample = results.get("sample_speed", {"skipped": "not run"})
+    lines += ["**Generating music** (`sample_speed.py`: {} pieces of {} steps, one step and "
+              "one key at a time; medians):".format(sample.get("n", 16),
+                                                   sample.get("length", 400)), ""]
+    if "skipped" in sample:
+        lines += ["skipped: " + sample["skipped"], ""]
+    else:
+        lines += ["| seconds | |", "|---|---:|",
+                  "| `chainer-vae sample --length {}` (the whole command) | {} |".format(
+                      sample["length"], _fmt(sample["cli_s"]) if sample["cli_s"] is not None
+                      else sample["cli"]),
+                  "| chainer-vae generation | {} |".format(_fmt(sample["project_s"])),
+                  "| PyTorch {} sampling loop | {} |".format(sample["torch"],
+                                                            _fmt(sample["torch_s"])),
+                  "| ratio (speed) | **{}** |".format(_fmt(sample["ratio"])), ""]
+    return lines
 
 
 def main():

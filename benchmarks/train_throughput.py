@@ -1,16 +1,34 @@
 """Training throughput: chainer-vae's own training loop against PyTorch eager.
 
-Both train the MLP VAE 784-400-20 (ReLU, Bernoulli likelihood, one sample of z, Adam,
-batch 128) on the same binarized MNIST images (real ones from $CHAINER_VAE_DATA/mnist when
-present, else random stand-ins of the same size). Runs are interleaved and each reports
-its median images per second over the repeats; the ratio is project / torch.
+    python benchmarks/train_throughput.py [--model mlp|lstm] [--iterations N] [--warmup N]
+                                          [--repeats 5] [--threads N] [--device @cupy:0]
+                                          [--json]
 
-    python benchmarks/train_throughput.py [--iterations 150] [--warmup 20] [--repeats 5]
-                                          [--threads N] [--device @cupy:0] [--json]
+``--model mlp`` (the default): both train the MLP VAE 784-400-20 (ReLU, Bernoulli
+likelihood, one sample of z, Adam, batch 128) on the same binarized MNIST images (real ones
+from $CHAINER_VAE_DATA/mnist when present, else random stand-ins of the same size).
+
+``--model lstm``: both train the music model that ``chainer-vae train --dataset jsb --arch
+lstm --autoregressive --step-made 300 --latent 32 --hidden 256 --batch-size 32 --window 64
+--hop 32`` builds (bidirectional LSTM 256 encoder, autoregressive LSTM 256 decoder, latent
+32, a MADE of 300 units over the 88 keys of each step; 1,305,668 parameters, printed for
+both sides) on the same 64-step JSB Chorales windows (from
+$CHAINER_VAE_DATA/polyphonic/JSB_Chorales.mat when present, else random stand-ins of the
+same shape and note density), batch 32. PyTorch's model is ``torch_lstm_vae.py``.
+
+Runs are interleaved (project, PyTorch, project, ...) and each reports its median speed
+over the repeats: images (windows) per second and ms per step; the ratio is project /
+torch (above 1: chainer-vae is faster). The CPU time each side's process used per step
+is reported too (``*_cpu_ms_step``, ``cpu_ratio``): on a machine shared with other jobs it
+measures what each side computed rather than how long it waited for a core (with several
+threads it also counts threads spinning while they wait for each other).
 
 chainer-vae's side is the Trainer that `chainer-vae train` builds (``build_trainer``:
 updater, KL warm-up, NaN guard, reporting), stopped after a number of iterations that
-stays inside the first epoch so no evaluation pass is timed.
+stays inside the first epoch so no evaluation pass is timed (JSB's 332 training windows
+make 10 batches: the windows are repeated, for both sides, until the timed iterations fit
+in one epoch). What the Trainer would print goes to stderr: with ``--json``, stdout holds
+the JSON object only.
 
 Both sides time steady-state training: the first ``--warmup`` iterations of every run
 are run but not timed (chainer's PlotReport imports matplotlib at its first call, ~1 s
@@ -30,6 +48,7 @@ the queued work (``synchronize``) at both ends of the timed iterations.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import glob
 import json
@@ -51,6 +70,9 @@ from chainer_vae.training import build_trainer
 
 BATCH = 128
 HIDDEN, LATENT = 400, 20
+# The music model (--model lstm): JSB windows of 64 steps every 32, 88 keys, batch 32.
+LSTM_BATCH, WINDOW, HOP, KEYS = 32, 64, 32, 88
+LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS = 256, 32, 300
 
 
 def load_images(limit=60000):
@@ -70,6 +92,95 @@ def benchmark_config():
     config = RunConfig(model=ModelConfig(hidden=[HIDDEN], latent=LATENT, activation="relu"))
     config.train.batch_size = BATCH
     return config
+
+
+def lstm_config():
+    """The run config of ``chainer-vae train --dataset jsb --arch lstm --autoregressive
+    --step-made 300 --latent 32 --hidden 256 --batch-size 32 --window 64 --hop 32``."""
+    from chainer_vae.data import default_data_config
+
+    data = default_data_config("jsb")
+    data.window, data.hop = WINDOW, HOP
+    model = ModelConfig(encoder="lstm", decoder="lstm", input_shape=(WINDOW, KEYS),
+                        latent=LSTM_LATENT, hidden=[LSTM_HIDDEN], activation="relu",
+                        autoregressive=True, step_made=MADE_UNITS)
+    config = RunConfig(data=data, model=model)
+    config.train.batch_size = LSTM_BATCH
+    return config
+
+
+def load_windows():
+    """JSB Chorales training windows (N, 64, 88) float32 as ``chainer-vae train`` cuts them
+    (64 steps every 32), or random stand-ins of that shape and note density."""
+    root = os.environ.get("CHAINER_VAE_DATA")
+    config = lstm_config()
+    if root and (Path(root) / "polyphonic" / "JSB_Chorales.mat").is_file():
+        from chainer_vae.data import load_data
+
+        return load_data(config.data, "lstm", progress=False).train, "JSB Chorales"
+    rng = np.random.RandomState(0)
+    return (rng.rand(332, WINDOW, KEYS) < 0.045).astype(np.float32), "random stand-ins"
+
+
+def repeated(examples, count):
+    """``examples`` repeated until there are at least ``count``."""
+    return np.concatenate([examples] * -(-count // len(examples)))[:max(count, len(examples))]
+
+
+def _torch_lstm_vae():
+    """The module of the PyTorch music model, ``benchmarks/torch_lstm_vae.py``."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import torch_lstm_vae
+
+    return torch_lstm_vae
+
+
+class Benchmark:
+    """What differs between the benchmarked models: config, data, batch and PyTorch peer."""
+
+    def __init__(self, name):
+        self.name = name
+        self.lstm = name == "lstm"
+        self.batch = LSTM_BATCH if self.lstm else BATCH
+        self.unit = "windows" if self.lstm else "images"
+
+    def config(self):
+        return lstm_config() if self.lstm else benchmark_config()
+
+    def load(self):
+        """(training examples, where they came from)."""
+        return load_windows() if self.lstm else load_images()
+
+    def data(self, examples, steps):
+        """chainer-vae's Data for ``steps`` batches inside one epoch (and a batch more:
+        the epoch must not end at the last timed step, which would time the evaluation
+        and the snapshot that the end of an epoch triggers)."""
+        if self.lstm:
+            train = repeated(examples, (steps + 1) * self.batch)
+            return Data(train=train, test=train[:self.batch], input_shape=(WINDOW, KEYS))
+        return Data(train=examples, test=examples[:self.batch], input_shape=(784,))
+
+    def torch_model(self):
+        """(PyTorch model, Adam optimizer); ``model(x)`` is the loss."""
+        if not self.lstm:
+            return torch_vae()
+        import torch
+
+        LSTMVAE = _torch_lstm_vae().LSTMVAE
+        torch.manual_seed(0)
+        model = LSTMVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS)
+        return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def project_parameters(self):
+        from chainer_vae.model import build_model
+
+        return sum(param.size for param in build_model(self.config().model).params())
+
+    def torch_parameters(self):
+        model, _ = self.torch_model()
+        return sum(param.numel() for param in model.parameters())
 
 
 def _openblas():
@@ -102,19 +213,24 @@ class _StopAfter:
     def __init__(self, warmup, iterations, synchronize=lambda: None):
         self.warmup, self.total = warmup, warmup + iterations
         self.synchronize = synchronize
-        self.started = None
+        self.started = self.cpu_started = None
 
     def __call__(self, trainer):
         iteration = trainer.updater.iteration
         if iteration == self.warmup:
             self.synchronize()
             self.started = time.perf_counter()
+            self.cpu_started = time.process_time()
         return iteration >= self.total
 
     def elapsed(self):
         """Seconds from the end of the warm-up to now, the device's work included."""
         self.synchronize()
         return time.perf_counter() - self.started
+
+    def cpu_elapsed(self):
+        """CPU seconds this process used since the end of the warm-up (all its threads)."""
+        return time.process_time() - self.cpu_started
 
 
 def cuda_device(device):
@@ -129,18 +245,27 @@ def device_synchronizer(device):
     return (lambda: None) if cuda is None else cuda.synchronize
 
 
-def project_images_per_second(images, iterations, warmup, device="@numpy"):
-    data = Data(train=images, test=images[:BATCH], input_shape=(784,))
-    config = benchmark_config()
+def project_images_per_second(images, iterations, warmup, device="@numpy", bench=None):
+    """chainer-vae's images (windows) per second."""
+    return project_run(images, iterations, warmup, device, bench)[0]
+
+
+def project_run(images, iterations, warmup, device="@numpy", bench=None):
+    """(images per second, CPU ms per step) of chainer-vae's Trainer."""
+    bench = bench or Benchmark("mlp")
+    data = bench.data(images, warmup + iterations)
+    config = bench.config()
     config.train.device = device
-    with tempfile.TemporaryDirectory() as out:
+    # PrintReport writes to the stdout it is built with: stderr here, so that --json's
+    # stdout holds only the JSON object
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(sys.stderr):
         trainer, _, _ = build_trainer(config, out, progress=False, data=data)
         trainer.stop_trigger = stop = _StopAfter(warmup, iterations,
                                                  device_synchronizer(device))
-        # The report printer would write a line per epoch; none is reached here.
         trainer.run()
         elapsed = stop.elapsed()
-    return iterations * BATCH / elapsed
+        cpu = stop.cpu_elapsed()
+    return iterations * bench.batch / elapsed, 1000.0 * cpu / iterations
 
 
 def torch_vae():
@@ -172,11 +297,21 @@ def torch_vae():
     return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
 
-def torch_images_per_second(images, iterations, warmup, device="cpu"):
+def torch_images_per_second(images, iterations, warmup, device="cpu", bench=None):
+    """PyTorch's images (windows) per second."""
+    return torch_run(images, iterations, warmup, device, bench)[0]
+
+
+def torch_run(images, iterations, warmup, device="cpu", bench=None):
+    """(images per second, CPU ms per step) of the PyTorch peer."""
     import torch
 
-    model, optimizer = torch_vae()
+    bench = bench or Benchmark("mlp")
+    batch = bench.batch
+    model, optimizer = bench.torch_model()
     model.to(device)
+    if bench.lstm:
+        images = repeated(images, (warmup + iterations) * batch)
     data = torch.from_numpy(images).to(device)
     order = torch.randperm(len(data), device=device)
     synchronize = torch.cuda.synchronize if data.is_cuda else (lambda: None)
@@ -184,14 +319,16 @@ def torch_images_per_second(images, iterations, warmup, device="cpu"):
         if i == warmup:
             synchronize()
             start = time.perf_counter()
-        x = data[order[i * BATCH:(i + 1) * BATCH]]
+            cpu_start = time.process_time()
+        x = data[order[i * batch:(i + 1) * batch]]
         optimizer.zero_grad()
         loss = model(x)
         loss.backward()
         optimizer.step()
     synchronize()
     elapsed = time.perf_counter() - start
-    return iterations * BATCH / elapsed
+    cpu = time.process_time() - cpu_start
+    return iterations * batch / elapsed, 1000.0 * cpu / iterations
 
 
 def torch_device(device):
@@ -223,10 +360,19 @@ def set_threads(requested=None, torch=None):
     return threads
 
 
+# (iterations, warm-up) by default, per model
+DEFAULT_STEPS = {"mlp": (150, 20), "lstm": (20, 3)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=150)
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--model", choices=sorted(DEFAULT_STEPS), default="mlp",
+                        help="mlp: the MLP VAE on MNIST (default); lstm: the LSTM + MADE "
+                             "music model on JSB Chorales")
+    parser.add_argument("--iterations", type=int,
+                        help="timed steps per run (default 150 for mlp, 20 for lstm)")
+    parser.add_argument("--warmup", type=int,
+                        help="untimed steps first (default 20 for mlp, 3 for lstm)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
@@ -235,34 +381,54 @@ def main(argv=None):
                              "GPU N through CuPy; PyTorch then runs on cuda:N where it can)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    iterations, warmup = DEFAULT_STEPS[args.model]
+    args.iterations = iterations if args.iterations is None else args.iterations
+    args.warmup = warmup if args.warmup is None else args.warmup
     if args.iterations < 1 or args.warmup < 1:
         parser.error("--iterations and --warmup must be at least 1")
-    if (args.warmup + args.iterations) * BATCH > 60000:
+    if args.model == "mlp" and (args.warmup + args.iterations) * BATCH > 60000:
         parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
+    bench = Benchmark(args.model)
     try:
         gpu = gpu_name(args.device)
     except Exception as error:  # chainer's and CuPy's errors for a device that is not there
         print("no device {}: {}".format(args.device, " ".join(str(error).split())),
               file=sys.stderr)
         return 2
-    images, source = load_images()
+    images, source = bench.load()
     torch, missing = peer_torch(gpu is not None)
     if torch is None and gpu is None:
         print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
         return 2
     threads = set_threads(args.threads, torch)
-    ours, theirs = [], []
+    ours, theirs, our_cpu, their_cpu = [], [], [], []
     for _ in range(args.repeats):
-        ours.append(project_images_per_second(images, args.iterations, args.warmup,
-                                              args.device))
+        speed, cpu = project_run(images, args.iterations, args.warmup, args.device, bench)
+        ours.append(speed)
+        our_cpu.append(cpu)
         if torch is not None:
-            theirs.append(torch_images_per_second(images, args.iterations, args.warmup,
-                                                  torch_device(args.device)))
-    result = {"project_img_s": statistics.median(ours),
+            speed, cpu = torch_run(images, args.iterations, args.warmup,
+                                   torch_device(args.device), bench)
+            theirs.append(speed)
+            their_cpu.append(cpu)
+    result = {"model": args.model,
+              "project_img_s": statistics.median(ours),
               "torch_img_s": statistics.median(theirs) if theirs else None}
     result["ratio"] = result["project_img_s"] / result["torch_img_s"] if theirs else None
+    # CPU time per step: on a machine shared with other jobs, what each side computed
+    # rather than how long it waited for a core (with several threads it also counts
+    # threads waiting for each other)
+    result["project_cpu_ms_step"] = statistics.median(our_cpu)
+    result["torch_cpu_ms_step"] = statistics.median(their_cpu) if theirs else None
+    result["cpu_ratio"] = (result["torch_cpu_ms_step"] / result["project_cpu_ms_step"]
+                           if theirs else None)
+    result["project_ms_step"] = 1000.0 * bench.batch / result["project_img_s"]
+    result["torch_ms_step"] = (1000.0 * bench.batch / result["torch_img_s"]
+                               if theirs else None)
+    result["parameters"] = {"project": bench.project_parameters(),
+                            "torch": bench.torch_parameters() if torch is not None else None}
     result.update({"device": args.device, "gpu": gpu, "data": source,
-                   "batch": BATCH, "iterations": args.iterations, "warmup": args.warmup,
+                   "batch": bench.batch, "iterations": args.iterations, "warmup": args.warmup,
                    "repeats": args.repeats,
                    "torch": torch.__version__ if torch is not None else "not run: " + missing,
                    "torch_threads": torch.get_num_threads() if torch is not None else None,
@@ -277,6 +443,8 @@ def main(argv=None):
 def text_table(result):
     """The result as a small markdown table."""
     where = result["gpu"] or "{} BLAS threads".format(result["numpy_blas_threads"])
+    if result.get("model") == "lstm":
+        return _lstm_table(result, where)
     lines = ["| | images/s (median of {}, {}) |".format(result["repeats"], where), "|---|---|",
              "| chainer-vae | {:.0f} |".format(result["project_img_s"])]
     if result["torch_img_s"] is None:
@@ -284,6 +452,26 @@ def text_table(result):
     else:
         lines += ["| PyTorch {} eager | {:.0f} |".format(result["torch"], result["torch_img_s"]),
                   "| ratio | {:.2f} |".format(result["ratio"])]
+    return "\n".join(lines)
+
+
+def _lstm_table(result, where):
+    params = result["parameters"]
+    lines = ["| LSTM + MADE, batch {} (median of {}, {}) | windows/s | ms per step | "
+             "parameters |".format(result["batch"], result["repeats"], where),
+             "|---|---:|---:|---:|",
+             "| chainer-vae | {:.1f} | {:.1f} | {:,} |".format(
+                 result["project_img_s"], result["project_ms_step"], params["project"])]
+    if result["torch_img_s"] is None:
+        lines.append("| PyTorch | {} | | |".format(result["torch"]))
+    else:
+        lines += ["| PyTorch {} eager | {:.1f} | {:.1f} | {:,} |".format(
+                      result["torch"], result["torch_img_s"], result["torch_ms_step"],
+                      params["torch"]),
+                  "| ratio | {:.2f} | | |".format(result["ratio"]),
+                  "| CPU ms per step: chainer-vae, PyTorch, ratio | {:.1f} | {:.1f} | {:.2f} |"
+                  .format(result["project_cpu_ms_step"], result["torch_cpu_ms_step"],
+                          result["cpu_ratio"])]
     return "\n".join(lines)
 
 

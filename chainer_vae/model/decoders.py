@@ -132,7 +132,7 @@ class LSTMDecoder(_Decoder):
         with self.init_scope():
             self.initial_h = L.Linear(latent, size)
             self.initial_c = L.Linear(latent, size)
-            self.lstm = L.NStepLSTM(1, in_size, size, dropout=0.0)
+            self.lstm = ops.NStepLSTM(1, in_size, size, dropout=0.0)
             self.out = L.Linear(size, likelihood.n_params * self._features)
             if step_made:
                 self.made = StepMADE(self._features, size, step_made, likelihood.n_params,
@@ -147,19 +147,15 @@ class LSTMDecoder(_Decoder):
     def _initial_state(self, z):
         return F.tanh(self.initial_h(z))[None], self.initial_c(z)[None]
 
-    def _inputs(self, z, previous):
-        """Per-sequence inputs (B, T, latent [+ F]): z at every step, then x shifted by one."""
-        batch, steps = z.shape[0], previous.shape[1] if previous is not None else self._steps
-        inputs = F.broadcast_to(z[:, None, :], (batch, steps, z.shape[1]))
-        if previous is not None:
-            inputs = F.concat([inputs, previous], axis=2)
-        return inputs
-
-    def _step_outputs(self, state, inputs):
+    def _step_outputs(self, state, z, previous=None):
         """The new state, the LSTM outputs (B, T, H) and the raw outputs before the
-        within-step MADE (B, T, n_params * F)."""
-        h, c, ys = self.lstm(state[0], state[1], list(F.separate(inputs, axis=0)))
-        hs = F.stack(ys)
+        within-step MADE (B, T, n_params * F) for steps that read z and, autoregressive,
+        ``previous`` (B, T, F): x shifted by one step."""
+        if previous is None:
+            inputs = F.broadcast_to(z[:, None, :], (z.shape[0], self._steps, z.shape[1]))
+            h, c, hs = self.lstm(state[0], state[1], inputs)
+        else:  # every step reads (z, x_{t-1}): z as the LSTM's per-sequence context
+            h, c, hs = self.lstm(state[0], state[1], previous, context=z)
         if self.dropout:
             hs = F.dropout(hs, self.dropout)
         return (h, c), hs, self.out(hs, n_batch_axes=2)
@@ -185,7 +181,7 @@ class LSTMDecoder(_Decoder):
         previous = None
         if self.autoregressive:
             previous = F.pad(x[:, :-1], ((0, 0), (1, 0), (0, 0)), "constant")
-        _, hs, out = self._step_outputs(self._initial_state(z), self._inputs(z, previous))
+        _, hs, out = self._step_outputs(self._initial_state(z), z, previous)
         if self.step_made:
             out = self._with_made(out, hs, x)
         return self._to_raw(out)
@@ -203,28 +199,38 @@ class LSTMDecoder(_Decoder):
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             state = self._initial_state(z)
             if not self.autoregressive:  # every step's state is known up front
-                _, hs, out = self._step_outputs(state, self._inputs(z, None))
+                _, hs, out = self._step_outputs(state, z)
                 means, _ = self._generate_steps(out, hs, sample)
                 return means.reshape((batch,) + self.output_shape)
-            previous = xp.zeros((batch, 1, self._features), dtype=z.dtype)
+            # One step at a time, on arrays: the LSTM's weights are stacked once
+            # (``stepper``), and each step is a few array operations.
+            step = self.lstm.stepper(context=z.array)
+            draw = self.made.stepper(made_choice(self.likelihood, sample)) \
+                if self.step_made else None
+            h, c = (s.array for s in state)
+            previous = xp.zeros((batch, self._features), dtype=z.dtype)
             means = []
             for _ in range(self._steps):
-                state, hs, out = self._step_outputs(state, self._inputs(z, previous))
-                mean, previous = self._generate_steps(out, hs, sample)
+                h, c = step(h, c, previous)
+                hs = chainer.Variable(h[-1][:, None])
+                mean, previous = self._generate_steps(self.out(hs, n_batch_axes=2), hs, sample,
+                                                      draw)
+                previous = previous[:, 0]
                 means.append(mean)
             return xp.concatenate(means, axis=1).reshape((batch,) + self.output_shape)
 
-    def _generate_steps(self, out, hs, sample):
+    def _generate_steps(self, out, hs, sample, draw=None):
         """The means (B, T, F) and fed-back values (B, T, F) of T steps whose LSTM outputs
-        ``out`` and states ``hs`` are known; with the MADE, one value at a time."""
+        ``out`` and states ``hs`` are known; with the MADE, one value at a time (``draw``:
+        its ``stepper``, when the caller keeps one)."""
         batch, steps = out.shape[:2]
         if not self.step_made:
             mean = self._mean(out, (batch, steps, self.likelihood.n_params, self._features))
             return mean, fed_back(self.likelihood, mean, sample)
-
-        means, values = self.made.generate(ops.reshape(hs, (batch * steps, -1)),
-                                           out.array.reshape(batch * steps, -1),
-                                           made_choice(self.likelihood, sample))
+        if draw is None:
+            draw = self.made.stepper(made_choice(self.likelihood, sample))
+        means, values = draw(ops.reshape(hs, (batch * steps, -1)),
+                             out.array.reshape(batch * steps, -1))
         shape = (batch, steps, self._features)
         return means.reshape(shape), values.reshape(shape)
 
@@ -249,7 +255,7 @@ def made_choice(likelihood, sample):
     """``choose`` for ``StepMADE.generate``: raw outputs (N, n_params) of one value ->
     the mean of its conditional and the value fed back, arrays (N,)."""
     def choose(raw):
-        mean = mean_of(likelihood(raw[:, :, None]))[:, 0]
+        mean = likelihood.mean(raw[:, :, None])[:, 0]
         return mean, fed_back(likelihood, mean, sample)
     return choose
 

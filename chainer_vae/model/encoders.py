@@ -84,13 +84,13 @@ class LSTMEncoder(_GaussianEncoder):
         self._sequence_shape = (steps, features)
         with self.init_scope():
             if bidirectional:
-                self.lstm = L.NStepBiLSTM(1, features, size, dropout=0.0)
+                self.lstm = ops.NStepBiLSTM(1, features, size, dropout=0.0)
             else:
-                self.lstm = L.NStepLSTM(1, features, size, dropout=0.0)
+                self.lstm = ops.NStepLSTM(1, features, size, dropout=0.0)
 
     def features(self, x):
         x = ops.reshape(x, (x.shape[0],) + self._sequence_shape)
-        last_states, _, _ = self.lstm(None, None, list(F.separate(x, axis=0)))
+        last_states, _, _ = self.lstm(None, None, x)  # x: B sequences of one length
         # (directions, B, H) -> (B, directions * H)
         return F.concat(list(F.separate(last_states, axis=0)), axis=1)
 

@@ -70,17 +70,32 @@ class StepMADE(chainer.Chain):
         MADE adds to; ``choose(raw)`` turns the raw outputs (N, n_params) of one value into
         (mean, value) arrays (N,). The hidden layer is updated one input column at a time
         (as in NADE), so drawing a step costs about one pass instead of F."""
+        return self.stepper(choose)(context, base)
+
+    def stepper(self, choose):
+        """``generate(context, base, choose)`` as a function of (context, base), its
+        masked weights laid out once: for loops that draw many steps one after another."""
         xp = self.xp
-        with chainer.no_backprop_mode():
-            to_hidden = self.to_hidden.W.array * self.to_hidden_mask
-            to_out = self.to_out.W.array * self.to_out_mask
-            direct = self.direct.W.array * self.direct_mask
-            pre_activation = self.context(context).array.copy()
-        values = xp.zeros((len(base), self.features), dtype=base.dtype)
-        means = xp.zeros_like(values)
-        for k in range(self.features):
-            rows = k + self.features * xp.arange(self.n_params)
-            raw = base[:, rows] + xp.tanh(pre_activation) @ to_out[rows].T + values @ direct[rows].T
-            means[:, k], values[:, k] = choose(raw)
-            pre_activation += values[:, k:k + 1] * to_hidden[:, k]
-        return means, values
+        features, n_params = self.features, self.n_params
+        to_hidden = xp.ascontiguousarray((self.to_hidden.W.array * self.to_hidden_mask).T)
+        to_out = self.to_out.W.array * self.to_out_mask
+        direct = self.direct.W.array * self.direct_mask
+        # per value k, the weights of its n_params outputs: (U, n_params) and (F, n_params)
+        rows = [k + features * numpy.arange(n_params) for k in range(features)]
+        to_out = [xp.ascontiguousarray(to_out[r].T) for r in rows]
+        direct = [xp.ascontiguousarray(direct[r].T) for r in rows]
+
+        def draw(context, base):
+            with chainer.no_backprop_mode():
+                pre_activation = self.context(context).array.copy()
+            base = base.reshape(len(base), n_params, features)
+            values = xp.zeros((len(base), features), dtype=base.dtype)
+            means = xp.zeros_like(values)
+            for k in range(features):
+                raw = xp.tanh(pre_activation) @ to_out[k]
+                raw += base[:, :, k]
+                raw += values @ direct[k]
+                means[:, k], values[:, k] = choose(raw)
+                pre_activation += values[:, k:k + 1] * to_hidden[k]
+            return means, values
+        return draw

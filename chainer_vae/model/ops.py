@@ -11,7 +11,7 @@ A fused path computes what a short chain of ``chainer.functions`` computes in on
 ``FunctionNode``: one graph node instead of several, fewer temporary arrays, and a
 backward pass that works on arrays directly. On small models (the MLP VAE on MNIST)
 chainer's per-node Python overhead costs more than the arithmetic, so this is where the
-time goes. ``tests/test_speed_paths.py`` checks every one against the plain formulation
+time goes. ``tests/model/test_speed_paths.py`` checks every one against the plain formulation
 it replaces, values and gradients.
 
 Backward passes have two paths. The usual one (``Variable.backward()`` without
@@ -33,10 +33,18 @@ written with ``chainer.functions`` so that they can be differentiated again.
   Independents over the same event shape).
 - ``negative_elbo``: the loss, reconstruction and KL terms of the negative ELBO from
   log p(x|z) and KL per example, in one node.
+- ``NStepLSTM``, ``NStepBiLSTM``: chainer's links of those names (same parameters, so
+  saved weights load), whose forward pass over sequences of one length is one node per
+  layer and direction (``_LSTMDirection``) instead of chainer's loop of about 30 nodes per
+  time step, which restacks the eight weights at every step. They also take the B
+  sequences as one (B, T, I) array, a ``context`` that every step reads (the LSTM
+  decoder's z), and make a ``stepper`` for generation loops. On a GPU, and for sequences
+  of several lengths, they call chainer's ``n_step_lstm`` (cuDNN on a GPU).
 """
 import chainer
 import chainer.distributions as D
 import chainer.functions as F
+import chainer.links as L
 import numpy
 from chainer import function_node
 from chainer.backends import cuda
@@ -529,3 +537,369 @@ def negative_elbo(log_px_z, kl, beta):
     """(loss, reconstr, kl) of the negative ELBO, in nats per example, as Variables: see
     ``_NegativeELBO``. ``log_px_z`` (k B,) per sample of z, ``kl`` (B,) per example."""
     return _NegativeELBO(beta).apply((log_px_z, kl))
+
+
+# -- LSTM ---------------------------------------------------------------------------------
+
+# chainer's LSTM cell (``F.n_step_lstm``) has, per layer and direction, eight weights and
+# eight biases: w0..w3 (H, in) read the input, w4..w7 (H, H) the previous output, for the
+# input gate i (w0, w4), the forget gate f (w1, w5), the cell input a (w2, w6; tanh) and
+# the output gate o (w3, w7):
+#
+#     c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(a),  h_t = sigmoid(o) tanh(c_t).
+#
+# The fused code stacks the gates in the order (o, i, f, a): the three sigmoid gates
+# first, so that one tanh over all four computes them (sigmoid(g) = tanh(g / 2) / 2 + 1 / 2,
+# chainer's own formula, with the sigmoid gates' weights and biases halved, which is exact
+# in floating point), and the three gates that the cell state's gradient drives last, so
+# that the backward pass computes those three in one operation.
+_GATES = (3, 0, 1, 2)  # (o, i, f, a): chainer's weight index of each stacked gate
+
+
+def _stacked(xp, arrays, first):
+    """The arrays ``arrays[first + k]`` of the gates in the fused order, stacked (4H, ...)."""
+    return xp.concatenate([arrays[first + k] for k in _GATES])
+
+
+def _halved_gates(xp, ws, bs, dtype):
+    """(W_x (4H, in), W_h (4H, H), b (4H,)) of one cell in the fused order, the sigmoid
+    gates' rows halved."""
+    half = dtype.type(0.5)
+    size = ws[0].shape[0]
+    w_x, w_h = _stacked(xp, ws, 0), _stacked(xp, ws, 4)
+    bias = xp.concatenate([bs[k] + bs[4 + k] for k in _GATES])
+    for array in (w_x, w_h, bias):
+        array[:3 * size] *= half
+    return w_x, w_h, bias
+
+
+def _cell_step(xp, g, c, size, c_out, fc, ia, tanh_c, h_out):
+    """One step of the cell on the gates' pre-activations ``g`` (B, 4H), halved for the
+    sigmoid gates, in place: ``g`` becomes the gates' activations (o, i, f, a); writes
+    f c (``fc``), i a (``ia``), c_t (``c_out``), tanh(c_t) (``tanh_c``) and h_t (``h_out``)."""
+    half = g.dtype.type(0.5)
+    xp.tanh(g, out=g)
+    sigmoid = g[:, :3 * size]
+    sigmoid *= half
+    sigmoid += half
+    xp.multiply(g[:, 2 * size:3 * size], c, out=fc)
+    xp.multiply(g[:, size:2 * size], g[:, 3 * size:], out=ia)
+    xp.add(fc, ia, out=c_out)
+    xp.tanh(c_out, out=tanh_c)
+    xp.multiply(g[:, :size], tanh_c, out=h_out)
+
+
+class _LSTMDirection(function_node.FunctionNode):
+    """One LSTM layer in one direction over B sequences of T steps, as chainer's
+    ``F.n_step_lstm`` computes it, in one node:
+
+        (x (B, T, I), h0 (B, H), c0 (B, H), w0 .. w7, b0 .. b7[, context (B, C)])
+            -> (ys (B, T, H), h_T (B, H), c_T (B, H))
+
+    With ``context`` (the link's ``context=``), every step reads (context, x_t), the
+    context's C features first: the weights w0..w3 are (H, C + I). ``reverse`` reads the
+    steps last to first (the backward direction of a bidirectional LSTM; ys stay in the
+    order of x, and h_T, c_T are the states after step 0).
+
+    Forward: the input projections of all T x B rows in one matmul (the context's once
+    per sequence), then per step one (B, H) x (H, 4H) matmul and the cell's arithmetic in
+    place on the step's slice of one gate array, which keeps the gates' activations and
+    the step's products for the backward pass. Backward: the recurrence by hand, one
+    (B, 4H) x (4H, H) matmul per step; then the gradients of the input and of the weight
+    matrices in one matmul each.
+    """
+
+    def __init__(self, reverse=False, context=False):
+        self.reverse = reverse
+        self.context = context
+
+    def _order(self, steps):
+        return range(steps - 1, -1, -1) if self.reverse else range(steps)
+
+    def forward(self, inputs):
+        self.retain_inputs(tuple(range(len(inputs))))
+        x, h, c = inputs[:3]
+        context = inputs[19] if self.context else None
+        xp = chainer.backend.get_array_module(x)
+        batch, steps, _ = x.shape
+        size = h.shape[1]
+        dtype = x.dtype
+        w_x, w_h, bias = _halved_gates(xp, inputs[3:11], inputs[11:19], dtype)
+        n_context = 0 if context is None else context.shape[1]
+        if context is not None:
+            bias = context.dot(w_x[:, :n_context].T).astype(dtype, copy=False) + bias
+        w_h_t = xp.ascontiguousarray(w_h.T)  # (H, 4H): the fastest layout for the steps
+
+        # (T B, I) rows, time-major: the rows of one step are contiguous
+        x_rows = xp.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * batch, -1)
+        gates = x_rows.dot(w_x[:, n_context:].T).astype(dtype, copy=False)
+        gates = gates.reshape(steps, batch, 4 * size)
+        hs = xp.empty((steps, batch, size), dtype)
+        cs = xp.empty_like(hs)
+        # What each step's gradients need (x~: a gate before its activation; with
+        # h = o tanh(c), and f c_prev and i a from the step):
+        #   d o~ = dh * h (1 - o),          dc += dh * (o - h tanh(c)),
+        #   (d i~, d f~, d a~) = dc * ((i a) (1 - i), (f c_prev) (1 - f), i - (i a) a),
+        # computed here, step by step while the step's arrays are in cache, when there
+        # may be a backward pass.
+        keep = chainer.config.enable_backprop
+        from_h = xp.empty((steps, batch, 2, size), dtype) if keep else None
+        from_c = xp.empty((steps, batch, 3, size), dtype) if keep else None
+        fc, ia, tanh_c = xp.empty((3, batch, size), dtype)
+        one_minus = xp.empty((batch, 3 * size), dtype)
+        recurrent = xp.empty((batch, 4 * size), dtype)
+        h = xp.ascontiguousarray(h)
+        for t in self._order(steps):
+            g = gates[t]
+            g += bias  # here rather than in one pass over all steps: in cache
+            xp.matmul(h, w_h_t, out=recurrent)
+            g += recurrent
+            _cell_step(xp, g, c, size, cs[t], fc, ia, tanh_c, hs[t])
+            h, c = hs[t], cs[t]
+            if keep:
+                xp.subtract(1, g[:, :3 * size], out=one_minus)  # 1 - (o, i, f)
+                to_h, to_c = from_h[t, :, 0], from_h[t, :, 1]
+                xp.multiply(h, one_minus[:, :size], out=to_h)
+                xp.multiply(h, tanh_c, out=to_c)
+                xp.subtract(g[:, :size], to_c, out=to_c)
+                xp.multiply(ia, one_minus[:, size:2 * size], out=from_c[t, :, 0])
+                xp.multiply(fc, one_minus[:, 2 * size:], out=from_c[t, :, 1])
+                to_a = from_c[t, :, 2]
+                xp.multiply(ia, g[:, 3 * size:], out=to_a)
+                xp.subtract(g[:, size:2 * size], to_a, out=to_a)
+        if keep:
+            self._saved = (x_rows, gates, hs, from_h, from_c)
+        # ys as a view: a bidirectional encoder reads only the last states
+        return hs.transpose(1, 0, 2), h.copy(), c.copy()
+
+    def backward(self, indexes, grad_outputs):
+        if not _fast_backward():
+            return self._graph_backward(indexes, grad_outputs)
+        inputs = self.get_retained_inputs()
+        h0 = inputs[1].array
+        ws = [v.array for v in inputs[3:11]]
+        context = inputs[19].array if self.context else None
+        gy, gh, gc = (None if g is None else g.array for g in grad_outputs)
+        x_rows, gates, hs, from_h, from_c = self._saved
+        xp = chainer.backend.get_array_module(h0)
+        steps, batch, size = hs.shape
+        dtype = hs.dtype
+        f = gates.reshape(steps, batch, 4, size)[:, :, 2]
+
+        w_h = _stacked(xp, ws, 4)  # (4H, H), not halved
+        d_gates = xp.empty((steps, batch, 4, size), dtype)
+        dh = xp.zeros((batch, size), dtype) if gh is None else gh.astype(dtype, copy=True)
+        dc = xp.zeros((batch, size), dtype) if gc is None else gc.astype(dtype, copy=True)
+        product = xp.empty((batch, size), dtype)
+        need_h0 = 1 in indexes
+        for n, t in enumerate(reversed(self._order(steps))):
+            if gy is not None:
+                dh += gy[:, t]
+            d_g = d_gates[t]
+            xp.multiply(dh, from_h[t, :, 0], out=d_g[:, 0])
+            xp.multiply(dh, from_h[t, :, 1], out=product)
+            dc += product
+            xp.multiply(dc[:, None], from_c[t], out=d_g[:, 1:])
+            dc *= f[t]
+            if n + 1 < steps or need_h0:
+                xp.matmul(d_g.reshape(batch, 4 * size), w_h, out=dh)
+
+        grads = [None] * len(inputs)
+        grads[1] = dh if need_h0 else None
+        grads[2] = dc if 2 in indexes else None
+        d_rows = d_gates.reshape(steps * batch, 4 * size)
+        n_context = 0 if context is None else context.shape[1]
+        d_sum = d_gates.sum(axis=0).reshape(batch, 4 * size)  # over the steps
+        w_x = _stacked(xp, ws, 0) if (0 in indexes or 19 in indexes) else None
+        if 0 in indexes:
+            gx = d_rows.dot(w_x[:, n_context:]).astype(dtype, copy=False)
+            grads[0] = xp.ascontiguousarray(gx.reshape(steps, batch, -1).transpose(1, 0, 2))
+        if 19 in indexes:
+            grads[19] = d_sum.dot(w_x[:, :n_context]).astype(dtype, copy=False)
+        g_wx = d_rows.T.dot(x_rows).astype(dtype, copy=False)
+        if context is not None:
+            g_wx = xp.concatenate([d_sum.T.dot(context).astype(dtype, copy=False), g_wx],
+                                  axis=1)
+        # the previous outputs of the steps: h0 for the first, hs of the one before
+        first, later, earlier = (steps - 1, slice(None, -1), slice(1, None)) if self.reverse \
+            else (0, slice(1, None), slice(None, -1))
+        g_wh = d_gates[later].reshape(-1, 4 * size).T.dot(hs[earlier].reshape(-1, size))
+        g_wh += d_gates[first].reshape(batch, 4 * size).T.dot(h0)
+        g_b = d_sum.sum(axis=0)
+        for position, k in enumerate(_GATES):
+            block = slice(position * size, (position + 1) * size)
+            for index, g_w in ((3 + k, g_wx), (7 + k, g_wh)):
+                if index in indexes:
+                    grads[index] = g_w[block]
+                if index + 8 in indexes:  # b_k and b_{4+k}: the same gradient
+                    grads[index + 8] = g_b[block].copy()
+        return tuple(_constant(g) for g in grads)
+
+    def _graph_backward(self, indexes, grad_outputs):
+        """The gradients as a graph (double backprop): chainer's own ``n_step_lstm`` on
+        the retained inputs, differentiated with ``chainer.grad``."""
+        inputs = self.get_retained_inputs()
+        x, h0, c0 = inputs[:3]
+        if self.context:
+            context = inputs[19]
+            context = F.broadcast_to(context[:, None], (x.shape[0], x.shape[1], context.shape[1]))
+            x = F.concat([context, x], axis=2)
+        steps = list(F.separate(x, axis=1))
+        if self.reverse:
+            steps.reverse()
+        hy, cy, ys = F.n_step_lstm(1, 0.0, F.expand_dims(h0, 0), F.expand_dims(c0, 0),
+                                   [list(inputs[3:11])], [list(inputs[11:19])], steps)
+        ys = list(ys)
+        if self.reverse:
+            ys.reverse()
+        outputs = (F.stack(ys, axis=1), hy[0], cy[0])
+        used = [(y, g) for y, g in zip(outputs, grad_outputs) if g is not None]
+        wanted = [inputs[index] for index in indexes]
+        grads = chainer.grad([y for y, _ in used], wanted, [g for _, g in used],
+                             enable_double_backprop=True)
+        return tuple(grads)
+
+
+# chainer's configuration key that turns the fused LSTM off (chainer's own n_step_lstm
+# then runs), e.g. ``with chainer.using_config(FUSED_LSTM, False):``; for tests and
+# benchmarks.
+FUSED_LSTM = "chainer_vae_fused_lstm"
+setattr(chainer.global_config, FUSED_LSTM, True)
+
+
+def _with_context(context, xs, batched):
+    """The inputs that read ``context`` (B, C) at every step before xs' own features."""
+    if batched:
+        batch, steps = xs.shape[:2]
+        every = F.broadcast_to(context[:, None], (batch, steps, context.shape[1]))
+        return F.concat([every, xs], axis=2)
+    rows = F.separate(context, axis=0)
+    return [F.concat([F.broadcast_to(row[None], (len(x), row.shape[0])), x], axis=1)
+            for row, x in zip(rows, xs)]
+
+
+class _FusedNStepLSTM:
+    """The forward pass of ``NStepLSTM`` and ``NStepBiLSTM`` below (a mixin over
+    chainer's link of the same name)."""
+
+    def forward(self, hx, cx, xs, context=None, **kwargs):
+        """chainer's ``forward(hx, cx, xs)``: hx, cx (layers * directions, B, H) or None,
+        xs a list of B sequences (T_i, I); returns (hy, cy, ys), ys a list of B (T_i,
+        directions * H). Two additions:
+
+        - ``xs`` may be one (B, T, I) array or Variable (sequences of one length): ys is
+          then one Variable (B, T, directions * H);
+        - ``context`` (B, C): features every step of sequence b reads before its own
+          (the first C columns of the first layer's w0..w3, which are (H, C + I)), as if
+          each x_t were concat(context[b], x_t); the fused node projects it once.
+        """
+        batched = not isinstance(xs, (list, tuple))
+        if self._fuses(xs, batched) and not kwargs:
+            x = xs if batched else F.stack(xs)
+            hy, cy, ys = self._fused(hx, cx, x, context)
+            return hy, cy, ys if batched else list(F.separate(ys, axis=0))
+        if context is not None:
+            xs = _with_context(context, xs, batched)
+        if batched:
+            xs = list(F.separate(xs, axis=0))
+        hy, cy, ys = super().forward(hx, cx, xs, **kwargs)
+        return hy, cy, F.stack(ys) if batched else ys
+
+    def _fuses(self, xs, batched):
+        """Whether the fused node computes this call: NumPy arrays, sequences of one
+        length, no dropout between layers in training, and not switched off."""
+        if not getattr(chainer.config, FUSED_LSTM, True) or self.xp is not numpy:
+            return False
+        if self.n_layers > 1 and self.dropout and chainer.config.train:
+            return False  # chainer's dropout draws per step: keep its random stream
+        if batched:
+            return xs.ndim == 3
+        return len(xs) > 0 and len({len(x) for x in xs}) == 1
+
+    def _fused(self, hx, cx, x, context):
+        batch = x.shape[0]
+        states = self.n_layers * self.direction
+        zeros = None
+        if hx is None or cx is None:
+            zeros = self.xp.zeros((batch, self.out_size), dtype=x.dtype)
+
+        def initial(state):
+            if state is None:
+                return [zeros] * states
+            if states == 1:
+                return [reshape(state, state.shape[1:])]
+            return list(F.separate(state, axis=0))
+
+        h0s, c0s = initial(hx), initial(cx)
+        hy, cy = [], []
+        for layer in range(self.n_layers):
+            outputs = []
+            for direction in range(self.direction):
+                index = self.direction * layer + direction
+                inputs = [x, h0s[index], c0s[index]] + self.ws[index] + self.bs[index]
+                with_context = context is not None and layer == 0
+                if with_context:
+                    inputs.append(context)
+                ys, h, c = _LSTMDirection(direction == 1, with_context).apply(inputs)
+                outputs.append(ys)
+                hy.append(h)
+                cy.append(c)
+            # (chainer's dropout between layers is off here: see ``_fuses``)
+            x = outputs[0] if len(outputs) == 1 else F.concat(outputs, axis=2)
+        if states == 1:
+            return reshape(hy[0], (1,) + hy[0].shape), reshape(cy[0], (1,) + cy[0].shape), x
+        return F.stack(hy), F.stack(cy), x
+
+
+    def stepper(self, context=None):
+        """A function ``step(h, c, x) -> (h, c)`` that runs the LSTM (one direction) one
+        step on arrays, without a graph: h, c (layers, B, H), x (B, I); with ``context``
+        (B, C) every step reads it before x, as ``forward``'s ``context``. The weights are
+        stacked once, here: for generation loops, which feed each step's output back.
+        The arithmetic is the fused node's."""
+        if self.direction != 1:
+            raise ValueError("a bidirectional LSTM cannot run one step at a time")
+        return _LSTMStepper(self, context)
+
+
+class _LSTMStepper:
+    """``NStepLSTM.stepper``'s function."""
+
+    def __init__(self, link, context):
+        xp = link.xp
+        self._xp = xp
+        self._layers = []
+        for index in range(link.n_layers):
+            ws = [w.array for w in link.ws[index]]
+            w_x, w_h, bias = _halved_gates(xp, ws, [b.array for b in link.bs[index]],
+                                           ws[0].dtype)
+            if index == 0 and context is not None:
+                n_context = context.shape[1]
+                bias = context.dot(w_x[:, :n_context].T).astype(w_x.dtype, copy=False) + bias
+                w_x = w_x[:, n_context:]
+            self._layers.append((xp.ascontiguousarray(w_x.T), xp.ascontiguousarray(w_h.T),
+                                 bias))
+
+    def __call__(self, h, c, x):
+        xp = self._xp
+        hs, cs = xp.empty_like(h), xp.empty_like(c)
+        for layer, (w_x_t, w_h_t, bias) in enumerate(self._layers):
+            g = x.dot(w_x_t).astype(h.dtype, copy=False)
+            g += bias
+            g += h[layer].dot(w_h_t)
+            scratch = xp.empty((3,) + h.shape[1:], h.dtype)
+            _cell_step(xp, g, c[layer], w_h_t.shape[0], cs[layer], scratch[0], scratch[1],
+                       scratch[2], hs[layer])
+            x = hs[layer]
+        return hs, cs
+
+
+class NStepLSTM(_FusedNStepLSTM, L.NStepLSTM):
+    """``chainer.links.NStepLSTM`` (the same parameters, names and values) whose forward
+    pass over sequences of one length runs one fused node per layer (``_LSTMDirection``)
+    on NumPy arrays, and chainer's ``n_step_lstm`` otherwise (cuDNN on a GPU)."""
+
+
+class NStepBiLSTM(_FusedNStepLSTM, L.NStepBiLSTM):
+    """``chainer.links.NStepBiLSTM`` with one fused node per layer and direction; see
+    ``NStepLSTM``."""

@@ -52,7 +52,8 @@ def parameter_count(config: ModelConfig) -> int:
     total = 2 * latent  # the prior's loc and scale
     if config.encoder == "mlp":
         sizes = [flat] + hidden
-        total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:])) + 2 * _linear(sizes[-1], latent)
+        total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        total += 2 * _linear(sizes[-1], latent)
     elif config.encoder == "conv":
         n_channels, height, width = image_shape(shape)
         grid = conv_grid(height, width, len(config.channels))[-1]

@@ -1,0 +1,151 @@
+"""benchmarks/train_throughput.py --model lstm and sample_speed.py: chainer-vae's side (the
+PyTorch peer needs torch, which only ``make bench`` installs) and run_all's report."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401  (before chainer)
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location("_bench_" + name, BENCH / (name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+throughput = _load("train_throughput")
+
+JSB_TRAIN = ("train --dataset jsb --arch lstm --autoregressive --step-made 300 --latent 32 "
+             "--hidden 256 --batch-size 32 --window 64 --hop 32").split()
+
+
+def test_the_benchmarked_music_model_is_the_one_the_command_line_trains():
+    from chainer_vae.cli import _new_config, build_parser
+
+    expected = _new_config(build_parser().parse_args(JSB_TRAIN))
+    config = throughput.lstm_config()
+    assert config.data == expected.data
+    expected.model.input_shape = (64, 88)  # set by build_trainer from the data
+    assert config.model == expected.model
+    assert config.train == expected.train
+    assert throughput.Benchmark("lstm").project_parameters() == 1305668
+
+
+def test_lstm_throughput_times_the_trainer_and_prints_nothing(capsys):
+    bench = throughput.Benchmark("lstm")
+    windows = (np.random.RandomState(0).rand(40, 64, 88) < 0.05).astype(np.float32)
+    speed = throughput.project_images_per_second(windows, iterations=1, warmup=1, bench=bench)
+    assert speed > 0
+    assert capsys.readouterr().out == ""  # PrintReport writes to stderr: --json stays JSON
+
+
+def test_the_timed_steps_stay_inside_the_first_epoch():
+    bench = throughput.Benchmark("lstm")
+    windows = np.zeros((10, 64, 88), np.float32)
+    assert len(bench.data(windows, 5).train) > 5 * bench.batch
+
+
+def test_repeated_examples_fill_the_timed_steps():
+    examples = np.arange(5)
+    assert list(throughput.repeated(examples, 12)) == [0, 1, 2, 3, 4] * 2 + [0, 1]
+    assert list(throughput.repeated(examples, 3)) == [0, 1, 2, 3, 4]
+
+
+def _lstm_run(threads, ours, theirs):
+    return {"model": "lstm", "project_img_s": 32000.0 / ours, "torch_img_s": 32000.0 / theirs,
+            "ratio": theirs / ours, "project_ms_step": ours, "torch_ms_step": theirs,
+            "parameters": {"project": 1305668, "torch": 1305668}, "numpy_blas_threads": threads,
+            "torch": "2.13.0+cpu", "gpu": None, "repeats": 5, "batch": 32,
+            "project_cpu_ms_step": ours * 0.9, "torch_cpu_ms_step": theirs * 0.9,
+            "cpu_ratio": theirs / ours}
+
+
+def test_lstm_results_in_the_text_table_and_run_alls_markdown():
+    text = throughput.text_table(_lstm_run(1, 250.0, 200.0))
+    assert "| chainer-vae | 128.0 | 250.0 | 1,305,668 |" in text
+    assert "| ratio | 0.80 | | |" in text
+    run_all = _load("run_all")
+    results = {"machine": {"date": "2026-12-01", "platform": "Linux", "cpus": 2,
+                           "python": "3.11", "numpy": "2.4"},
+               "train_throughput": {"skipped": "no torch"},
+               "step_breakdown": {"skipped": "no torch"},
+               "midi_speed": {"skipped": "no pretty_midi"},
+               "mpi_throughput": {"skipped": "no mpiexec"},
+               "train_throughput_lstm": _lstm_run(2, 300.0, 330.0),
+               "train_throughput_lstm_one_thread": _lstm_run(1, 250.0, 200.0),
+               "sample_speed": {"n": 16, "length": 400, "cli_s": 6.5, "cli": None,
+                                "project_s": 1.2, "torch_s": 2.4, "ratio": 2.0,
+                                "torch": "2.13.0+cpu"}}
+    text = run_all.markdown(results)
+    assert "| ms per step | 2 BLAS threads | 1 BLAS thread |" in text
+    assert "| chainer-vae (`chainer-vae train`'s Trainer) | 300 | 250 |" in text
+    assert "| ratio (speed) | **1.10** | **0.80** |" in text
+    assert ("| CPU ms per step, chainer-vae / PyTorch (ratio) | 270 / 297 (1.10) "
+            "| 225 / 180 (0.80) |") in text
+    assert "Both models hold 1,305,668 parameters." in text
+    assert "| `chainer-vae sample --length 400` (the whole command) | 6.50 |" in text
+    assert "| ratio (speed) | **2.00** |" in text
+    del results["train_throughput_lstm"], results["sample_speed"]
+    assert "skipped: not run" in run_all.markdown(results)
+
+
+def test_sample_speed_writes_a_run_that_samples(tmp_path):
+    """The run folder sample_speed.py times (the model at its initial parameters) is one
+    that ``chainer-vae sample`` reads; its in-process generation is timed on it."""
+    sample_speed = _load("sample_speed")
+    run = sample_speed.fresh_run(tmp_path / "run")
+    config, model = sample_speed.load_model(run)
+    assert config.model.step_made == 300 and config.model.autoregressive
+    from chainer_vae.inference import sampling
+    from chainer_vae.model.registry import at_length
+
+    means = sampling.prior_samples(at_length(model, config.model, 3), 2, seed=0)
+    assert means.shape == (2, 3, 88) and ((means > 0) & (means < 1)).all()
+
+
+def test_torch_model_has_the_same_parameters_and_loss():
+    """Where PyTorch is installed: the peer model holds as many parameters as
+    chainer-vae's, and with chainer-vae's values computes the same log-likelihood and
+    the same generated means."""
+    torch = pytest.importorskip("torch")
+    peer = _load("torch_lstm_vae")
+    from chainer_vae.model import build_model
+
+    np.random.seed(0)
+    model = build_model(throughput.lstm_config().model)
+    for param in model.decoder.made.params():  # the MADE's direct weights start at zero
+        param.array[...] = np.random.RandomState(1).randn(*param.shape) * 0.05
+    torch_model = peer.LSTMVAE()
+    assert peer.parameter_count(torch_model) == 1305668
+    peer.copy_from_chainer(torch_model, model)
+    rng = np.random.RandomState(2)
+    x = (rng.rand(3, 64, 88) < 0.05).astype(np.float32)
+    z = rng.randn(3, 32).astype(np.float32)
+    import chainer
+
+    with chainer.no_backprop_mode():
+        log_p = model.decoder(z, x).log_prob(x).array
+        loc = model.encoder(x).distribution.loc.array
+    logits = torch_model.logits(torch.from_numpy(z), torch.from_numpy(x))
+    torch_log_p = -torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.from_numpy(x), reduction="none").sum((1, 2))
+    np.testing.assert_allclose(torch_log_p.detach().numpy(), log_p, rtol=1e-5)
+    np.testing.assert_allclose(torch_model.encode(torch.from_numpy(x))[0].detach().numpy(), loc,
+                               atol=1e-5)
+    from chainer_vae.model.registry import at_length
+
+    short = at_length(model, throughput.lstm_config().model, 5)
+    np.testing.assert_allclose(torch_model.sample(torch.from_numpy(z), 5).numpy(),
+                               short.decode(z), atol=1e-4)
