@@ -1,0 +1,74 @@
+"""MusicVAE's hierarchical decoder (Roberts et al., 2018): a conductor over bars.
+
+A flat LSTM decoder that reads the previous step can model a piece well while ignoring z:
+everything it needs is in the steps it has already written. Here a conductor LSTM turns z
+into one embedding per bar, and a bottom decoder writes each bar from its embedding alone:
+its state and the step it reads back start afresh at every bar, so what a bar needs to
+know about the rest of the piece has to pass through the conductor, hence through z.
+
+Shapes: z (B, latent); a piece x (B, T, F) of T = U bars of ``bar`` steps each; the
+conductor's embeddings (B, U, H); the bottom decoder is an ``LSTMDecoder`` over the B * U
+bars, (B * U, bar, F), reading its bar's embedding where a flat decoder reads z (and,
+with ``autoregressive``, the previous step of the bar; with ``step_made``, the lower
+values of the step).
+"""
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+from chainer_vae.errors import ConfigError
+from chainer_vae.model import ops
+from chainer_vae.model.decoders import LSTMDecoder, _Decoder
+from chainer_vae.model.layers import sequence_shape
+
+
+class HierarchicalDecoder(_Decoder):
+    """A conductor LSTM of ``hidden[0]`` units over the bars, and a bottom
+    ``LSTMDecoder`` of ``hidden[-1]`` units over the steps of each bar (see the module
+    docstring). ``bar`` is the number of steps of a bar."""
+
+    def __init__(self, output_shape, latent, likelihood, hidden=(256,), bar=16,
+                 autoregressive=False, step_made=0, dropout=0.0, **unused):
+        super().__init__(output_shape, likelihood)
+        steps, self._features = sequence_shape(output_shape)
+        if bar < 1 or steps % bar:
+            raise ConfigError("the hierarchical decoder needs windows of whole bars: {} steps "
+                              "are not a whole number of bars of {}".format(steps, bar))
+        self._bar, self._bars = bar, steps // bar
+        conductor = hidden[0] if hidden else 256
+        with self.init_scope():
+            self.initial_h = L.Linear(latent, conductor)
+            self.initial_c = L.Linear(latent, conductor)
+            self.conductor = ops.NStepLSTM(1, latent, conductor, dropout=0.0)
+            self.bottom = LSTMDecoder((bar, self._features), conductor, likelihood,
+                                      hidden=(hidden[-1] if hidden else 256,),
+                                      autoregressive=autoregressive, step_made=step_made,
+                                      dropout=dropout)
+
+    def embeddings(self, z):
+        """The conductor's embedding of every bar, (B * U, H), bar-major within a piece."""
+        z = chainer.as_variable(z)
+        batch = z.shape[0]
+        state = F.tanh(self.initial_h(z))[None], self.initial_c(z)[None]
+        inputs = F.broadcast_to(z[:, None, :], (batch, self._bars, z.shape[1]))
+        _, _, embedded = self.conductor(state[0], state[1], inputs)
+        return ops.reshape(embedded, (batch * self._bars, embedded.shape[2]))
+
+    def raw(self, z, x=None):
+        batch = z.shape[0]
+        bars = None
+        if x is not None:
+            bars = ops.reshape(x, (batch * self._bars, self._bar, self._features))
+        raw = self.bottom.raw(self.embeddings(z), bars)  # (B * U, n_params, bar, F)
+        n_params = raw.shape[1]
+        raw = ops.reshape(raw, (batch, self._bars, n_params, self._bar, self._features))
+        return ops.reshape(F.transpose(raw, (0, 2, 1, 3, 4)),
+                           (batch, n_params) + self.output_shape)
+
+    def generate(self, z, sample=False):
+        """The means of p(x|z), bar by bar from the conductor's embeddings: (B, T, F).
+        The bars of a piece are written side by side, since none reads another."""
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            embedded = self.embeddings(z).array
+        means = self.bottom.generate(embedded, sample)
+        return means.reshape((len(means) // self._bars,) + self.output_shape)

@@ -1,0 +1,74 @@
+"""MusicVAE's hierarchical decoder: a conductor over bars, each bar decoded afresh."""
+import itertools
+
+import numpy as np
+import pytest
+
+import chainer_vae  # noqa: F401
+import chainer
+import chainer.functions as F
+
+from chainer_vae.errors import ConfigError
+from chainer_vae.model.hierarchical import HierarchicalDecoder
+from chainer_vae.model.likelihoods import make_likelihood
+from tiny_models import randomised
+
+BAR, BARS, KEYS = 3, 2, 2
+
+
+def decoder(autoregressive=True, step_made=4, bars=BARS, seed=0):
+    np.random.seed(seed)
+    made = HierarchicalDecoder((bars * BAR, KEYS), 2, make_likelihood("bernoulli"), hidden=[6],
+                               bar=BAR, autoregressive=autoregressive, step_made=step_made)
+    return randomised(made, seed)
+
+
+def test_shapes_and_gradients_reach_every_parameter():
+    made = decoder()
+    z = np.random.RandomState(1).randn(4, 2).astype(np.float32)
+    x = (np.random.RandomState(2).rand(4, BARS * BAR, KEYS) > 0.5).astype(np.float32)
+    p = made(z, x)
+    assert p.batch_shape == (4,) and p.event_shape == (BARS * BAR, KEYS)
+    F.sum(p.log_prob(x)).backward()
+    missing = [name for name, param in made.namedparams() if param.grad is None
+               or not np.abs(param.grad).sum()]
+    assert missing == []
+
+
+def test_a_bar_reads_nothing_of_the_other_bars_but_their_shared_z():
+    made = decoder()
+    z = np.random.RandomState(1).randn(3, 2).astype(np.float32)
+    x = (np.random.RandomState(2).rand(3, BARS * BAR, KEYS) > 0.5).astype(np.float32)
+    changed = x.copy()
+    changed[:, :BAR] = 1 - changed[:, :BAR]  # every value of the first bar
+    with chainer.no_backprop_mode():
+        before, after = (made.raw(z, v).array for v in (x, changed))
+    np.testing.assert_array_equal(before[:, :, BAR:], after[:, :, BAR:])
+    assert not np.allclose(before[:, :, :BAR], after[:, :, :BAR])
+
+
+def test_the_probabilities_of_every_piece_sum_to_one():
+    made = decoder(bars=1)
+    every_x = np.array(list(itertools.product([0, 1], repeat=BAR * KEYS)),
+                       np.float32).reshape(-1, BAR, KEYS)
+    z = np.tile(np.random.RandomState(3).randn(1, 2).astype(np.float32), (len(every_x), 1))
+    with chainer.no_backprop_mode():
+        log_p = made(z, every_x).log_prob(every_x).array.astype(np.float64)
+    assert np.exp(log_p).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("autoregressive,step_made", [(True, 4), (False, 4), (True, 0)])
+def test_generated_means_are_the_conditionals_of_the_rounded_piece(autoregressive, step_made):
+    made = decoder(autoregressive, step_made, seed=5)
+    z = np.random.RandomState(4).randn(5, 2).astype(np.float32)
+    means = made.generate(z)
+    rounded = (means >= 0.5).astype(np.float32)
+    with chainer.no_backprop_mode():
+        teacher_forced = F.sigmoid(made(z, rounded).distribution.logit).array
+    assert means.shape == (5, BARS * BAR, KEYS)
+    np.testing.assert_allclose(means, teacher_forced, atol=1e-6)
+
+
+def test_a_window_of_no_whole_number_of_bars_is_refused():
+    with pytest.raises(ConfigError, match="whole number of bars"):
+        HierarchicalDecoder((7, KEYS), 2, make_likelihood("bernoulli"), bar=3)
