@@ -84,8 +84,24 @@ def _fmt(value, digits=2):
     return "{:.{}f}".format(value, digits) if isinstance(value, (int, float)) else str(value)
 
 
+def _against_pytorch(runs, unit, key):
+    """Table rows of chainer-vae against PyTorch, one column per run (BLAS threads):
+    ``project_<key>``, ``torch_<key>`` and the speed ratio."""
+    return ["| {} | ".format(unit) + " | ".join(
+                "{} BLAS thread{}".format(run["numpy_blas_threads"],
+                                          "" if run["numpy_blas_threads"] == 1 else "s")
+                for run in runs) + " |",
+            "|---|" + "---:|" * len(runs),
+            "| chainer-vae (`chainer-vae train`'s Trainer) | " + " | ".join(
+                _fmt(run["project_" + key], 0) for run in runs) + " |",
+            "| PyTorch {} eager | ".format(runs[0].get("torch", "")) + " | ".join(
+                _fmt(run["torch_" + key], 0) for run in runs) + " |",
+            "| ratio (speed) | " + " | ".join(
+                "**{}**".format(_fmt(run["ratio"])) for run in runs) + " |"]
+
+
 def markdown(results):
-    """The results as the markdown quoted in the README."""
+    """The results as markdown: benchmarks/results.md."""
     info = results["machine"]
     lines = ["Measured {} on {} ({} CPUs, Python {}, NumPy {}) with `make bench`.".format(
         info["date"], info["platform"], info["cpus"], info["python"], info["numpy"]), ""]
@@ -96,17 +112,7 @@ def markdown(results):
     if skipped or not runs:
         lines += ["skipped: " + (skipped[0] if skipped else "not run"), ""]
     else:
-        lines += ["| images/s | " + " | ".join(
-                      "{} BLAS thread{}".format(run["numpy_blas_threads"],
-                                                "" if run["numpy_blas_threads"] == 1 else "s")
-                      for run in runs) + " |",
-                  "|---|" + "---:|" * len(runs),
-                  "| chainer-vae (`chainer-vae train`'s Trainer) | " + " | ".join(
-                      _fmt(run["project_img_s"], 0) for run in runs) + " |",
-                  "| PyTorch {} eager | ".format(runs[0].get("torch", "")) + " | ".join(
-                      _fmt(run["torch_img_s"], 0) for run in runs) + " |",
-                  "| ratio | " + " | ".join(
-                      "**{}**".format(_fmt(run["ratio"])) for run in runs) + " |", ""]
+        lines += _against_pytorch(runs, "images/s", "img_s") + [""]
     gpu = results.get("train_throughput_gpu", {"skipped": "not run"})
     lines += ["On a GPU (`train_throughput.py --device @cupy:0`; medians):", ""]
     if "skipped" in gpu:
@@ -170,18 +176,8 @@ def lstm_markdown(results):
     if skipped:
         lines += ["skipped: " + skipped[0], ""]
     else:
-        lines += ["| ms per step | " + " | ".join(
-                      "{} BLAS thread{}".format(run["numpy_blas_threads"],
-                                                "" if run["numpy_blas_threads"] == 1 else "s")
-                      for run in runs) + " |",
-                  "|---|" + "---:|" * len(runs),
-                  "| chainer-vae (`chainer-vae train`'s Trainer) | " + " | ".join(
-                      _fmt(run["project_ms_step"], 0) for run in runs) + " |",
-                  "| PyTorch {} eager | ".format(runs[0].get("torch", "")) + " | ".join(
-                      _fmt(run["torch_ms_step"], 0) for run in runs) + " |",
-                  "| ratio (speed) | " + " | ".join(
-                      "**{}**".format(_fmt(run["ratio"])) for run in runs) + " |",
-                  "| CPU ms per step, chainer-vae / PyTorch (ratio) | " + " | ".join(
+        lines += _against_pytorch(runs, "ms per step", "ms_step")
+        lines += ["| CPU ms per step, chainer-vae / PyTorch (ratio) | " + " | ".join(
                       "{} / {} ({})".format(_fmt(run.get("project_cpu_ms_step"), 0),
                                             _fmt(run.get("torch_cpu_ms_step"), 0),
                                             _fmt(run.get("cpu_ratio")))

@@ -427,6 +427,11 @@ def main(argv=None):
                                if theirs else None)
     result["parameters"] = {"project": bench.project_parameters(),
                             "torch": bench.torch_parameters() if torch is not None else None}
+    if bench.lstm and torch is not None:  # the two compute one model, or no ratio holds
+        result["peer_differences"] = _torch_lstm_vae().differences(bench.config().model)
+        if max(result["peer_differences"].values()) > 1e-4:
+            raise SystemExit("the PyTorch model differs from chainer-vae's: {}".format(
+                result["peer_differences"]))
     result.update({"device": args.device, "gpu": gpu, "data": source,
                    "batch": bench.batch, "iterations": args.iterations, "warmup": args.warmup,
                    "repeats": args.repeats,

@@ -2,30 +2,13 @@
 PyTorch peer needs torch, which only ``make bench`` installs) and run_all's report."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
+from benchmark_scripts import load
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location("_bench_" + name, BENCH / (name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
-
-
-throughput = _load("train_throughput")
+throughput = load("train_throughput")
 
 JSB_TRAIN = ("train --dataset jsb --arch lstm --autoregressive --step-made 300 --latent 32 "
              "--hidden 256 --batch-size 32 --window 64 --hop 32").split()
@@ -76,7 +59,7 @@ def test_lstm_results_in_the_text_table_and_run_alls_markdown():
     text = throughput.text_table(_lstm_run(1, 250.0, 200.0))
     assert "| chainer-vae | 128.0 | 250.0 | 1,305,668 |" in text
     assert "| ratio | 0.80 | | |" in text
-    run_all = _load("run_all")
+    run_all = load("run_all")
     results = {"machine": {"date": "2026-12-01", "platform": "Linux", "cpus": 2,
                            "python": "3.11", "numpy": "2.4"},
                "train_throughput": {"skipped": "no torch"},
@@ -104,7 +87,7 @@ def test_lstm_results_in_the_text_table_and_run_alls_markdown():
 def test_sample_speed_writes_a_run_that_samples(tmp_path):
     """The run folder sample_speed.py times (the model at its initial parameters) is one
     that ``chainer-vae sample`` reads; its in-process generation is timed on it."""
-    sample_speed = _load("sample_speed")
+    sample_speed = load("sample_speed")
     run = sample_speed.fresh_run(tmp_path / "run")
     config, model = sample_speed.load_model(run)
     assert config.model.step_made == 300 and config.model.autoregressive
@@ -113,39 +96,3 @@ def test_sample_speed_writes_a_run_that_samples(tmp_path):
 
     means = sampling.prior_samples(at_length(model, config.model, 3), 2, seed=0)
     assert means.shape == (2, 3, 88) and ((means > 0) & (means < 1)).all()
-
-
-def test_torch_model_has_the_same_parameters_and_loss():
-    """Where PyTorch is installed: the peer model holds as many parameters as
-    chainer-vae's, and with chainer-vae's values computes the same log-likelihood and
-    the same generated means."""
-    torch = pytest.importorskip("torch")
-    peer = _load("torch_lstm_vae")
-    from chainer_vae.model import build_model
-
-    np.random.seed(0)
-    model = build_model(throughput.lstm_config().model)
-    for param in model.decoder.made.params():  # the MADE's direct weights start at zero
-        param.array[...] = np.random.RandomState(1).randn(*param.shape) * 0.05
-    torch_model = peer.LSTMVAE()
-    assert peer.parameter_count(torch_model) == 1305668
-    peer.copy_from_chainer(torch_model, model)
-    rng = np.random.RandomState(2)
-    x = (rng.rand(3, 64, 88) < 0.05).astype(np.float32)
-    z = rng.randn(3, 32).astype(np.float32)
-    import chainer
-
-    with chainer.no_backprop_mode():
-        log_p = model.decoder(z, x).log_prob(x).array
-        loc = model.encoder(x).distribution.loc.array
-    logits = torch_model.logits(torch.from_numpy(z), torch.from_numpy(x))
-    torch_log_p = -torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.from_numpy(x), reduction="none").sum((1, 2))
-    np.testing.assert_allclose(torch_log_p.detach().numpy(), log_p, rtol=1e-5)
-    np.testing.assert_allclose(torch_model.encode(torch.from_numpy(x))[0].detach().numpy(), loc,
-                               atol=1e-5)
-    from chainer_vae.model.registry import at_length
-
-    short = at_length(model, throughput.lstm_config().model, 5)
-    np.testing.assert_allclose(torch_model.sample(torch.from_numpy(z), 5).numpy(),
-                               short.decode(z), atol=1e-4)

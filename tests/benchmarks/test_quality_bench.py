@@ -2,29 +2,17 @@
 through ``chainer-vae train`` and ``evaluate``, its JSON result and its table row."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
 
+from benchmark_scripts import load
 from midi_factories import write_mat
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location("_bench_" + name, BENCH / (name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-quality = _load("quality")
+quality = load("quality")
 
 
 @pytest.fixture()

@@ -2,30 +2,14 @@
 needs torch, which only ``make bench`` installs)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
+from benchmark_scripts import load
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location("_bench_" + name, BENCH / (name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
-
-
-breakdown = _load("step_breakdown")
+breakdown = load("step_breakdown")
 
 
 def test_project_phases_time_each_phase_of_the_trainers_step():
@@ -69,17 +53,17 @@ def _results(**entries):
 
 
 def test_results_markdown_has_a_column_per_thread_count():
-    run_all = _load("run_all")
+    run_all = load("run_all")
     results = _results(train_throughput_one_thread=_throughput(1, 8000.0, 8000.0))
     text = run_all.markdown(results)
     assert "| images/s | 2 BLAS threads | 1 BLAS thread |" in text
     assert "| chainer-vae (`chainer-vae train`'s Trainer) | 9000 | 8000 |" in text
-    assert "| ratio | **0.75** | **1.00** |" in text
+    assert "| ratio (speed) | **0.75** | **1.00** |" in text
     results["train_throughput_one_thread"] = {"skipped": "PyTorch is not installed"}
     assert "skipped: PyTorch is not installed" in run_all.markdown(results)
 
 
-numpy_vae = _load("numpy_vae")
+numpy_vae = load("numpy_vae")
 
 
 def _benchmark_loss_chain(beta=1.0):
@@ -88,7 +72,7 @@ def _benchmark_loss_chain(beta=1.0):
     from chainer_vae.training.optim import FusedAdam
     from chainer_vae.model import ELBOLoss
 
-    bench = _load("train_throughput")
+    bench = load("train_throughput")
     np.random.seed(3)
     model = build_model(bench.benchmark_config().model)
     chain = ELBOLoss(model, beta=beta)
@@ -138,7 +122,7 @@ def test_numpy_phases_time_the_floors_step():
     assert phases["forward"] > phases["batch"] > 0
 
 
-throughput = _load("train_throughput")
+throughput = load("train_throughput")
 
 
 class _Trainer:
@@ -185,7 +169,7 @@ def test_gpu_results_are_reported_with_or_without_pytorch():
     assert "not run: PyTorch has no CUDA here" in alone and "ratio" not in alone
     both = throughput.text_table(_gpu_result(40000.0))
     assert "| ratio | 1.25 |" in both
-    run_all = _load("run_all")
+    run_all = load("run_all")
     results = _results(train_throughput_gpu=_gpu_result(None))
     text = run_all.markdown(results)
     assert "| images/s on NVIDIA H200 | |" in text
