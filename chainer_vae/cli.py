@@ -14,7 +14,7 @@ from midi.errors import MidiFileError
 from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
                                 RunConfig, TrainConfig, default_model_config, number_type,
                                 option_type)
-from chainer_vae.data import DATASETS, default_data_config
+from chainer_vae.data import DATASETS, LABELLED_DATASETS, default_data_config
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.distributed import COMMUNICATORS, Distributed
 from chainer_vae.errors import ChainerVAEError, ConfigError
@@ -37,7 +37,7 @@ DATA_OPTIONS = ("dataset", "data_dir", "binarize", "classes", "train_per_class",
                 "valid_fraction")
 MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "activation", "channels",
                  "likelihood", "sigma", "learned_variance", "autoregressive", "step_made",
-                 "dropout")
+                 "dropout", "conditional")
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
                  "snapshot_every", "keep_snapshots", "average", "select")
 RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
@@ -124,6 +124,9 @@ def _add_train(subparsers):
     _schema_option(model, "--dropout", ModelConfig, metavar="RATE",
                    help="lstm decoder: drop this fraction of its hidden units in training "
                         "(default 0)")
+    model.add_argument("--conditional", action="store_true", default=None,
+                       help="a conditional VAE: encoder and decoder read the label (MNIST "
+                            "digit, MIDI folder label); sample --label chooses it")
 
     run = p.add_argument_group("training")
     _schema_option(run, "--epochs", TrainConfig, help="epochs (default 20)")
@@ -202,6 +205,9 @@ def _add_sample(subparsers):
     p.add_argument("--length", type=COUNT, metavar="STEPS",
                    help="LSTM models: prior samples of this many time steps (default: the "
                         "training window)")
+    p.add_argument("--label", help="conditional models: generate this label (a digit, a "
+                                   "MIDI folder's label such as jazz; default: every label in "
+                                   "turn, a test example's own)")
     p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_sample)
@@ -299,6 +305,9 @@ def _new_config(args) -> RunConfig:
         setattr(data, name, list(value) if name == "transpose" else value)
     for name, value in model_options.items():
         setattr(model, name, value)
+    if model.conditional and data.dataset not in LABELLED_DATASETS:
+        raise ConfigError("--conditional needs labelled examples ({}); the {} data set has no "
+                          "labels".format(", ".join(LABELLED_DATASETS), data.dataset))
     train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
     if args.init_from:
         train_config.init_from = list(args.init_from)
@@ -363,7 +372,7 @@ def _sample(args):
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
                        steps=args.steps, seed=args.seed, device=args.device,
-                       length=args.length)
+                       length=args.length, label=args.label)
     for path in paths:
         print(path)
 

@@ -23,9 +23,10 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 # Keys a config.json of an older version may lack (their default is what those runs did).
-ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}}}
+ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
+            3: {"model": {"conditional", "label_names"}}}
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,11 @@ class ModelConfig:
     likelihood: str = "bernoulli"
     sigma: float = _field(1.0, POSITIVE)
     learned_variance: bool = False
+    # a conditional VAE (Sohn et al., 2015): the encoder's head and the decoder read the
+    # one-hot label beside the features and z; ``label_names`` are the data's labels, in
+    # the order of their indices (set from the data when the model is first built)
+    conditional: bool = False
+    label_names: List[str] = _field([])
 
 
 @dataclass

@@ -52,6 +52,14 @@ def atomic_write_text(path, text):
         stream.write(text.encode("utf-8"))
 
 
+def write_arrays(path, arrays):
+    """Write ``arrays`` (a dict of name -> array) to ``path`` as a compressed ``.npz``,
+    atomically; returns the path."""
+    with atomic_binary(path) as stream:
+        numpy.savez_compressed(stream, **arrays)
+    return Path(path)
+
+
 def read_arrays(path, what="array file"):
     """Every array of an ``.npz`` file the project wrote (weights, snapshots, latents),
     read whole, as a dict; a ``DamagedFile`` naming the file when it is missing, empty,

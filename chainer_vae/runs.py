@@ -256,8 +256,21 @@ def trim_log(out):
 
 def build_for(config: RunConfig, data: Data, copies=1) -> VAE:
     """A fresh model of ``config`` for the examples of ``data``: the one place a run's
-    ``config.model.input_shape`` is set, from the data. ``copies``: see ``build_model``."""
+    ``config.model.input_shape`` and, conditional, ``label_names`` are set, from the
+    data (a model that has label names already must have the data's). ``copies``: see
+    ``build_model``."""
     config.model.input_shape = tuple(data.input_shape)
+    if config.model.conditional:
+        if data.train_labels is None:
+            raise ConfigError("--conditional needs labelled examples (MNIST digits, MIDI "
+                              "folders); the {} data set has no labels".format(
+                                  config.data.dataset))
+        names = [str(name) for name in data.label_names]
+        known = config.model.label_names
+        if known and known != names:
+            raise ConfigError("the model was trained on the labels {} but the data has {}"
+                              .format(", ".join(known), ", ".join(names)))
+        config.model.label_names = names
     return build_model(config.model, copies)
 
 

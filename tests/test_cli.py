@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401
@@ -142,4 +143,34 @@ def test_mlp_decoder_with_made_trains_scores_and_draws_digits(toy_mnist, tmp_pat
     code, out, _ = run_cli(capsys, "sample", run, "--out", tmp_path / "s", "--n", "4",
                            "--bernoulli")
     assert code == 0
-    assert [path.suffix for path in (tmp_path / "s").iterdir()] == [".png"]
+    assert sorted(path.suffix for path in (tmp_path / "s").iterdir()) == [".npz", ".png"]
+
+
+def test_a_conditional_run_samples_plots_and_scores_with_labels(toy_mnist, tmp_path, capsys):
+    run = tmp_path / "labels"
+    code, _, _ = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1", "--hidden",
+                         "32", "--latent", "3", "--conditional", "--out", run, "--no-progress")
+    assert code == 0
+    code, out, _ = run_cli(capsys, "sample", run, "--out", tmp_path / "seven", "--n", "5",
+                           "--label", "7")
+    assert code == 0 and out.split() == [str(tmp_path / "seven" / name)
+                                         for name in ("samples.png", "samples.npz")]
+    saved = np.load(tmp_path / "seven" / "samples.npz")
+    assert saved["labels"].tolist() == [7] * 5
+    assert saved["label_names"].tolist() == [str(d) for d in range(10)]
+    code, _, _ = run_cli(capsys, "sample", run, "--out", tmp_path / "all", "--n", "12")
+    assert np.load(tmp_path / "all" / "samples.npz")["labels"].tolist() == [
+        d % 10 for d in range(12)]
+    code, _, _ = run_cli(capsys, "sample", run, "--out", tmp_path / "walk", "--interpolate",
+                         "0", "1", "--steps", "4")
+    walk = np.load(tmp_path / "walk" / "samples.npz")
+    assert walk["means"].shape == (2, 4, 784) and walk["labels"].shape == (4, 10)
+    np.testing.assert_allclose(walk["labels"].sum(axis=1), 1)
+    code, out, _ = run_cli(capsys, "plot", run, "--out", tmp_path / "figures")
+    names = {line.rsplit("/", 1)[-1] for line in out.split()}
+    assert code == 0 and "samples_by_class.png" in names
+    assert not names & {"prior_samples.png", "manifold.png"}
+    code, out, _ = run_cli(capsys, "evaluate", run, "--iw-samples", "5", "--json",
+                           "--no-progress")
+    result = json.loads(out)
+    assert code == 0 and result["elbo"] < result["log_likelihood"] < 0

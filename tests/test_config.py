@@ -38,6 +38,8 @@ def test_a_saved_config_loads_back_equal(tmp_path):
     (lambda raw: raw.update(extra={}), ["unknown section(s) extra"]),
     (lambda raw: raw.update(model=[]), ["section 'model' must be an object"]),
     (lambda raw: raw.update(version=99), ["config version 99"]),
+    (lambda raw: raw["model"].update(conditional="yes"), ["model.conditional", "true or false"]),
+    (lambda raw: raw["model"].update(label_names=[3]), ["model.label_names", "a string"]),
 ])
 def test_a_bad_config_names_the_file_and_the_key(tmp_path, edit, words):
     raw = RunConfig().to_dict()
@@ -59,6 +61,17 @@ def test_a_version_1_config_lacks_only_the_keys_added_since(tmp_path):
         0.0, "last", [])
     del raw["train"]["epochs"]
     with pytest.raises(ConfigError, match="train key.s. missing: epochs"):
+        RunConfig.load(write(tmp_path, raw))
+
+
+def test_a_version_2_config_is_a_model_without_labels(tmp_path):
+    raw = RunConfig().to_dict()
+    raw["version"] = 2
+    del raw["model"]["conditional"], raw["model"]["label_names"]
+    config = RunConfig.load(write(tmp_path, raw))
+    assert (config.model.conditional, config.model.label_names) == (False, [])
+    raw["version"] = 3
+    with pytest.raises(ConfigError, match="model key.s. missing: conditional, label_names"):
         RunConfig.load(write(tmp_path, raw))
 
 

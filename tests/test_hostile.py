@@ -184,3 +184,31 @@ def test_bad_options_are_refused_in_one_line(run, toy_mnist, tmp_path, capsys, a
     code, _, err = run_cli(capsys, *args)
     assert_one_line(code, err, *words)
     assert not (tmp_path / "r" / "model.npz").exists() and not (tmp_path / "s").exists()
+
+
+@pytest.fixture(scope="module")
+def conditional_run(toy_mnist, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile") / "conditional"
+    assert cli.main(["train", "--data-dir", str(toy_mnist), "--epochs", "1", "--hidden", "16",
+                     "--latent", "2", "--conditional", "--out", str(folder),
+                     "--no-progress"]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("args,words", [
+    (["sample", "{crun}", "--label", "12"], ["unknown label '12'", "knows 0, 1, 2,", "8, 9"]),
+    (["sample", "{crun}", "--label", "jazz", "--from-test", "1"], ["unknown label 'jazz'"]),
+    (["sample", "{run}", "--label", "3"], ["--label 3", "without --conditional"]),
+    (["train", "--dataset", "jsb", "--conditional"], ["--conditional needs labelled",
+                                                      "jsb data set has no labels"]),
+])
+def test_labels_are_refused_in_one_line(run, conditional_run, toy_mnist, tmp_path, capsys,
+                                        args, words):
+    args = [arg.format(run=run, crun=conditional_run) for arg in args]
+    if args[0] == "train":
+        args += ["--data-dir", str(toy_mnist), "--out", str(tmp_path / "r"), "--no-progress"]
+    else:
+        args += ["--out", str(tmp_path / "s")]
+    code, _, err = run_cli(capsys, *args)
+    assert_one_line(code, err, *words)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()

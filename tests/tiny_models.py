@@ -40,9 +40,10 @@ def randomised(link, seed, scale=1.0):
     return link
 
 
-def train_tiny(config, x, steps, seed=0, lr=1e-2):
-    """A model built from ``config`` after ``steps`` Adam steps on batches of ``x``; the
-    global NumPy random state is left as it was."""
+def train_tiny(config, x, steps, seed=0, lr=1e-2, labels=None):
+    """A model built from ``config`` after ``steps`` Adam steps on batches of ``x`` (with
+    their ``labels`` for a conditional model); the global NumPy random state is left as
+    it was."""
     state = np.random.get_state()
     np.random.seed(seed)
     model = build_model(config)
@@ -52,7 +53,8 @@ def train_tiny(config, x, steps, seed=0, lr=1e-2):
     rng = np.random.RandomState(seed)
     for _ in range(steps):
         loss.cleargrads()
-        loss(x[rng.choice(len(x), 32)]).backward()
+        batch = rng.choice(len(x), 32)
+        loss(x[batch], None if labels is None else labels[batch]).backward()
         optimizer.update()
     np.random.set_state(state)
     return model

@@ -13,13 +13,14 @@ import sys
 
 from chainer_vae.config import DataConfig
 from chainer_vae.data import midi, mnist, polyphonic
-from chainer_vae.data.base import SPLITS, Data, examples_array
+from chainer_vae.data.base import SPLITS, Data, Labelled, examples_array
 from chainer_vae.errors import choice
 
 # name -> loader(config, encoder, progress) -> Data
 LOADERS = {"mnist": mnist.load_data, "midi": midi.load_data}
 LOADERS.update({name: polyphonic.load_data for name in polyphonic.DATASETS})
 DATASETS = tuple(LOADERS)
+LABELLED_DATASETS = ("mnist", "midi")  # whose examples carry labels (digit, folder label)
 
 
 def default_data_config(dataset) -> DataConfig:
@@ -43,4 +44,5 @@ def load_data(config, encoder="mlp", progress=None) -> Data:
     return choice(LOADERS, config.dataset, "dataset")(config, encoder, progress)
 
 
-__all__ = ["DATASETS", "SPLITS", "Data", "default_data_config", "examples_array", "load_data"]
+__all__ = ["DATASETS", "LABELLED_DATASETS", "SPLITS", "Data", "Labelled", "default_data_config",
+           "examples_array", "load_data"]

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+import chainer
 import numpy as np
 
+from chainer_vae.data.iterators import batch_of
 from chainer_vae.errors import ConfigError, choice
 
 SPLITS = ("train", "valid", "test")
@@ -53,17 +55,56 @@ class Data:
                                   self.details.get("dataset", "")))
         return examples, getattr(self, name + "_labels")
 
+    def examples(self, name, labelled=False):
+        """The examples of the split ``name`` as a data set: as they are, or with
+        ``labelled`` (a conditional model's data) as (x, y) pairs (``Labelled``); a
+        ``ConfigError`` when that split has no labels."""
+        examples, labels = self.split(name)
+        if not labelled:
+            return examples
+        if labels is None:
+            raise ConfigError("the {} data set has no labels; --conditional needs "
+                              "labelled examples (MNIST digits, MIDI folders)".format(
+                                  self.details.get("dataset", "")))
+        return Labelled(examples, labels)
+
+
+class Labelled(chainer.dataset.DatasetMixin):
+    """Examples with their labels: item i is (x_i, y_i), x_i an example of ``examples``
+    (an array (N, ...) or a data set), y_i its label as an int32. ``get_batch`` draws many
+    at once, (x (B, ...) float32, y (B,) int32), as ``examples`` draws its own (the same
+    random numbers for dynamically binarized images)."""
+
+    def __init__(self, examples, labels):
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(examples):
+            raise ConfigError("{} labels for {} examples".format(len(labels), len(examples)))
+        self.examples = examples
+        self.labels = labels.astype(np.int32)
+
+    def __len__(self):
+        return len(self.examples)
+
+    def get_example(self, i):
+        return np.asarray(self.examples[i], np.float32), self.labels[i]
+
+    def get_batch(self, indices):
+        """Examples ``indices`` (an index array) at once: (x (B, ...), y (B,))."""
+        x = batch_of(self.examples, indices)
+        return np.asarray(x, np.float32), self.labels[indices]
+
 
 def examples_array(dataset, limit=None):
     """The first ``limit`` examples (all when None) of an array or a Chainer dataset as
-    one float32 NumPy array (N, *shape); dataset items that are tuples give their first
-    element."""
+    one float32 NumPy array (N, *shape); dataset items (and batches) that are tuples give
+    their first element."""
     if isinstance(dataset, np.ndarray):
         return np.asarray(dataset[:limit], dtype=np.float32)
     count = len(dataset) if limit is None else min(limit, len(dataset))
     get_batch = getattr(dataset, "get_batch", None)
     if get_batch is not None:
-        return np.asarray(get_batch(np.arange(count)), dtype=np.float32)
+        batch = get_batch(np.arange(count))
+        return np.asarray(batch[0] if isinstance(batch, tuple) else batch, dtype=np.float32)
     items = [dataset[i] for i in range(count)]
     items = [item[0] if isinstance(item, tuple) else item for item in items]
     if not items:

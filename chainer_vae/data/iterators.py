@@ -7,8 +7,9 @@ array operations per step, a noticeable part of a training step of the MLP VAE.
 state, same snapshots) but asks the data set for the whole batch at once when it can: a
 NumPy array is indexed with the index array, an ``ImageDataset`` draws the batch with
 ``get_batch`` (the same random numbers, in the same order, as per-example access).
-Other data sets get chainer's list of examples. ``to_device`` is the converter that
-accepts both.
+Other data sets get chainer's list of examples. A labelled data set (``base.Labelled``,
+a conditional model's data) gives (x, y) pairs of arrays. ``to_device`` is the converter
+that accepts each of them.
 """
 import chainer
 import numpy
@@ -43,8 +44,11 @@ def batch_of(dataset, indices):
 
 @chainer.dataset.converter()
 def to_device(batch, device):
-    """A batch as arrays on ``device``: an array batch is sent as it is, a list of
-    examples is stacked by chainer's ``concat_examples``."""
+    """A batch as arrays on ``device``: an array batch is sent as it is, a pair of
+    arrays (x, y) as a pair, a list of examples (or of (x, y) pairs) is stacked by
+    chainer's ``concat_examples``."""
     if isinstance(batch, numpy.ndarray):
         return device.send(batch)
+    if isinstance(batch, tuple):
+        return tuple(device.send(part) for part in batch)
     return convert.concat_examples(batch, device)

@@ -48,26 +48,33 @@ def batch_seed(seed, index):
     return (int(seed) * 1000003 + int(index)) % (1 << 32)
 
 
-def scoring_batches(examples, batch_size, whole) -> Iterator[Tuple[Optional[int], numpy.ndarray]]:
-    """(steps, batch) pairs that together hold ``examples``: batches of the examples (an
-    array (N, *shape)), steps None; or, with ``whole``, batches of the pieces (a list of
-    (T, F) arrays) of one length T, shortest first, steps T."""
+Batch = Tuple[Optional[int], numpy.ndarray, Optional[numpy.ndarray]]
+
+
+def scoring_batches(examples, batch_size, whole, labels=None) -> Iterator[Batch]:
+    """(steps, batch, labels) triples that together hold ``examples``: batches of the
+    examples (an array (N, *shape)) and of their ``labels`` (N,) (None: no labels), steps
+    None; or, with ``whole``, batches of the pieces (a list of (T, F) arrays, unlabelled)
+    of one length T, shortest first, steps T."""
     if not whole:
         for start in range(0, len(examples), batch_size):
-            yield None, examples[start:start + batch_size]
+            yield (None, examples[start:start + batch_size],
+                   None if labels is None else labels[start:start + batch_size])
         return
     lengths = numpy.asarray([len(piece) for piece in examples])
     for steps in numpy.unique(lengths):
         pieces = [examples[i] for i in numpy.flatnonzero(lengths == steps)]
         for start in range(0, len(pieces), batch_size):
-            yield int(steps), numpy.stack(pieces[start:start + batch_size]).astype(numpy.float32)
+            yield (int(steps),
+                   numpy.stack(pieces[start:start + batch_size]).astype(numpy.float32), None)
 
 
 def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, device=None,
              split="test", whole=False, progress=True, distributed=None) -> Evaluation:
     """The ELBO (one sample of z per example) and the IWAE estimate of log p(x) with
     ``iw_samples`` samples of the run's ``split`` (test or valid), both averaged per
-    example; with ``whole``, per piece and per time step of the whole pieces.
+    example; with ``whole``, per piece and per time step of the whole pieces. A
+    conditional model scores each example with its label: log p(x|y).
 
     ``limit`` scores only the first examples (pieces); the time grows with
     ``iw_samples`` times the number of examples. The random draws of batch i come from
@@ -82,6 +89,7 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
             raise ConfigError("{} must be at least 1, got {}".format(name, value))
     with dist.root_first():
         run = load_run(run_dir, device=dist.device_spec(device))
+    labels = None  # a conditional model's: it scores log p(x|y), each x with its label
     if whole:
         if split not in run.data.sequences:
             raise ConfigError("{}: whole-sequence scoring needs a sequence data set (jsb, "
@@ -89,7 +97,10 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
                                   run_dir, run.config.data.dataset))
         examples = run.data.sequences[split][:limit]
     else:
-        examples = examples_array(run.data.split(split)[0], limit)
+        examples, split_labels = run.data.split(split)
+        examples = examples_array(examples, limit)
+        if run.model.labels:
+            labels = numpy.asarray(split_labels, numpy.int32)[:len(examples)]
     if len(examples) == 0:
         raise ConfigError("{}: no {} examples to score".format(run_dir, split))
     models = {None: run.model}  # by sequence length; built where this process needs one
@@ -100,16 +111,17 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
         return models[steps]
 
     totals = numpy.zeros(2)  # ELBO, log-likelihood
-    batches = list(enumerate(scoring_batches(examples, batch_size, whole)))
+    batches = list(enumerate(scoring_batches(examples, batch_size, whole, labels)))
     mine = batches[dist.rank::dist.size]
-    for index, (steps, x) in tqdm(mine, desc="evaluate {}".format(Path(run_dir).name),
-                                  disable=not (progress and dist.is_writer), unit="batch"):
+    for index, (steps, x, y) in tqdm(mine, desc="evaluate {}".format(Path(run_dir).name),
+                                     disable=not (progress and dist.is_writer), unit="batch"):
         model = model_for(steps)
         seed_everything(batch_seed(seed, index), run.device)
         x = run.device.send(x)
+        y = None if y is None else run.device.send(y)
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            totals[0] -= float(ELBOLoss(model, k=1, beta=1.0)(x).array) * len(x)
-        totals[1] += float(model.log_likelihood(x, iw_samples).sum())
+            totals[0] -= float(ELBOLoss(model, k=1, beta=1.0)(x, y).array) * len(x)
+        totals[1] += float(model.log_likelihood(x, iw_samples, y=y).sum())
     elbo, log_likelihood = (float(value) for value in dist.sum(totals))
     n = len(examples)
     result = Evaluation(elbo=elbo / n, log_likelihood=log_likelihood / n,

@@ -95,6 +95,9 @@ def probe(run_dir, labels=(100, 600, 1000, 3000), repeats=10, classifier="logist
     if repeats < 1 or any(count < 1 for count in labels):
         raise ConfigError("--repeats and --labels must be at least 1")
     run = load_run(run_dir, device=device)
+    if run.model.labels:
+        raise ConfigError("{}: probe measures the latents of a run trained without labels; "
+                          "this one was trained with --conditional".format(run_dir))
     data = run.data
     if data.train_labels is None or data.test_labels is None:
         raise ConfigError("{}: probe needs labelled data; the {} data set has no labels".format(

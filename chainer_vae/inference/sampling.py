@@ -7,6 +7,11 @@ global NumPy generator, so generating in the middle of a training run does not c
 
 Shapes: an example is an array of the model's input shape, e.g. (784,), (1, 28, 28) or
 (28, 28) for MNIST and (T, 2P) note-state windows for MIDI; a batch has a leading axis.
+
+Labels: a conditional model (``model.labels`` > 0) encodes and decodes with the labels of
+its examples, which every function here takes as ``labels``: one int for all, int labels
+(N,), or label weights (N, C) (one-hot rows, or mixtures along an interpolation); see
+``labels_for``. A model without labels ignores them.
 """
 from __future__ import annotations
 
@@ -43,6 +48,47 @@ def _send(model, x):
                              if isinstance(x, numpy.ndarray) else x)
 
 
+def labels_for(model, labels, n):
+    """The labels of n examples as the model reads them: None for a model without labels;
+    for a conditional model with C labels, int32 (n,) (an int gives all n that label) or
+    float32 weights (n, C). A ``ConfigError`` for a conditional model without labels, or
+    labels out of [0, C) or of the wrong count."""
+    if not model.labels:
+        return None
+    if labels is None:
+        raise ConfigError("the model was trained with --conditional: it needs a label for "
+                          "every example (one of its {} labels)".format(model.labels))
+    labels = numpy.asarray(to_numpy(labels))
+    if labels.ndim == 0:
+        labels = numpy.full(n, labels)
+    if labels.ndim == 2 and labels.shape == (n, model.labels):
+        return labels.astype(numpy.float32)
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ConfigError("expected {} int labels or label weights ({}, {}), got an array "
+                          "of shape {} ({})".format(n, n, model.labels, labels.shape,
+                                                    labels.dtype))
+    if n and (labels.min() < 0 or labels.max() >= model.labels):
+        raise ConfigError("labels must be in [0, {}), got {}".format(
+            model.labels, labels.min() if labels.min() < 0 else labels.max()))
+    return labels.astype(numpy.int32)
+
+
+def label_path(model, labels, steps):
+    """Label weights (steps, C) moving linearly from one label to another (``labels``, a
+    pair of ints), along an interpolation; None for a model without labels or no pair."""
+    if labels is None or not model.labels:
+        return None
+    ends = numpy.eye(model.labels, dtype=numpy.float64)[labels_for(model, list(labels), 2)]
+    t = numpy.linspace(0.0, 1.0, steps)[:, None]
+    return ((1 - t) * ends[0] + t * ends[1]).astype(numpy.float32)
+
+
+def _part(model, labels, start, stop):
+    """The labels of examples start..stop on the model's device (None passes through)."""
+    return None if labels is None else model.device.send(
+        numpy.ascontiguousarray(labels[start:stop]))
+
+
 def _batch(model, x):
     """``x`` as a batch: a single example (the model's input shape) gains a leading axis."""
     x = numpy.asarray(to_numpy(x), dtype=numpy.float32)
@@ -55,20 +101,26 @@ def _batch(model, x):
     return x
 
 
-def encode(model, x, batch_size=500):
-    """The means of q(z|x) for a batch ``x`` (or one example): (N, latent) float32."""
+def encode(model, x, batch_size=500, labels=None):
+    """The means of q(z|x, y) for a batch ``x`` (or one example) and its labels:
+    (N, latent) float32."""
     x = _batch(model, x)
-    parts = [to_numpy(model.encode(_send(model, x[i:i + batch_size])))
+    labels = labels_for(model, labels, len(x))
+    parts = [to_numpy(model.encode(_send(model, x[i:i + batch_size]),
+                                   _part(model, labels, i, i + batch_size)))
              for i in range(0, len(x), batch_size)]
     if not parts:
         return numpy.zeros((0, model.latent), numpy.float32)
     return numpy.concatenate(parts).astype(numpy.float32, copy=False)
 
 
-def decode(model, z, batch_size=500):
-    """The means of p(x|z) (probabilities for a Bernoulli likelihood): (N, *input_shape)."""
+def decode(model, z, batch_size=500, labels=None):
+    """The means of p(x|z, y) (probabilities for a Bernoulli likelihood) of latent points
+    z (N, latent) and their labels: (N, *input_shape)."""
     z = numpy.asarray(to_numpy(z), dtype=numpy.float32).reshape(-1, model.latent)
-    parts = [to_numpy(model.decode(_send(model, z[i:i + batch_size])))
+    labels = labels_for(model, labels, len(z))
+    parts = [to_numpy(model.decode(_send(model, z[i:i + batch_size]),
+                                   y=_part(model, labels, i, i + batch_size)))
              for i in range(0, len(z), batch_size)]
     if not parts:
         return numpy.zeros((0,) + tuple(model.decoder.output_shape), numpy.float32)
@@ -98,8 +150,10 @@ def prior_latents(model, n, temperature=1.0, seed=None):
     return z.astype(numpy.float32)
 
 
-def prior_samples(model, n, temperature=1.0, sample=False, threshold=None, seed=None):
-    """n examples decoded from z ~ N(0, temperature^2 I), shape (n, *input_shape).
+def prior_samples(model, n, temperature=1.0, sample=False, threshold=None, seed=None,
+                  labels=None):
+    """n examples decoded from z ~ N(0, temperature^2 I) (and, for a conditional model,
+    ``labels``), shape (n, *input_shape).
 
     Returns the decoder's means (probabilities for Bernoulli data), or binary values: the
     means above ``threshold`` (the MIDI study used 0.2) or, with ``sample``, Bernoulli
@@ -108,14 +162,18 @@ def prior_samples(model, n, temperature=1.0, sample=False, threshold=None, seed=
     if sample and not getattr(model.decoder.likelihood, "binary", True):
         raise ConfigError("Bernoulli sampling needs a model with a Bernoulli likelihood; "
                           "use a threshold or the means")
+    labels = labels_for(model, labels, n)
     rng = random_state(seed)
-    means = decode(model, prior_latents(model, n, temperature, rng))
+    means = decode(model, prior_latents(model, n, temperature, rng), labels=labels)
     return binarize(means, threshold, sample, rng)
 
 
-def reconstruct(model, x, batch_size=500):
-    """decode(encode(x)): the means of p(x|z) at the means of q(z|x), (N, *input_shape)."""
-    return decode(model, encode(model, x, batch_size), batch_size)
+def reconstruct(model, x, batch_size=500, labels=None, decode_labels=None):
+    """decode(encode(x)): the means of p(x|z, y) at the means of q(z|x, y), (N,
+    *input_shape); a conditional model encodes with ``labels`` (those of x) and decodes
+    with ``decode_labels`` when given (x's style with another label), else ``labels``."""
+    z = encode(model, x, batch_size, labels)
+    return decode(model, z, batch_size, labels if decode_labels is None else decode_labels)
 
 
 # ---------------------------------------------------------------------------- latent paths
@@ -151,26 +209,33 @@ def interpolate_latents(z_a, z_b, steps, method="linear"):
     return path
 
 
-def interpolate(model, x_a, x_b, steps, method="linear"):
-    """Walk the latent space between the encodings (means of q(z|x)) of two examples.
+def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_labels=None):
+    """Walk the latent space between the encodings (means of q(z|x, y)) of two examples.
 
     Returns ``(z_path, decoded)``: (steps, latent) and (steps, *input_shape); the first
-    and last rows decode exactly like ``model.decode(model.encode(x_a))`` and x_b.
+    and last rows decode exactly like ``model.decode(model.encode(x_a))`` and x_b. A
+    conditional model encodes the ends with their ``labels`` (a pair) and decodes the
+    path with ``path_labels`` (one label for every step, or labels for each), by default
+    label weights moving from one end's label to the other's (``label_path``).
     """
-    z = encode(model, numpy.concatenate([_batch(model, x_a), _batch(model, x_b)]))
-    if len(z) != 2:
+    x = numpy.concatenate([_batch(model, x_a), _batch(model, x_b)])
+    if len(x) != 2:
         raise ConfigError("interpolate takes one example at each end")
+    z = encode(model, x, labels=None if labels is None else list(labels))
     path = interpolate_latents(z[0], z[1], steps, method)
-    return path, decode(model, path)
+    if path_labels is None:
+        path_labels = label_path(model, labels, steps)
+    return path, decode(model, path, labels=path_labels)
 
 
 def class_mean_latents(model, x, labels):
-    """{label: mean of the encodings (means of q(z|x)) of the examples with that label},
-    ordered by label."""
+    """{label: mean of the encodings (means of q(z|x, y)) of the examples with that
+    label}, ordered by label."""
     labels = numpy.asarray(labels).reshape(-1)
-    z = encode(model, x)
-    if len(z) != len(labels):
-        raise ConfigError("{} examples but {} labels".format(len(z), len(labels)))
+    x = _batch(model, x)
+    if len(x) != len(labels):
+        raise ConfigError("{} examples but {} labels".format(len(x), len(labels)))
+    z = encode(model, x, labels=labels)
     return {label.item(): z[labels == label].mean(axis=0) for label in numpy.unique(labels)}
 
 
@@ -211,10 +276,12 @@ def occlusion_mask(shape, part="bottom", fraction=0.5):
     return mask.reshape(shape)
 
 
-def complete_occluded(model, x, mask, iterations=20, fill=0.0, return_history=False):
+def complete_occluded(model, x, mask, iterations=20, fill=0.0, return_history=False,
+                      labels=None):
     """Fill in the missing part of examples: keep the observed pixels (``mask`` True,
     one mask for all or one per example) and replace the missing ones by the model's
-    reconstruction, ``iterations`` times (each pass encodes the current guess).
+    reconstruction, ``iterations`` times (each pass encodes the current guess; a
+    conditional model with the examples' ``labels``).
 
     Returns the completed batch (observed pixels exactly as in ``x``), and with
     ``return_history`` also the guesses after every pass, (iterations + 1, N, ...).
@@ -224,6 +291,7 @@ def complete_occluded(model, x, mask, iterations=20, fill=0.0, return_history=Fa
     current = numpy.where(mask, x, numpy.float32(fill)).astype(numpy.float32)
     history = [current]
     for _ in range(iterations):
-        current = numpy.where(mask, x, reconstruct(model, current)).astype(numpy.float32)
+        current = numpy.where(mask, x, reconstruct(model, current, labels=labels)).astype(
+            numpy.float32)
         history.append(current)
     return (current, numpy.stack(history)) if return_history else current

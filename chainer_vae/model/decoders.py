@@ -3,7 +3,9 @@
 Each decoder computes raw outputs (B, n_params, *output_shape) its own way; the
 likelihood (``chainer_vae.model.likelihoods``) turns them into a distribution.
 ``generate(z, sample)`` returns the mean of p(x|z) as an array; the autoregressive LSTM
-decoder feeds its own outputs back one step at a time there.
+decoder feeds its own outputs back one step at a time there. A conditional decoder
+(``labels`` > 0, Sohn et al., 2015) is p(x|z, y): wherever it reads z it reads the code
+[z, one-hot(y)] (``_Decoder.code``), so its step MADE's context holds the label too.
 """
 import chainer
 import chainer.functions as F
@@ -12,29 +14,37 @@ import numpy
 
 from chainer_vae.model import ops
 from chainer_vae.model.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
-                                      conv_grid, image_shape, sequence_shape)
+                                      conv_grid, image_shape, sequence_shape, with_labels)
 from chainer_vae.model.likelihoods import mean_of
 from chainer_vae.model.made import StepMADE
 
 
 class _Decoder(chainer.Chain):
-    def __init__(self, output_shape, likelihood):
+    def __init__(self, output_shape, likelihood, labels=0):
         super().__init__()
         self.output_shape = tuple(output_shape)
         self.likelihood = likelihood
+        self.labels = labels
 
-    def forward(self, z, x=None):
-        """p(x|z); ``x`` (the data) is only read by autoregressive decoders."""
-        return self.likelihood(self.raw(z, x))
+    def code(self, z, y=None):
+        """What the decoder reads where it reads z: [z, one-hot(y)] (B, latent + labels),
+        or z itself without labels (see ``layers.with_labels``)."""
+        return with_labels(z, y, self.labels)
 
-    def raw(self, z, x=None):
+    def forward(self, z, x=None, y=None):
+        """p(x|z, y); ``x`` (the data) is only read by autoregressive decoders, the
+        labels ``y`` (B,) or label weights (B, labels) by conditional ones."""
+        return self.likelihood(self.raw(self.code(z, y), x))
+
+    def raw(self, code, x=None):
+        """Raw outputs (B, n_params, *output_shape) for codes (B, latent + labels)."""
         raise NotImplementedError
 
-    def generate(self, z, sample=False):
-        """The mean of p(x|z) for each z, shape (B, *output_shape): probabilities for a
+    def generate(self, z, sample=False, y=None):
+        """The mean of p(x|z, y) for each z, shape (B, *output_shape): probabilities for a
         Bernoulli likelihood, locations for a Gaussian one."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            return mean_of(self(z))
+            return mean_of(self(z, y=y))
 
 
 class MLPDecoder(_Decoder):
@@ -48,33 +58,33 @@ class MLPDecoder(_Decoder):
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(500,), activation_name="tanh",
-                 step_made=0, **unused):
-        super().__init__(output_shape, likelihood)
+                 step_made=0, labels=0, **unused):
+        super().__init__(output_shape, likelihood, labels)
         self._features = int(numpy.prod(output_shape))
         self.step_made = step_made
         with self.init_scope():
-            self.trunk = MLP(latent, list(reversed(hidden)), activation_name)
+            self.trunk = MLP(latent + labels, list(reversed(hidden)), activation_name)
             self.out = L.Linear(self.trunk.out_size, likelihood.n_params * self._features)
             if step_made:
                 self.made = StepMADE(self._features, self.trunk.out_size, step_made,
                                      likelihood.n_params)
 
-    def raw(self, z, x=None):
-        h = self.trunk(z)
+    def raw(self, code, x=None):
+        h = self.trunk(code)
         out = ops.linear(h, self.out.W, self.out.b)
         if self.step_made:
             if x is None:
                 raise ValueError("a decoder with a MADE needs x for teacher forcing")
             out = out + self.made(ops.reshape(x, (x.shape[0], self._features)), h)
-        return ops.reshape(out, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+        return ops.reshape(out, (code.shape[0], self.likelihood.n_params) + self.output_shape)
 
-    def generate(self, z, sample=False):
+    def generate(self, z, sample=False, y=None):
         """The means of the conditionals of values drawn one at a time (see
         ``_Decoder.generate`` when the values are independent)."""
         if not self.step_made:
-            return super().generate(z, sample)
+            return super().generate(z, sample, y)
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            h = self.trunk(chainer.as_variable(z))
+            h = self.trunk(chainer.as_variable(self.code(z, y)))
             base = ops.linear(h, self.out.W, self.out.b).array
             means, _ = self.made.generate(h, base, made_choice(self.likelihood, sample))
         return means.reshape((len(base),) + self.output_shape)
@@ -85,15 +95,15 @@ class ConvDecoder(_Decoder):
     encoder exactly (``outsize`` fixes odd sizes such as 7 -> 14 -> 28 or 25 -> 50 -> 100)."""
 
     def __init__(self, output_shape, latent, likelihood, hidden=(500,), channels=(32, 64),
-                 activation_name="relu", **unused):
-        super().__init__(output_shape, likelihood)
+                 activation_name="relu", labels=0, **unused):
+        super().__init__(output_shape, likelihood, labels)
         n_channels, height, width = image_shape(output_shape)
         grid = conv_grid(height, width, len(channels))
         self._start_shape = (channels[-1],) + grid[-1]
         width = hidden[0] if hidden else 256
         out_channels = list(reversed(channels[:-1])) + [likelihood.n_params * n_channels]
         with self.init_scope():
-            self.dense = L.Linear(latent, width)
+            self.dense = L.Linear(latent + labels, width)
             self.grid = L.Linear(width, int(numpy.prod(self._start_shape)))
             self.deconvs = chainer.ChainList(*[
                 L.Deconvolution2D(c_in, c_out, CONV_KERNEL, CONV_STRIDE, CONV_PAD, outsize=size)
@@ -101,18 +111,19 @@ class ConvDecoder(_Decoder):
                                              reversed(grid[:-1]))])
         self._activate = activation(activation_name)
 
-    def raw(self, z, x=None):
-        h = self._activate(self.dense(z))
-        h = ops.reshape(self._activate(self.grid(h)), (z.shape[0],) + self._start_shape)
+    def raw(self, code, x=None):
+        h = self._activate(self.dense(code))
+        h = ops.reshape(self._activate(self.grid(h)), (code.shape[0],) + self._start_shape)
         for i, deconv in enumerate(self.deconvs):
             h = deconv(h)
             if i + 1 < len(self.deconvs):
                 h = self._activate(h)
-        return ops.reshape(h, (z.shape[0], self.likelihood.n_params) + self.output_shape)
+        return ops.reshape(h, (code.shape[0], self.likelihood.n_params) + self.output_shape)
 
 
 class LSTMDecoder(_Decoder):
-    """An LSTM whose state starts from z and which reads z at every step.
+    """An LSTM whose state starts from z and which reads z at every step (the code [z,
+    one-hot(y)] for a conditional decoder, everywhere z is named below).
 
     With ``autoregressive`` it also reads the previous step of x: the data during
     training (teacher forcing), its own output during ``generate``. With ``step_made``
@@ -122,16 +133,17 @@ class LSTMDecoder(_Decoder):
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), autoregressive=False,
-                 step_made=0, dropout=0.0, **unused):
-        super().__init__(output_shape, likelihood)
+                 step_made=0, dropout=0.0, labels=0, **unused):
+        super().__init__(output_shape, likelihood, labels)
         self._steps, self._features = sequence_shape(output_shape)
         self.autoregressive = autoregressive
         self.dropout = dropout
         size = hidden[0] if hidden else 256
-        in_size = latent + (self._features if autoregressive else 0)
+        code = latent + labels
+        in_size = code + (self._features if autoregressive else 0)
         with self.init_scope():
-            self.initial_h = L.Linear(latent, size)
-            self.initial_c = L.Linear(latent, size)
+            self.initial_h = L.Linear(code, size)
+            self.initial_c = L.Linear(code, size)
             self.lstm = ops.NStepLSTM(1, in_size, size, dropout=0.0)
             self.out = L.Linear(size, likelihood.n_params * self._features)
             if step_made:
@@ -186,15 +198,16 @@ class LSTMDecoder(_Decoder):
             out = self._with_made(out, hs, x)
         return self._to_raw(out)
 
-    def generate(self, z, sample=False):
-        """The mean of p(x|z) for independent values; otherwise one step (autoregressive)
-        and one value within a step (``step_made``) at a time, each output fed back (a
-        Bernoulli draw with ``sample``, else the mean rounded for Bernoulli data, the mean
-        for Gaussian data); returns the means of the conditionals along the way."""
+    def generate(self, z, sample=False, y=None):
+        """The mean of p(x|z, y) for independent values; otherwise one step
+        (autoregressive) and one value within a step (``step_made``) at a time, each output
+        fed back (a Bernoulli draw with ``sample``, else the mean rounded for Bernoulli
+        data, the mean for Gaussian data); returns the means of the conditionals along the
+        way."""
         if not self._reads_x:
-            return super().generate(z, sample)
+            return super().generate(z, sample, y)
         xp = self.xp
-        z = chainer.as_variable(z)
+        z = chainer.as_variable(self.code(z, y))
         batch = z.shape[0]
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             state = self._initial_state(z)

@@ -1,4 +1,5 @@
-"""Building blocks shared by encoders and decoders: activations, MLP stacks, conv geometry."""
+"""Building blocks shared by encoders and decoders: activations, MLP stacks, conv geometry,
+and the one-hot labels a conditional part reads."""
 import chainer
 import chainer.functions as F
 import chainer.links as L
@@ -31,6 +32,24 @@ class MLP(chainer.ChainList):
         for layer in self:
             h = ops.linear(h, layer.W, layer.b, activation=self._activation)
         return h
+
+
+def with_labels(h, y, labels):
+    """[h, one-hot(y)]: the input (B, H + labels) of a part conditioned on ``labels``
+    labels; h itself for a part without labels (``labels`` 0), which ignores y.
+
+    ``y`` holds int labels (B,) in [0, labels), or label weights (B, labels) (rows of
+    one-hot vectors, or mixtures of two along an interpolation), on h's device.
+    """
+    if not labels:
+        return h
+    if y is None:
+        raise ConfigError("this model was trained with --conditional: it needs the label of "
+                          "each example")
+    y = chainer.as_array(y)
+    xp = chainer.backend.get_array_module(y)
+    weights = y.astype(h.dtype) if y.ndim == 2 else xp.eye(labels, dtype=h.dtype)[y]
+    return F.concat([h, weights], axis=1)
 
 
 def conv_grid(height, width, n_layers):

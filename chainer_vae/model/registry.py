@@ -20,6 +20,9 @@ def _check(config):
     validate_section(config)
     if not config.input_shape:
         raise ConfigError("impossible input shape ()")
+    if config.conditional and not config.label_names:
+        raise ConfigError("a conditional model needs the names of its labels (label_names; "
+                          "runs.build_for takes them from labelled data)")
     for option, value, decoders in (("--autoregressive", config.autoregressive, ("lstm",)),
                                     ("--step-made", config.step_made, ("lstm", "mlp")),
                                     ("--dropout", config.dropout, ("lstm",))):
@@ -43,30 +46,39 @@ def _lstm(n_in, size, directions=1):
     return directions * (4 * size * n_in + 4 * size * size + 8 * size)
 
 
+def label_count(config: ModelConfig) -> int:
+    """How many labels the model of ``config`` reads (one-hot): 0 unless conditional."""
+    return len(config.label_names) if config.conditional else 0
+
+
 def parameter_count(config: ModelConfig) -> int:
     """The number of float32 values (parameters, and the MADE's masks and the prior's
     arrays) of the model ``build_model(config)`` builds, worked out without building it."""
     shape, latent, hidden = tuple(config.input_shape), config.latent, list(config.hidden)
+    labels = label_count(config)
+    code = latent + labels  # what the decoder reads where it reads z
     n_params = 2 if config.likelihood == "gaussian" and config.learned_variance else 1
     flat = int(numpy.prod(shape))
     total = 2 * latent  # the prior's loc and scale
     if config.encoder == "mlp":
         sizes = [flat] + hidden
         total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:]))
-        total += 2 * _linear(sizes[-1], latent)
+        total += 2 * _linear(sizes[-1] + labels, latent)
     elif config.encoder == "conv":
         n_channels, height, width = image_shape(shape)
         grid = conv_grid(height, width, len(config.channels))[-1]
         channels = [n_channels] + list(config.channels)
         dense = hidden[0] if hidden else 256
         total += sum(a * b * CONV_KERNEL ** 2 + b for a, b in zip(channels, channels[1:]))
-        total += _linear(channels[-1] * grid[0] * grid[1], dense) + 2 * _linear(dense, latent)
+        total += (_linear(channels[-1] * grid[0] * grid[1], dense)
+                  + 2 * _linear(dense + labels, latent))
     elif config.encoder == "lstm":
         _, features = sequence_shape(shape)
         size, directions = (hidden[0] if hidden else 256), 2 if config.bidirectional else 1
-        total += _lstm(features, size, directions) + 2 * _linear(directions * size, latent)
+        total += (_lstm(features, size, directions)
+                  + 2 * _linear(directions * size + labels, latent))
     if config.decoder == "mlp":
-        sizes = [latent] + hidden[::-1]
+        sizes = [code] + hidden[::-1]
         total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:]))
         total += _linear(sizes[-1], n_params * flat)
         if config.step_made:
@@ -77,13 +89,13 @@ def parameter_count(config: ModelConfig) -> int:
         channels = list(config.channels)
         width_ = hidden[0] if hidden else 256
         outs = channels[-2::-1] + [n_params * n_channels]
-        total += _linear(latent, width_) + _linear(width_, channels[-1] * grid[0] * grid[1])
+        total += _linear(code, width_) + _linear(width_, channels[-1] * grid[0] * grid[1])
         total += sum(a * b * CONV_KERNEL ** 2 + b for a, b in zip(channels[::-1], outs))
     elif config.decoder == "lstm":
         _, features = sequence_shape(shape)
         size = hidden[0] if hidden else 256
-        n_in = latent + (features if config.autoregressive else 0)
-        total += 2 * _linear(latent, size) + _lstm(n_in, size) + _linear(size, n_params * features)
+        n_in = code + (features if config.autoregressive else 0)
+        total += 2 * _linear(code, size) + _lstm(n_in, size) + _linear(size, n_params * features)
         if config.step_made:
             total += _made(features, size, config.step_made, n_params)
     return int(total)
@@ -107,7 +119,7 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
-                   dropout=config.dropout)
+                   dropout=config.dropout, labels=label_count(config))
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
     encoder = encoder_cls(config.input_shape, config.latent, **options)

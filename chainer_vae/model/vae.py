@@ -30,7 +30,13 @@ class Prior(chainer.Link):
 
 
 class VAE(chainer.Chain):
-    """An encoder q(z|x), a decoder p(x|z) and a prior p(z)."""
+    """An encoder q(z|x), a decoder p(x|z) and a prior p(z); conditional (``labels`` > 0,
+    Sohn et al., 2015), q(z|x, y) and p(x|z, y) with the prior p(z).
+
+    Every method taking labels ``y`` takes int labels (B,) or label weights (B, labels)
+    (see ``layers.with_labels``), on the model's device; a model without labels ignores
+    them, a conditional model needs them.
+    """
 
     def __init__(self, encoder, decoder, prior):
         super().__init__()
@@ -43,36 +49,45 @@ class VAE(chainer.Chain):
     def latent(self):
         return self.prior.latent
 
-    def encode(self, x):
-        """The mean of q(z|x) as an array (B, latent)."""
-        with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            return self.encoder(x).distribution.loc.array
+    @property
+    def labels(self):
+        """The number of labels a conditional model reads; 0 for a model without labels."""
+        return self.decoder.labels
 
-    def decode(self, z, sample=False):
-        """The mean of p(x|z) as an array (B, *data_shape); see ``Decoder.generate``."""
-        return self.decoder.generate(z, sample=sample)
+    def encode(self, x, y=None):
+        """The mean of q(z|x, y) as an array (B, latent)."""
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            return self.encoder(x, y).distribution.loc.array
+
+    def decode(self, z, sample=False, y=None):
+        """The mean of p(x|z, y) as an array (B, *data_shape); see ``Decoder.generate``."""
+        return self.decoder.generate(z, sample=sample, y=y)
 
     def sample_prior(self, n):
         """n draws of z from the prior, shape (n, latent)."""
         return self.prior().sample(n).array
 
-    def posterior_draws(self, x, n_samples):
-        """q(z|x), ``n_samples`` reparameterised draws z of it per example (n_samples, B,
-        latent), and log p(x|z) of each draw, (n_samples * B,) sample-major, in nats."""
-        q_z = self.encoder(x)
+    def posterior_draws(self, x, n_samples, y=None):
+        """q(z|x, y), ``n_samples`` reparameterised draws z of it per example (n_samples,
+        B, latent), and log p(x|z, y) of each draw, (n_samples * B,) sample-major, in
+        nats."""
+        q_z = self.encoder(x, y)
         z = q_z.sample(n_samples)
         z_flat = ops.reshape(z, (n_samples * x.shape[0], self.latent))
         x_rep = _repeat(x, n_samples)
-        return q_z, z, self.decoder(z_flat, x_rep).log_prob(x_rep)
+        y_rep = None if y is None else _repeat(y, n_samples)
+        return q_z, z, self.decoder(z_flat, x_rep, y_rep).log_prob(x_rep)
 
-    def log_weights(self, x, n_samples):
-        """log p(x, z) - log q(z|x) for ``n_samples`` draws of z per example: (n_samples, B)."""
-        q_z, z, log_px_z = self.posterior_draws(x, n_samples)
+    def log_weights(self, x, n_samples, y=None):
+        """log p(x, z | y) - log q(z|x, y) for ``n_samples`` draws of z per example:
+        (n_samples, B)."""
+        q_z, z, log_px_z = self.posterior_draws(x, n_samples, y)
         log_px_z = ops.reshape(log_px_z, (n_samples, x.shape[0]))
         return log_px_z + self.prior().log_prob(z) - q_z.log_prob(z)
 
-    def log_likelihood(self, x, n_samples=5000, chunk=None):
-        """The importance-weighted estimate of log p(x) (Burda et al., 2016), per example.
+    def log_likelihood(self, x, n_samples=5000, chunk=None, y=None):
+        """The importance-weighted estimate of log p(x) (Burda et al., 2016), per example;
+        log p(x|y) for a conditional model.
 
         Draws ``n_samples`` z from q(z|x) per example, ``chunk`` at a time (by default as
         many as keep about 2**22 data values in memory at once), and combines the chunks
@@ -89,7 +104,7 @@ class VAE(chainer.Chain):
             done = 0
             while done < n_samples:
                 count = min(chunk, n_samples - done)
-                log_w = self.log_weights(x, count).array.astype(numpy.float64)
+                log_w = self.log_weights(x, count, y).array.astype(numpy.float64)
                 total = xp.logaddexp(total, _logsumexp(xp, log_w))
                 done += count
         return total - math.log(n_samples)
@@ -99,8 +114,10 @@ class ELBOLoss(chainer.Chain):
     """The negative ELBO with ``k`` samples of z per example and a KL weight ``beta``.
 
     loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)), reported as ``loss``,
-    ``reconstr``, ``kl`` and ``beta`` (nats per example). The KL term is the closed form
-    (``ops.kl_divergence``). ``beta`` is changed during training by the KL warm-up.
+    ``reconstr``, ``kl`` and ``beta`` (nats per example); for a conditional model x|z, y
+    and z|x, y. The KL term is the closed form (``ops.kl_divergence``). ``beta`` is
+    changed during training by the KL warm-up. Called with a batch x (B, ...) and, from
+    a labelled data set (``data.Labelled``), its labels y (B,).
     """
 
     def __init__(self, model, k=1, beta=1.0):
@@ -110,8 +127,8 @@ class ELBOLoss(chainer.Chain):
         with self.init_scope():
             self.model = model
 
-    def forward(self, x, *unused_labels):
-        q_z, _, log_px_z = self.model.posterior_draws(x, self.k)
+    def forward(self, x, y=None):
+        q_z, _, log_px_z = self.model.posterior_draws(x, self.k, y)
         loss, reconstr, kl = ops.negative_elbo(
             log_px_z, ops.kl_divergence(q_z, self.model.prior()), self.beta)
         chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
@@ -119,7 +136,8 @@ class ELBOLoss(chainer.Chain):
 
 
 def _repeat(x, times):
-    """x (B, ...) repeated as (times * B, ...), sample-major to match z.reshape."""
+    """x (B, ...) repeated as (times * B, ...), sample-major to match z.reshape (also
+    labels (B,))."""
     if times == 1:
         return x
     xp = chainer.backend.get_array_module(x)

@@ -7,6 +7,7 @@ import numpy
 
 from chainer_vae.data import examples_array
 from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.files import write_arrays
 from chainer_vae.inference import sampling
 from chainer_vae.model import at_length
 from chainer_vae.outputs import plots
@@ -18,6 +19,7 @@ from chainer_vae.runs import LATENTS_FILE, LOG_FILE, load_run, read_latents
 
 
 MAX_GRID = 10000  # samples in one PNG grid
+SAMPLES_FILE = "samples.npz"  # the arrays ``sample`` drew, beside its pictures or MIDI
 EXAMPLE_COPIES = 16  # arrays of a sample's size decoding one holds (an estimate)
 CHUNK = 256  # samples drawn and written at a time
 
@@ -33,16 +35,34 @@ def music_options(data_config):
 
 
 def _test_example(data, index):
+    """Test example ``index`` and its label (None for unlabelled data)."""
     count = len(data.test)
     if not -count <= index < count:
         raise ConfigError("test example {} does not exist (the test set has {})".format(
             index, count))
-    return numpy.asarray(data.test[index % count], dtype=numpy.float32)
+    label = None if data.test_labels is None else int(data.test_labels[index % count])
+    return numpy.asarray(data.test[index % count], dtype=numpy.float32), label
+
+
+def label_index(run_dir, model_config, label):
+    """The index of the label named ``label`` (``--label``) among the labels a
+    conditional model knows; None for None. A ``ConfigError`` listing the known labels
+    for a name the model does not know, or for a model trained without labels."""
+    if label is None:
+        return None
+    if not model_config.conditional:
+        raise ConfigError("--label {}: {} was trained without --conditional; it reads no "
+                          "labels".format(label, run_dir))
+    names = list(model_config.label_names)
+    if str(label) not in names:
+        raise ConfigError("unknown label {!r}; the model knows {}".format(
+            label, ", ".join(names)))
+    return names.index(str(label))
 
 
 def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=None,
                from_test=None, interpolate_between=None, steps=8, methods=("linear", "slerp"),
-               seed=None, data=None, device=None, length=None):
+               seed=None, data=None, device=None, length=None, label=None):
     """What ``chainer-vae sample`` writes, for a finished run; returns the written paths.
 
     MNIST: ``samples.png`` (n digits from the prior), or with ``from_test=I``
@@ -51,12 +71,21 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     Music (MIDI folders and the polyphonic benchmarks): ``sample_<i>.mid`` (+ .png), or
     ``test_I.mid`` and ``reconstruction_I.mid``, or ``<method>_<step>.mid`` per step. The
     MIDI threshold defaults to 0.2 (the study's); MNIST images show the probabilities
-    unless a threshold or ``sample`` is asked for.
+    unless a threshold or ``sample`` is asked for. Beside them, ``samples.npz``: the
+    decoder's means drawn (``means``), their latent points (``z``) and, for a
+    conditional model, their ``labels`` and the ``label_names``; an interpolation's
+    arrays have a leading axis of ``methods``.
     ``length`` (time steps) makes prior samples of a model with LSTM parts that long
     instead of the training window's length.
+
+    A conditional model generates with ``label`` (a label's name) or, without one,
+    prior samples of every label in turn (sample i has label i mod C: a column each in
+    the PNG grid; MIDI files named ``<label>_<k>.mid``), a reconstruction with the test
+    example's label and an interpolation whose label moves from one end's to the other's.
     """
     run = load_run(run_dir, device=device, data=data)
     config, model, data = run.config, run.model, run.data
+    label = label_index(run_dir, config.model, label)
     if length is not None:
         if from_test is not None or interpolate_between is not None:
             raise ConfigError("--length applies to samples from the prior only")
@@ -68,64 +97,112 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     out_dir = Path(out_dir)  # made by the writers, once there is something to write
     music = music_options(config.data)
     is_music = music is not None
+    prior = from_test is None and interpolate_between is None
+    if prior and not is_music and n > MAX_GRID:
+        raise ConfigError("one image grid holds at most {:,} samples, not {:,}".format(
+            MAX_GRID, n))
+    check_fits(4 * max(n, steps * len(methods)) * example,
+               "{} holding {:,} samples of {:,} values".format(
+                   SAMPLES_FILE, max(n, steps * len(methods)), example),
+               "ask for fewer or shorter samples")
     if is_music and threshold is None:
         threshold = 0.2
     rng = sampling.random_state(seed)
     midi_options = dict(music or {}, threshold=0.5 if sample else threshold)
+    names = list(config.model.label_names)
 
     def finish(arrays):
         if sample or not is_music:
             return sampling.binarize(arrays, threshold, sample, rng)
         return arrays
 
+    def arrays(means, z, labels):
+        """What samples.npz holds; the labels of a conditional model only."""
+        found = {"means": means, "z": z}
+        if model.labels:
+            found.update(labels=labels, label_names=numpy.array(names))
+        return found
+
     if from_test is not None:
-        x = _test_example(data, from_test)
-        recon = finish(sampling.reconstruct(model, x))
+        x, own = _test_example(data, from_test)
+        z = sampling.encode(model, x, labels=own)
+        decode_as = own if label is None else label
+        means = sampling.decode(model, z, labels=decode_as)
+        recon = finish(means)
+        saved = arrays(means, z, sampling.labels_for(model, decode_as, 1))
         if is_music:
-            return (write_midi_samples([x], out_dir, prefix="test_{}".format(from_test),
-                                       **dict(midi_options, threshold=0.5))
-                    + write_midi_samples(recon, out_dir, prefix="reconstruction_{}".format(
-                        from_test), **midi_options))
-        return [write_image_grid(numpy.stack([x, recon[0]]),
-                                 out_dir / "reconstruction_{}.png".format(from_test), ncols=2)]
+            paths = (write_midi_samples([x], out_dir, prefix="test_{}".format(from_test),
+                                        **dict(midi_options, threshold=0.5))
+                     + write_midi_samples(recon, out_dir, prefix="reconstruction_{}".format(
+                         from_test), **midi_options))
+        else:
+            paths = [write_image_grid(numpy.stack([x, recon[0]]),
+                                      out_dir / "reconstruction_{}.png".format(from_test),
+                                      ncols=2)]
+        return paths + [write_arrays(out_dir / SAMPLES_FILE, saved)]
     if interpolate_between is not None:
-        index_a, index_b = interpolate_between
-        x_a, x_b = _test_example(data, index_a), _test_example(data, index_b)
-        paths = []
+        (x_a, y_a), (x_b, y_b) = (_test_example(data, index) for index in interpolate_between)
+        ends = None if y_a is None else (y_a, y_b)
+        path_labels = sampling.label_path(model, ends, steps) if label is None else label
+        paths, kept = [], []
         for method in methods:
-            _, decoded = sampling.interpolate(model, x_a, x_b, steps, method)
-            decoded = finish(decoded)
+            z_path, means = sampling.interpolate(model, x_a, x_b, steps, method, labels=ends,
+                                                 path_labels=path_labels)
+            kept.append((z_path, means))
+            decoded = finish(means)
             if is_music:
                 paths += write_midi_samples(decoded, out_dir, prefix=method, **midi_options)
             else:
                 paths.append(write_image_grid(numpy.concatenate([x_a[None], decoded, x_b[None]]),
                                               out_dir / "interpolation_{}.png".format(method),
                                               ncols=steps + 2))
-        return paths
+        saved = arrays(numpy.stack([means for _, means in kept]),
+                       numpy.stack([z for z, _ in kept]),
+                       sampling.labels_for(model, path_labels, steps))
+        return paths + [write_arrays(out_dir / SAMPLES_FILE, saved)]
+    labels = None
+    if model.labels:  # the label asked for, else every label in turn
+        labels = numpy.full(n, label) if label is not None else numpy.arange(n) % model.labels
     if not is_music:
-        if n > MAX_GRID:
-            raise ConfigError("one image grid holds at most {:,} samples, not {:,}".format(
-                MAX_GRID, n))
-        samples = sampling.prior_samples(model, n, temperature, sample=False, seed=rng)
-        return [write_image_grid(finish(samples), out_dir / "samples.png")]
-    paths = []
+        z = sampling.prior_latents(model, n, temperature, rng)
+        means = sampling.decode(model, z, labels=labels)
+        ncols = model.labels if model.labels and label is None else None
+        return [write_image_grid(finish(means), out_dir / "samples.png", ncols=ncols),
+                write_arrays(out_dir / SAMPLES_FILE, arrays(means, z, labels))]
+    paths, kept = [], []
     for first in range(0, n, CHUNK):  # memory for CHUNK samples at a time, whatever n is
         count = min(CHUNK, n - first)
-        samples = finish(sampling.prior_samples(model, count, temperature, seed=rng))
-        paths += write_midi_samples(samples, out_dir, first=first, total=n, **midi_options)
-    return paths
+        chunk = None if labels is None else labels[first:first + count]
+        z = sampling.prior_latents(model, count, temperature, rng)
+        means = sampling.decode(model, z, labels=chunk)
+        kept.append((z, means))
+        samples = finish(means)
+        if chunk is None:
+            paths += write_midi_samples(samples, out_dir, first=first, total=n, **midi_options)
+            continue
+        for value in numpy.unique(chunk):  # <label>_<k>.mid, k counted within the label
+            paths += write_midi_samples(
+                samples[chunk == value], out_dir, prefix=names[value],
+                first=int(numpy.sum(labels[:first] == value)),
+                total=int(numpy.sum(labels == value)), **midi_options)
+    saved = arrays(numpy.concatenate([means for _, means in kept]),
+                   numpy.concatenate([z for z, _ in kept]), labels)
+    return paths + [write_arrays(out_dir / SAMPLES_FILE, saved)]
 
 
 def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
     """Draw every figure that fits a finished run into ``out_dir`` (default
     ``run_dir/figures``); returns the paths written.
 
-    MNIST (images): prior samples, latent scatter, losses, reconstructions, completion,
-    interpolation between two classes' mean encodings, the manifold when the latent
-    space is 2-D, and the scatter/grid GIFs when the run recorded ``latents.npz``.
+    MNIST (images): prior samples (for a conditional model a grid of samples per label),
+    latent scatter, losses, reconstructions, completion, interpolation between two
+    classes' mean encodings, the manifold when the latent space is 2-D (and the model
+    reads no labels), and the scatter/grid GIFs when the run recorded ``latents.npz``.
     Music: losses, piano rolls of a real test window, its reconstruction and samples
-    from the prior (on above 0.2, the study's threshold), and the scatter of the pieces.
-    ``data`` replaces the run's own data set (loaded from its config otherwise).
+    from the prior (one per label for a conditional model; on above 0.2, the study's
+    threshold), and the scatter of the pieces. A conditional model reads the test
+    examples' labels. ``data`` replaces the run's own data set (loaded from its config
+    otherwise).
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir, device=device, data=data)
@@ -150,24 +227,32 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
         rolls = dict(low=music["low"], steps_per_beat=music["steps_per_beat"],
                      note_state=music["note_state"])
         if len(x):
-            recon = sampling.reconstruct(model, x[:1])[0]
+            recon = sampling.reconstruct(model, x[:1],
+                                         labels=None if labels is None else labels[:1])[0]
             paths.append(plots.plot_piano_rolls(
                 [x[0], recon], out / "piano_roll_test.png",
                 ["test window 0", "its reconstruction (probabilities)"], threshold=0.5, **rolls))
-        samples = sampling.prior_samples(model, 3, seed=seed)
-        paths.append(plots.plot_piano_rolls(
-            list(samples), out / "piano_roll_samples.png",
-            ["prior sample {} (probabilities)".format(i) for i in range(len(samples))],
-            threshold=0.2, **rolls))
+        kinds = list(range(model.labels)) if model.labels else None
+        samples = sampling.prior_samples(model, model.labels or 3, seed=seed, labels=kinds)
+        titles = (["prior sample, {} (probabilities)".format(name)
+                   for name in config.model.label_names] if model.labels else
+                  ["prior sample {} (probabilities)".format(i) for i in range(len(samples))])
+        paths.append(plots.plot_piano_rolls(list(samples), out / "piano_roll_samples.png",
+                                            titles, threshold=0.2, **rolls))
         return paths
-    paths.append(plots.plot_prior_samples(model, out / "prior_samples.png", seed=seed))
+    if model.labels:
+        paths.append(plots.plot_class_samples(model, out / "samples_by_class.png",
+                                              config.model.label_names, seed=seed))
+    else:
+        paths.append(plots.plot_prior_samples(model, out / "prior_samples.png", seed=seed))
     if len(x):
-        paths.append(plots.plot_reconstructions(model, x, out / "reconstructions.png"))
-        paths.append(plots.plot_completion(model, x, out / "completion.png"))
+        paths.append(plots.plot_reconstructions(model, x, out / "reconstructions.png",
+                                                labels=labels))
+        paths.append(plots.plot_completion(model, x, out / "completion.png", labels=labels))
     if labels is not None and len(numpy.unique(labels)) >= 2:
         paths.append(plots.plot_class_interpolation(model, x, labels, out / "interpolation.png",
                                               label_names=names))
-    if model.latent == 2:
+    if model.latent == 2 and not model.labels:
         paths.append(plots.plot_manifold(model, out / "manifold.png"))
     if latents is not None:
         paths += write_latent_gifs(run_dir, out, record=latents)

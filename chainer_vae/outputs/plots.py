@@ -4,7 +4,8 @@ Every ``plot_*`` function draws with matplotlib's Agg canvas (``matplotlib.figur
 without pyplot, so it works headless, in threads and beside a notebook's own backend),
 writes its PNG atomically (a temporary file, then a rename) and returns the path.
 
-- Fig. 2: ``plot_prior_samples`` (digits decoded from z ~ N(0, I));
+- Fig. 2: ``plot_prior_samples`` (digits decoded from z ~ N(0, I)); for a conditional
+  model ``plot_class_samples`` (one row of samples per label, one column per z);
 - Fig. 3: ``plot_latent_scatter`` (test-set encodings coloured by digit); its GIF over
   the epochs comes from ``chainer_vae.outputs.gifs``;
 - Figs. 4 and 5: ``plot_losses`` (train and test loss and KL per epoch);
@@ -173,10 +174,32 @@ def plot_prior_samples(model, path, n=100, temperature=1.0, seed=0, ncols=10, ti
     return _image_figure(as_images(samples), path, ncols, title)
 
 
+def plot_class_samples(model, path, label_names, per_class=10, temperature=1.0, seed=0,
+                       title=None):
+    """Samples of a conditional model, one row per label (named on the left), one column
+    per z ~ N(0, temperature^2 I): the same ``per_class`` draws of z decoded with every
+    label, so a column shows one style in every class."""
+    z = sampling.prior_latents(model, per_class, temperature, seed)
+    labels = numpy.repeat(numpy.arange(model.labels), per_class)
+    images = as_images(sampling.decode(model, numpy.tile(z, (model.labels, 1)), labels=labels))
+    height = images.shape[1]
+    grid = tile(numpy.clip(images, 0, 1), per_class, pad=1, pad_value=0.5)
+    fig = _figure(0.35 * per_class * images.shape[2] / 28 + 1.2,
+                  0.35 * model.labels * height / 28 + 0.6)
+    ax = fig.add_axes([0.12, 0.02, 0.86, 0.9])
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([row * (height + 1) + height / 2 for row in range(model.labels)])
+    ax.set_yticklabels([str(name) for name in label_names][:model.labels], fontsize=8)
+    ax.set_title(title or "Samples by label (one z per column)", fontsize=10)
+    return save_figure(fig, path)
+
+
 def plot_latent_scatter(model, x, labels, path, label_names=None, title=None):
-    """Fig. 3: the means of q(z|x) of ``x`` coloured by label; for more than two latent
-    dimensions the first two principal components (said in the title)."""
-    z = sampling.encode(model, x)
+    """Fig. 3: the means of q(z|x) (q(z|x, y) for a conditional model) of ``x``
+    coloured by label; for more than two latent dimensions the first two principal
+    components (said in the title)."""
+    z = sampling.encode(model, x, labels=labels)
     points, axis_names = latent_projection(z)
     if title is None:
         title = "Test-set encodings (latent {})".format(model.latent)
@@ -264,17 +287,20 @@ def plot_samples_by_latent_size(models_by_size, path, n=25, temperature=1.0, see
 
 
 def plot_interpolation(model, a, b, path, steps=10, methods=("linear", "slerp"), encoded=False,
-                       names=("A", "B"), title=None):
+                       names=("A", "B"), title=None, labels=None):
     """Decodings along latent paths from ``a`` to ``b``, one row per method. ``a`` and
     ``b`` are examples (encoded to their means of q(z|x)), or latent vectors with
-    ``encoded``. Example endpoints are drawn in the first and last columns."""
+    ``encoded``. Example endpoints are drawn in the first and last columns. A
+    conditional model reads the ends' ``labels`` (a pair), their weights moving along
+    the path (``sampling.label_path``)."""
     rows = []
     for method in methods:
         if encoded:
             z_path = sampling.interpolate_latents(a, b, steps, method)
-            decoded = sampling.decode(model, z_path)
+            decoded = sampling.decode(model, z_path,
+                                      labels=sampling.label_path(model, labels, steps))
         else:
-            _, decoded = sampling.interpolate(model, a, b, steps, method)
+            _, decoded = sampling.interpolate(model, a, b, steps, method, labels=labels)
         rows.append(as_images(decoded))
     ncols = steps
     if not encoded:
@@ -312,13 +338,14 @@ def plot_class_interpolation(model, x, labels, path, classes=None, steps=10,
     return plot_interpolation(model, a, b, path, steps, methods, encoded=True,
                               names=(name(classes[0]), name(classes[1])),
                               title="Between the mean encodings of {} and {}".format(
-                                  name(classes[0]), name(classes[1])))
+                                  name(classes[0]), name(classes[1])), labels=classes)
 
 
-def plot_reconstructions(model, x, path, n=10, title=None):
-    """The first ``n`` examples of ``x`` (top row) and their reconstructions (bottom)."""
+def plot_reconstructions(model, x, path, n=10, title=None, labels=None):
+    """The first ``n`` examples of ``x`` (top row) and their reconstructions (bottom),
+    with their ``labels`` for a conditional model."""
     x = numpy.asarray(x)[:n]
-    recon = sampling.reconstruct(model, x)
+    recon = sampling.reconstruct(model, x, labels=None if labels is None else labels[:n])
     images = numpy.concatenate([as_images(x), as_images(recon)])
     return _image_figure(images, path, len(x), title or "Test data (top) and reconstructions")
 
@@ -327,12 +354,14 @@ HIDDEN_COLOR = (0.15, 0.35, 0.75)
 
 
 def plot_completion(model, x, path, n=8, part="bottom", fraction=0.5, iterations=20,
-                    title=None):
+                    title=None, labels=None):
     """Completion of occluded examples: the data, what the model sees (the hidden part
-    in blue), and the iterative completion (``generation.complete_occluded``)."""
+    in blue), and the iterative completion (``generation.complete_occluded``; a
+    conditional model knows the examples' ``labels``)."""
     x = numpy.asarray(x)[:n]
     mask = sampling.occlusion_mask(x.shape[1:], part, fraction)
-    completed = sampling.complete_occluded(model, x, mask, iterations)
+    completed = sampling.complete_occluded(model, x, mask, iterations,
+                                           labels=None if labels is None else labels[:n])
     grey = [numpy.repeat(as_images(v)[..., None], 3, axis=3) for v in (x, x, completed)]
     hidden = ~as_images(mask[None])[0]
     grey[1][:, hidden] = HIDDEN_COLOR

@@ -34,7 +34,7 @@ from chainer import training
 
 from chainer_vae.data import examples_array
 from chainer_vae.errors import TrainingDiverged
-from chainer_vae.files import atomic_output
+from chainer_vae.files import write_arrays
 from chainer_vae.inference import sampling
 from chainer_vae.runs import (LATENTS_FILE, latest_snapshot, read_latents, save_model,
                               serialize_random_state)
@@ -177,17 +177,12 @@ class BestModel(training.Extension):
         self.epoch = int(serializer("epoch", self.epoch))
 
 
-def _write_npz(path, arrays):
-    with atomic_output(path) as temporary:
-        with open(temporary, "wb") as stream:
-            numpy.savez_compressed(stream, **arrays)
-
-
 class LatentRecorder(training.Extension):
     """Appends the encodings of ``x`` (and, for latent size 2 with ``grid``, the decoder's
     means on an ``grid_size`` x ``grid_size`` grid through the inverse Gaussian CDF) to
     ``out_dir/latents.npz`` every epoch. ``x`` is an array or a dataset (such as
-    ``data.test``); only its first ``limit`` examples are read, once, here.
+    ``data.test``); only its first ``limit`` examples are read, once, here. A conditional
+    model encodes them with their ``labels`` and records no grid (which has no label).
     """
 
     trigger = 1, "epoch"
@@ -197,8 +192,9 @@ class LatentRecorder(training.Extension):
         self._model = model
         x = examples_array(x, limit)
         self._x = x
+        self._y = None if labels is None else numpy.asarray(labels).reshape(-1)[:len(x)]
         self._labels = (numpy.full(len(x), -1, numpy.int64) if labels is None
-                        else numpy.asarray(labels).reshape(-1)[:len(x)].astype(numpy.int64))
+                        else self._y.astype(numpy.int64))
         self._path = Path(out_dir) / LATENTS_FILE
         self._grid = bool(grid)
         self._grid_size = grid_size
@@ -212,10 +208,10 @@ class LatentRecorder(training.Extension):
     def record(self, epoch):
         """Encode (and decode the grid) now, and store it as ``epoch``."""
         model = self._model
-        z = sampling.encode(model, self._x, self._batch_size)
+        z = sampling.encode(model, self._x, self._batch_size, labels=self._y)
         arrays = {"epochs": numpy.array([epoch], numpy.int64), "z": z[None],
                   "labels": self._labels}
-        if self._grid and model.latent == 2:
+        if self._grid and model.latent == 2 and not model.labels:
             grid_z = sampling.latent_grid(self._grid_size, self._span)
             decoded = sampling.decode(model, grid_z, self._batch_size)
             arrays["grid_z"] = grid_z
@@ -227,7 +223,7 @@ class LatentRecorder(training.Extension):
                 if key in arrays:
                     arrays[key] = numpy.concatenate([old[key][keep], arrays[key]])
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        _write_npz(self._path, arrays)
+        write_arrays(self._path, arrays)
         return self._path
 
     def _previous(self, new):

@@ -111,10 +111,11 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     if data is None:
         with dist.root_first():
             data = load_data(config.data, config.model.encoder, progress=progress)
-    monitored, _ = data.split("valid" if train_config.select == "valid" else "test")
     # the parameters, their gradients, Adam's two moments, its flat gradient and scratch
     # arrays, and the moving average
     model = build_for(config, data, copies=6 + bool(train_config.average))
+    labelled = config.model.conditional  # batches of (x, y) pairs
+    monitored = data.examples("valid" if train_config.select == "valid" else "test", labelled)
     batch = min(train_config.batch_size, len(data.train))
     check_fits(4 * ACTIVATION_COPIES * train_config.k * batch * int(numpy.prod(data.input_shape)),
                "a training step on {} examples with k = {}".format(batch, train_config.k),
@@ -130,7 +131,8 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     optimizer = dist.optimizer(FusedAdam(alpha=train_config.lr))  # chainer's Adam, in place
     optimizer.setup(loss)
 
-    train_set = dist.scatter(data.train, shuffle=True, seed=train_config.seed)
+    train_set = dist.scatter(data.examples("train", labelled), shuffle=True,
+                             seed=train_config.seed)
     batch = min(train_config.batch_size, len(train_set))
     train_iter = BatchIterator(train_set, batch)
     monitor_iter = BatchIterator(dist.scatter(monitored), train_config.batch_size,

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 from chainer.dataset import concat_examples
 
+from chainer_vae.data import Data, Labelled
 from chainer_vae.data.images import ImageDataset
 from chainer_vae.data.iterators import BatchIterator, to_device
+from chainer_vae.errors import ConfigError
 
 
 def _grey_images(n=23, side=4, seed=0):
@@ -73,3 +75,40 @@ def test_snapshot_state_loads_into_serial_iterator(tmp_path):
     chainer.serializers.load_npz(str(tmp_path / "it.npz"), theirs)
     np.testing.assert_array_equal(ours.next(), concat_examples(theirs.next()))
     assert ours.epoch_detail == theirs.epoch_detail
+
+
+def test_labelled_batches_are_pairs_drawn_as_the_examples_are():
+    """(x, y) pairs whose x are the batches of the examples alone, with the same random
+    draws (dynamic binarization), and whose y belong to those x; per-example access (a
+    shard of a data-parallel run) gives the same pairs."""
+    cpu = chainer.get_device("@numpy")
+    images, labels = _grey_images(), (np.arange(23) * 7) % 5
+    np.random.seed(3)
+    expected = _batches(BatchIterator(ImageDataset(images, binarize="dynamic"), 5), 9)
+    np.random.seed(3)
+    pairs = _batches(BatchIterator(Labelled(ImageDataset(images, binarize="dynamic"), labels),
+                                   5), 9)
+    for x, (got, y) in zip(expected, pairs):
+        np.testing.assert_array_equal(got, x)
+        assert y.dtype == np.int32 and y.shape == (len(x),)
+    np.random.seed(4)
+    x, y = to_device(BatchIterator(Labelled(images, labels), 6).next(), cpu)
+    rows = [int(np.flatnonzero((images == row).all(axis=1))[0]) for row in x]
+    np.testing.assert_array_equal(y, labels[rows])
+    shard = chainer.datasets.SubDataset(Labelled(images, labels), 2, 9)
+    x, y = to_device(BatchIterator(shard, 4, shuffle=False).next(), cpu)
+    np.testing.assert_array_equal(x, images[2:6])
+    np.testing.assert_array_equal(y, labels[2:6])
+
+
+def test_only_labelled_splits_become_pairs():
+    images = _grey_images()
+    data = Data(images, images[:3], (16,), np.arange(23) % 2, np.arange(3) % 2, ["a", "b"])
+    assert data.examples("train") is images
+    x, y = data.examples("test", labelled=True)[1]
+    assert y == 1 and x.shape == (16,)
+    unlabelled = Data(images, images[:3], (16,), details={"dataset": "jsb"})
+    with pytest.raises(ConfigError, match="jsb data set has no labels"):
+        unlabelled.examples("train", labelled=True)
+    with pytest.raises(ConfigError, match="3 labels for 23 examples"):
+        Labelled(images, np.arange(3))

@@ -170,4 +170,5 @@ def test_train_on_a_benchmark_selects_on_validation_and_scores_whole_pieces(tiny
     assert cli.main(["sample", str(run), "--out", str(tmp_path / "s"), "--n", "2",
                      "--length", "12"]) == 0
     written = sorted(path.name for path in (tmp_path / "s").iterdir())
-    assert written == ["sample_000.mid", "sample_000.png", "sample_001.mid", "sample_001.png"]
+    assert written == ["sample_000.mid", "sample_000.png", "sample_001.mid", "sample_001.png",
+                       "samples.npz"]

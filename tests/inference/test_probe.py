@@ -82,3 +82,13 @@ def test_probe_needs_labels(tmp_path, capsys):
     capsys.readouterr()
     code, _, err = run_cli(capsys, "probe", run, "--labels", "4")
     assert code == 2 and "needs labelled data" in err
+
+
+def test_probe_refuses_a_conditional_run(toy_mnist, tmp_path, capsys):
+    run = tmp_path / "conditional"
+    assert cli.main(["train", "--data-dir", str(toy_mnist), "--epochs", "1", "--hidden", "8",
+                     "--latent", "2", "--conditional", "--out", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    code, _, err = run_cli(capsys, "probe", run, "--labels", "10")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "trained with --conditional" in err

@@ -285,11 +285,22 @@ def test_sample_run_mnist(tmp_path, model, toy):
     data = Data(x, x[:20], (784,), labels, labels[:20], [str(d) for d in range(4)])
     out = tmp_path / "samples"
     paths = actions.sample_run(run, out, n=12, seed=0, data=data)
-    assert paths == [out / "samples.png"] and paths[0].read_bytes().startswith(PNG)
+    assert paths == [out / "samples.png", out / "samples.npz"]
+    assert paths[0].read_bytes().startswith(PNG)
+    saved = np.load(paths[1])
+    assert sorted(saved.files) == ["means", "z"]  # no labels: an unconditional model
+    np.testing.assert_array_equal(saved["means"], gen.prior_samples(model, 12, seed=0))
+    np.testing.assert_array_equal(saved["z"], gen.prior_latents(model, 12, seed=0))
     paths = actions.sample_run(run, out, from_test=3, data=data)
-    assert paths == [out / "reconstruction_3.png"]
+    assert paths == [out / "reconstruction_3.png", out / "samples.npz"]
+    np.testing.assert_array_equal(np.load(paths[1])["means"], gen.reconstruct(model, x[3:4]))
     paths = actions.sample_run(run, out, interpolate_between=(0, 1), steps=5, data=data)
-    assert [p.name for p in paths] == ["interpolation_linear.png", "interpolation_slerp.png"]
+    assert [p.name for p in paths] == ["interpolation_linear.png", "interpolation_slerp.png",
+                                       "samples.npz"]
+    saved = np.load(paths[-1])
+    assert saved["means"].shape == (2, 5, 784) and saved["z"].shape == (2, 5, 2)
+    np.testing.assert_array_equal(saved["means"][1], gen.interpolate(model, x[0], x[1], 5,
+                                                                      "slerp")[1])
     with pytest.raises(ConfigError, match="does not exist"):
         actions.sample_run(run, out, from_test=20, data=data)
 
@@ -307,16 +318,19 @@ def test_sample_run_midi(tmp_path):
     data = Data(windows, windows[:5], shape, np.zeros(40, int), np.zeros(5, int), ["piece"])
     out = tmp_path / "midi"
     paths = actions.sample_run(run, out, n=3, seed=0, data=data)
-    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
+    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid",
+                                       "samples.npz"]
+    assert np.load(paths.pop())["means"].shape == (3,) + shape
     assert all(_note_ons(p, mido) for p in paths)
     assert all(p.with_suffix(".png").is_file() for p in paths)
     bernoulli = actions.sample_run(run, tmp_path / "b", n=2, sample=True, seed=0, data=data)
-    assert all(_note_ons(p, mido) for p in bernoulli)
+    assert all(_note_ons(p, mido) for p in bernoulli[:-1])
     paths = actions.sample_run(run, out, from_test=2, data=data)
-    assert [p.name for p in paths] == ["test_2_000.mid", "reconstruction_2_000.mid"]
+    assert [p.name for p in paths] == ["test_2_000.mid", "reconstruction_2_000.mid",
+                                       "samples.npz"]
     assert len(_note_ons(paths[0], mido)) > 0
     paths = actions.sample_run(run, out, interpolate_between=(0, 1), steps=4, data=data)
-    assert len(paths) == 8 and paths[0].name == "linear_000.mid"
+    assert len(paths) == 9 and paths[0].name == "linear_000.mid"
     assert json.loads((run / "config.json").read_text())["data"]["dataset"] == "midi"
 
 
@@ -342,6 +356,83 @@ def test_sample_run_midi_longer_than_the_training_window(tmp_path):
     longer = actions.sample_run(run, tmp_path / "long", n=3, seed=0, data=data, length=48,
                             threshold=0.1)
     short = actions.sample_run(run, tmp_path / "short", n=3, seed=0, data=data, threshold=0.1)
-    assert max(last_step(p) for p in longer) >= 16 > max(last_step(p) for p in short)
+    assert max(last_step(p) for p in longer[:-1]) >= 16 > max(last_step(p) for p in short[:-1])
+    assert np.load(longer[-1])["means"].shape == (3, 48, 2 * 78)
     with pytest.raises(ConfigError, match="prior only"):
         actions.sample_run(run, tmp_path / "x", from_test=0, data=data, length=48)
+
+
+# ---------------------------------------------------------------------------- labels
+
+@pytest.fixture(scope="module")
+def labelled(toy):
+    x, labels = toy
+    config = ModelConfig(input_shape=(784,), latent=2, hidden=[24], conditional=True,
+                         label_names=[str(d) for d in range(10)])
+    return train_tiny(config, x, steps=200, labels=labels.astype(np.int32))
+
+
+def test_labels_for_checks_what_a_conditional_model_reads(model, labelled):
+    assert gen.labels_for(model, [1, 2], 2) is None  # ignored without labels
+    np.testing.assert_array_equal(gen.labels_for(labelled, 4, 3), [4, 4, 4])
+    weights = np.full((2, 10), 0.1)
+    assert gen.labels_for(labelled, weights, 2).dtype == np.float32
+    for labels, message in ((None, "trained with --conditional"), ([1, 10], r"\[0, 10\), got 10"),
+                            ([-1, 0], "got -1"), ([1, 2, 3], "expected 2 int labels"),
+                            ([0.5, 1.0], "expected 2 int labels")):
+        with pytest.raises(ConfigError, match=message):
+            gen.labels_for(labelled, labels, 2)
+    path = gen.label_path(labelled, (2, 5), 5)
+    np.testing.assert_allclose(path[0], np.eye(10)[2])
+    np.testing.assert_allclose(path[-1], np.eye(10)[5])
+    np.testing.assert_allclose(path[2, [2, 5]], [0.5, 0.5])
+    assert gen.label_path(model, (2, 5), 5) is None
+
+
+def test_conditional_sampling_reads_the_labels(labelled, toy):
+    x, labels = toy
+    z = gen.prior_latents(labelled, 4, seed=0)
+    as_three = gen.decode(labelled, z, labels=3)
+    np.testing.assert_array_equal(gen.prior_samples(labelled, 4, seed=0, labels=3), as_three)
+    assert not np.allclose(as_three, gen.decode(labelled, z, labels=8))
+    # the ends of a walk decode like each example with its own label
+    path, decoded = gen.interpolate(labelled, x[0], x[1], 4, labels=(labels[0], labels[1]))
+    np.testing.assert_allclose(decoded[[0, -1]],
+                               gen.reconstruct(labelled, x[:2], labels=labels[:2]), atol=1e-6)
+    fixed = gen.interpolate(labelled, x[0], x[1], 4, labels=(labels[0], labels[1]),
+                            path_labels=6)[1]
+    np.testing.assert_array_equal(fixed, gen.decode(labelled, path, labels=6))
+    recoloured = gen.reconstruct(labelled, x[:3], labels=labels[:3], decode_labels=6)
+    np.testing.assert_array_equal(recoloured, gen.decode(
+        labelled, gen.encode(labelled, x[:3], labels=labels[:3]), labels=6))
+    completed = gen.complete_occluded(labelled, x[:2], gen.occlusion_mask((784,)), 2,
+                                      labels=labels[:2])
+    assert completed.shape == (2, 784)
+
+
+def test_sample_run_of_a_conditional_music_model_names_files_by_label(tmp_path):
+    shape = (16, 2 * 78)
+    rng = np.random.RandomState(0)
+    windows = (rng.rand(40, *shape) < 0.15).astype(np.float32)
+    labels = np.arange(40) % 2
+    config = ModelConfig(input_shape=shape, latent=3, hidden=[16], activation="relu",
+                         conditional=True, label_names=["jazz", "rock"])
+    model = train_tiny(config, windows, steps=5, labels=labels.astype(np.int32))
+    run = tmp_path / "run"
+    _run_folder(run, config, dataset="midi", window=16)
+    save_model(model, run)
+    data = Data(windows, windows[:5], shape, labels, labels[:5], ["jazz", "rock"])
+    paths = actions.sample_run(run, tmp_path / "all", n=5, seed=0, data=data)
+    assert [p.name for p in paths] == ["jazz_000.mid", "jazz_001.mid", "jazz_002.mid",
+                                       "rock_000.mid", "rock_001.mid", "samples.npz"]
+    saved = np.load(paths[-1])
+    assert saved["labels"].tolist() == [0, 1, 0, 1, 0]
+    assert saved["label_names"].tolist() == ["jazz", "rock"]
+    np.testing.assert_allclose(saved["means"][1], gen.decode(model, saved["z"][1:2],
+                                                             labels=1)[0], atol=1e-6)
+    paths = actions.sample_run(run, tmp_path / "rock", n=3, seed=0, data=data, label="rock")
+    assert [p.name for p in paths] == ["rock_000.mid", "rock_001.mid", "rock_002.mid",
+                                       "samples.npz"]
+    with pytest.raises(ConfigError, match="unknown label 'disco'; the model knows jazz, rock"):
+        actions.sample_run(run, tmp_path / "x", label="disco", data=data)
+    assert not (tmp_path / "x").exists()

@@ -22,6 +22,12 @@ CONFIGS = [
          step_made=5, bidirectional=False),
     dict(encoder="lstm", decoder="mlp", input_shape=(28, 28), hidden=[9], step_made=3),
     dict(encoder="mlp", decoder="lstm", input_shape=(5, 6), hidden=[4], dropout=0.2),
+    dict(hidden=[], latent=2, conditional=True, label_names=["a", "b", "c"]),
+    dict(hidden=[20], step_made=12, input_shape=(36,), conditional=True, label_names=["x"]),
+    dict(encoder="conv", decoder="conv", input_shape=(12, 10), channels=[3], hidden=[7],
+         conditional=True, label_names=list("abcd")),
+    dict(encoder="lstm", decoder="lstm", input_shape=(7, 10), hidden=[6], autoregressive=True,
+         step_made=5, conditional=True, label_names=list("ab")),
 ]
 
 

@@ -291,3 +291,74 @@ def test_plot_run_midi(tmp_path):
                                              "piano_roll_samples.png", "piano_roll_test.png"]
     assert all(p.parent == run / "figures" for p in paths)
     png(paths[0])
+
+
+def _conditional_run(tmp_path, config, x, labels, names, dataset="mnist"):
+    config = RunConfig(model=config)
+    config.data.dataset = dataset
+    run = tmp_path / "run"
+    run.mkdir()
+    config.save(run)
+    save_model(train_tiny(config.model, x, steps=20, labels=labels.astype(np.int32)), run)
+    (run / "log").write_text(json.dumps(LOG))
+    return run
+
+
+def test_plot_run_of_a_conditional_mnist_model(tmp_path, toy):
+    x, labels = toy
+    names = [str(d) for d in range(10)]
+    config = ModelConfig(input_shape=(784,), latent=2, hidden=[16], conditional=True,
+                         label_names=names)
+    run = _conditional_run(tmp_path, config, x, labels, names)
+    data = Data(x, x[:30], (784,), labels, labels[:30], names)
+    paths = actions.plot_run(run, data=data)
+    assert sorted(p.name for p in paths) == sorted([
+        "losses.png", "latent_scatter.png", "samples_by_class.png", "reconstructions.png",
+        "completion.png", "interpolation.png"])  # no manifold: it would need a label
+    png(run / "figures" / "samples_by_class.png")
+
+
+def test_samples_by_class_decode_one_z_per_column_with_every_label(tmp_path, toy, monkeypatch):
+    x, labels = toy
+    names = [str(d) for d in range(10)]
+    model = train_tiny(ModelConfig(input_shape=(784,), latent=2, hidden=[16], conditional=True,
+                                   label_names=names), x, steps=20,
+                       labels=labels.astype(np.int32))
+    seen = []
+    decode = gen.decode
+
+    def spy(model, z, batch_size=500, labels=None):
+        seen.append((z, labels))
+        return decode(model, z, batch_size, labels)
+    monkeypatch.setattr(gen, "decode", spy)
+    png(plots.plot_class_samples(model, tmp_path / "grid.png", names, per_class=4, seed=3))
+    (z, labels), = seen
+    np.testing.assert_array_equal(z, np.tile(gen.prior_latents(model, 4, seed=3), (10, 1)))
+    np.testing.assert_array_equal(labels, np.repeat(np.arange(10), 4))
+
+
+def test_plot_run_of_a_conditional_music_model(tmp_path):
+    shape = (16, 156)
+    rng = np.random.RandomState(0)
+    windows = (rng.rand(30, *shape) < 0.1).astype(np.float32)
+    labels = np.arange(30) % 3
+    names = ["jazz", "rock", "disco"]
+    config = ModelConfig(input_shape=shape, latent=3, hidden=[8], activation="relu",
+                         conditional=True, label_names=names)
+    run = _conditional_run(tmp_path, config, windows, labels, names, dataset="midi")
+    data = Data(windows, windows[:6], shape, labels, labels[:6], names)
+    paths = actions.plot_run(run, data=data)
+    assert sorted(p.name for p in paths) == ["latent_scatter.png", "losses.png",
+                                             "piano_roll_samples.png", "piano_roll_test.png"]
+
+
+def test_recorder_encodes_a_conditional_model_with_the_labels(tmp_path, toy):
+    x, labels = toy
+    model = train_tiny(ModelConfig(input_shape=(784,), latent=2, hidden=[16], conditional=True,
+                                   label_names=[str(d) for d in range(10)]), x, steps=20,
+                       labels=labels.astype(np.int32))
+    LatentRecorder(model, x, labels, tmp_path, limit=30).record(1)
+    record = read_latents(tmp_path)
+    assert "grid" not in record  # a grid of z alone has no label to decode with
+    np.testing.assert_allclose(record["z"][0], gen.encode(model, x[:30], labels=labels[:30]),
+                               atol=1e-6)

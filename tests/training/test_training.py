@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401
+import chainer
 
 from chainer_vae.config import RunConfig, default_model_config
-from chainer_vae.data import Data
+from chainer_vae.data import Data, examples_array, load_data
 from chainer_vae.errors import ConfigError, TrainingDiverged
-from chainer_vae.inference.evaluation import evaluate
-from chainer_vae.model import build_model
-from chainer_vae.runs import get_device, load_weights
+from chainer_vae.inference import sampling
+from chainer_vae.inference.evaluation import batch_seed, evaluate
+from chainer_vae.model import ELBOLoss, build_model
+from chainer_vae.runs import get_device, load_weights, seed_everything
 from chainer_vae.training import trainer as training
 from tiny_models import parameters, read_log, toy_config, toy_images
 
@@ -47,9 +49,16 @@ def with_average(config):
     return config
 
 
+def with_labels(config):
+    """A conditional VAE: the batches are (x, y) pairs."""
+    config.model.conditional = True
+    return config
+
+
 @pytest.mark.parametrize("binarize,model", [("threshold", None), ("dynamic", None),
                                             ("dynamic", with_dropout_lstm),
-                                            ("dynamic", with_average)])
+                                            ("dynamic", with_average),
+                                            ("dynamic", with_labels)])
 def test_resumed_run_ends_with_the_same_parameters(toy_mnist, tmp_path, binarize, model):
     def configured(epochs):
         config = toy_config(toy_mnist, epochs=epochs, kl_warmup=2.0, k=2)
@@ -184,6 +193,49 @@ def test_evaluate_scores_a_run(toy_mnist, tmp_path):
     assert result.elbo < result.log_likelihood  # IWAE with K = 50 tightens the bound
     limited = evaluate(run, iw_samples=5, limit=10, progress=False)
     assert limited.n == 10
+
+
+def test_a_conditional_run_draws_the_label_asked_for(toy_mnist, tmp_path):
+    """Toy digit d is a bright bar on rows 2d to 2d + 5: decoded at z = 0 with label d, a
+    conditional run's brightest six rows are those, and samples of label d are brighter
+    there than samples of the other labels. Its config names the labels, and evaluate
+    scores log p(x|y), each batch seeded by its index."""
+    run = tmp_path / "labels"
+    config = toy_config(toy_mnist, epochs=10, lr=1e-2)
+    config.model.conditional = True
+    model = training.train(config, run, progress=False)
+    assert RunConfig.load(run).model.label_names == [str(d) for d in range(10)]
+    modes = sampling.prior_samples(model, 10, temperature=0.0, labels=np.arange(10))
+    rows = modes.reshape(10, 28, 28).mean(axis=2)  # (label, row)
+    bands = [int(np.argmax([rows[d, r:r + 6].mean() for r in range(23)])) for d in range(10)]
+    assert bands == [2 * d for d in range(10)]
+    rows = sampling.prior_samples(model, 200, labels=np.arange(200) % 10, seed=0)
+    rows = rows.reshape(20, 10, 28, 28).mean(axis=(0, 3))
+    contrast = [rows[d, 2 * d:2 * d + 6].mean() - np.delete(rows, d, axis=0)[:, 2 * d:2 * d + 6]
+                .mean() for d in range(10)]
+    assert min(contrast) > 0.03, contrast
+    result = evaluate(run, iw_samples=4, batch_size=40, progress=False)
+    data = load_data(config.data, progress=False)
+    x, y = examples_array(data.test), data.test_labels.astype(np.int32)
+    total = 0.0
+    for index, start in enumerate(range(0, len(x), 40)):
+        seed_everything(batch_seed(0, index), get_device("@numpy"))
+        batch = slice(start, start + 40)
+        with chainer.no_backprop_mode(), chainer.using_config("train", False):
+            ELBOLoss(model)(x[batch], y[batch])
+        total += float(model.log_likelihood(x[batch], 4, y=y[batch]).sum())
+    assert result.log_likelihood == pytest.approx(total / len(x), rel=1e-6)
+
+
+def test_conditional_training_refuses_unlabelled_data(tmp_path, monkeypatch):
+    x, _ = toy_images(40)
+    data = Data(train=x, test=x[:10], input_shape=(784,), details={"dataset": "jsb"})
+    monkeypatch.setattr(training, "load_data", lambda *args, **kwargs: data)
+    config = toy_config(tmp_path, epochs=1)
+    config.model.conditional = True
+    with pytest.raises(ConfigError, match="--conditional needs labelled examples"):
+        training.train(config, tmp_path / "never", progress=False)
+    assert not (tmp_path / "never").exists()
 
 
 @pytest.mark.slow
