@@ -111,7 +111,9 @@ def _add_train(subparsers):
                    help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
     model.add_argument("--activation", choices=sorted(ACTIVATIONS))
     _schema_option(model, "--channels", ModelConfig, nargs="+", help="conv channels per layer")
-    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), help="default bernoulli")
+    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS),
+                       help="default bernoulli; continuous-bernoulli for grey levels (MNIST "
+                            "with --binarize none, its default then)")
     _schema_option(model, "--sigma", ModelConfig, help="gaussian: fixed std (default 1)")
     model.add_argument("--learned-variance", action="store_true", default=None,
                        help="gaussian: learn the std")
@@ -308,6 +310,8 @@ def _new_config(args) -> RunConfig:
     if model.conditional and data.dataset not in LABELLED_DATASETS:
         raise ConfigError("--conditional needs labelled examples ({}); the {} data set has no "
                           "labels".format(", ".join(LABELLED_DATASETS), data.dataset))
+    if model.likelihood == "continuous-bernoulli" and "binarize" not in data_options:
+        data.binarize = "none"  # grey levels, the only data it models
     train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
     if args.init_from:
         train_config.init_from = list(args.init_from)

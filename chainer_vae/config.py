@@ -173,6 +173,14 @@ class RunConfig:
         if self.data.low >= self.data.high:
             raise ConfigError("{}the lowest pitch {} is not below the highest {}".format(
                 "" if source is None else source + ": ", self.data.low, self.data.high))
+        grey = self.data.dataset == "mnist" and self.data.binarize == "none"
+        if self.model.likelihood == "continuous-bernoulli" and not grey:
+            raise ConfigError("{}the continuous-bernoulli likelihood models grey levels: it "
+                              "needs --dataset mnist --binarize none, not {}".format(
+                                  "" if source is None else source + ": ",
+                                  "--binarize " + self.data.binarize
+                                  if self.data.dataset == "mnist"
+                                  else "--dataset " + self.data.dataset))
         return self
 
     @classmethod

@@ -146,6 +146,32 @@ def test_mlp_decoder_with_made_trains_scores_and_draws_digits(toy_mnist, tmp_pat
     assert sorted(path.suffix for path in (tmp_path / "s").iterdir()) == [".npz", ".png"]
 
 
+def test_continuous_bernoulli_models_grey_levels_in_nats(toy_mnist, tmp_path, capsys):
+    run = tmp_path / "grey"
+    code, _, _ = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "2", "--hidden",
+                         "32", "--latent", "3", "--likelihood", "continuous-bernoulli",
+                         "--out", run, "--no-progress")
+    assert code == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["binarize"] == "none"  # grey levels, its only data
+    code, out, _ = run_cli(capsys, "evaluate", run, "--iw-samples", "20", "--json",
+                           "--no-progress")
+    result = json.loads(out)
+    # a density on [0, 1]^784: positive log densities are possible, the bound holds
+    assert code == 0 and result["elbo"] < result["log_likelihood"]
+    code, _, _ = run_cli(capsys, "sample", run, "--out", tmp_path / "s", "--n", "6")
+    saved = np.load(tmp_path / "s" / "samples.npz")
+    assert code == 0 and saved["means"].shape == (6, 784) and saved["z"].shape == (6, 3)
+    assert "labels" not in saved.files
+    from chainer_vae.runs import load_run
+
+    model = load_run(run).model
+    np.testing.assert_array_equal(model.decode(saved["z"]), saved["means"])
+    code, _, err = run_cli(capsys, "sample", run, "--out", tmp_path / "b", "--bernoulli")
+    assert_one_line_error(code, err, "--bernoulli", "continuous-bernoulli")
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_conditional_run_samples_plots_and_scores_with_labels(toy_mnist, tmp_path, capsys):
     run = tmp_path / "labels"
     code, _, _ = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1", "--hidden",

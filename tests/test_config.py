@@ -40,6 +40,8 @@ def test_a_saved_config_loads_back_equal(tmp_path):
     (lambda raw: raw.update(version=99), ["config version 99"]),
     (lambda raw: raw["model"].update(conditional="yes"), ["model.conditional", "true or false"]),
     (lambda raw: raw["model"].update(label_names=[3]), ["model.label_names", "a string"]),
+    (lambda raw: raw["model"].update(likelihood="continuous-bernoulli"),
+     ["continuous-bernoulli", "--binarize none"]),
 ])
 def test_a_bad_config_names_the_file_and_the_key(tmp_path, edit, words):
     raw = RunConfig().to_dict()

@@ -201,9 +201,13 @@ def conditional_run(toy_mnist, tmp_path_factory):
     (["sample", "{run}", "--label", "3"], ["--label 3", "without --conditional"]),
     (["train", "--dataset", "jsb", "--conditional"], ["--conditional needs labelled",
                                                       "jsb data set has no labels"]),
+    (["train", "--likelihood", "continuous-bernoulli", "--binarize", "threshold"],
+     ["continuous-bernoulli", "--binarize none", "not --binarize threshold"]),
+    (["train", "--dataset", "midi", "--likelihood", "continuous-bernoulli"],
+     ["continuous-bernoulli", "not --dataset midi"]),
 ])
-def test_labels_are_refused_in_one_line(run, conditional_run, toy_mnist, tmp_path, capsys,
-                                        args, words):
+def test_labels_and_grey_levels_are_refused_in_one_line(run, conditional_run, toy_mnist,
+                                                        tmp_path, capsys, args, words):
     args = [arg.format(run=run, crun=conditional_run) for arg in args]
     if args[0] == "train":
         args += ["--data-dir", str(toy_mnist), "--out", str(tmp_path / "r"), "--no-progress"]

@@ -42,7 +42,8 @@ class _Decoder(chainer.Chain):
 
     def generate(self, z, sample=False, y=None):
         """The mean of p(x|z, y) for each z, shape (B, *output_shape): probabilities for a
-        Bernoulli likelihood, locations for a Gaussian one."""
+        Bernoulli likelihood, locations for a Gaussian one, the continuous Bernoulli's
+        mean for that one."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             return mean_of(self(z, y=y))
 
@@ -202,7 +203,7 @@ class LSTMDecoder(_Decoder):
         """The mean of p(x|z, y) for independent values; otherwise one step
         (autoregressive) and one value within a step (``step_made``) at a time, each output
         fed back (a Bernoulli draw with ``sample``, else the mean rounded for Bernoulli
-        data, the mean for Gaussian data); returns the means of the conditionals along the
+        data, the mean for other data); returns the means of the conditionals along the
         way."""
         if not self._reads_x:
             return super().generate(z, sample, y)
@@ -255,7 +256,8 @@ class LSTMDecoder(_Decoder):
 
 def fed_back(likelihood, mean, sample):
     """The value an autoregressive decoder reads back for a drawn mean: a Bernoulli draw
-    with ``sample``, else the mean rounded, for binary data; the mean for Gaussian data."""
+    with ``sample``, else the mean rounded, for binary data; the mean for other data
+    (Gaussian, continuous Bernoulli)."""
     if not likelihood.binary:
         return mean
     if sample:

@@ -98,6 +98,9 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     music = music_options(config.data)
     is_music = music is not None
     prior = from_test is None and interpolate_between is None
+    if sample and not model.decoder.likelihood.binary:
+        raise ConfigError("--bernoulli draws binary values; the {} likelihood's samples are "
+                          "its means".format(config.model.likelihood))
     if prior and not is_music and n > MAX_GRID:
         raise ConfigError("one image grid holds at most {:,} samples, not {:,}".format(
             MAX_GRID, n))

@@ -25,7 +25,7 @@ CONFIGS = [
     dict(hidden=[], latent=2, conditional=True, label_names=["a", "b", "c"]),
     dict(hidden=[20], step_made=12, input_shape=(36,), conditional=True, label_names=["x"]),
     dict(encoder="conv", decoder="conv", input_shape=(12, 10), channels=[3], hidden=[7],
-         conditional=True, label_names=list("abcd")),
+         conditional=True, label_names=list("abcd"), likelihood="continuous-bernoulli"),
     dict(encoder="lstm", decoder="lstm", input_shape=(7, 10), hidden=[6], autoregressive=True,
          step_made=5, conditional=True, label_names=list("ab")),
 ]
