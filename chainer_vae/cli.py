@@ -28,6 +28,7 @@ from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 
 ARCHES = ("mlp", "conv", "lstm")
+BEATS_PER_BAR = 4  # the hierarchical decoder's bars, unless --bar says otherwise
 COUNT = number_type(int, AT_LEAST_ONE)
 INDEX = number_type(int, NON_NEGATIVE)
 # The options of ``train`` that fill each section of config.json, by their dest names
@@ -37,9 +38,9 @@ DATA_OPTIONS = ("dataset", "data_dir", "binarize", "classes", "train_per_class",
                 "valid_fraction")
 MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "activation", "channels",
                  "likelihood", "sigma", "learned_variance", "autoregressive", "step_made",
-                 "dropout", "conditional")
+                 "dropout", "conditional", "bar")
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
-                 "snapshot_every", "keep_snapshots", "average", "select")
+                 "snapshot_every", "keep_snapshots", "average", "select", "free_bits")
 RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
 # data options that mean something for some data sets only: {option: those data sets}
 ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("mnist",),
@@ -105,7 +106,9 @@ def _add_train(subparsers):
     model = p.add_argument_group("model")
     model.add_argument("--arch", choices=ARCHES, help="encoder and decoder (default mlp)")
     model.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
-    model.add_argument("--decoder", choices=ARCHES, help="override the decoder of --arch")
+    model.add_argument("--decoder", choices=ARCHES + ("hier",),
+                       help="override the decoder of --arch; hier: MusicVAE's hierarchical "
+                            "decoder, a conductor LSTM over bars and an LSTM per bar")
     _schema_option(model, "--latent", ModelConfig, help="latent size (default 20)")
     _schema_option(model, "--hidden", ModelConfig, nargs="+",
                    help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
@@ -123,6 +126,9 @@ def _add_train(subparsers):
                    help="lstm decoder: the values within a step depend on the lower ones; "
                         "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
                         "hidden units; default 0: independent)")
+    _schema_option(model, "--bar", ModelConfig, metavar="STEPS",
+                   help="hier decoder: steps of a bar (default: 4 beats of --steps-per-beat; "
+                        "--window must be a whole number of bars)")
     _schema_option(model, "--dropout", ModelConfig, metavar="RATE",
                    help="lstm decoder: drop this fraction of its hidden units in training "
                         "(default 0)")
@@ -145,6 +151,9 @@ def _add_train(subparsers):
     _schema_option(run, "--snapshot-every", TrainConfig,
                    help="epochs between snapshots (default 1)")
     _schema_option(run, "--keep-snapshots", TrainConfig, help="newest snapshots kept (default 2)")
+    _schema_option(run, "--free-bits", TrainConfig, metavar="NATS",
+                   help="charge an example's KL only above this many nats (MusicVAE's free "
+                        "bits, against a decoder that ignores z; default 0)")
     _schema_option(run, "--average", TrainConfig, metavar="DECAY",
                    help="evaluate and save a moving average of the parameters with this "
                         "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
@@ -307,6 +316,8 @@ def _new_config(args) -> RunConfig:
         setattr(data, name, list(value) if name == "transpose" else value)
     for name, value in model_options.items():
         setattr(model, name, value)
+    if model.decoder == "hier" and "bar" not in model_options:
+        model.bar = BEATS_PER_BAR * data.steps_per_beat
     if model.conditional and data.dataset not in LABELLED_DATASETS:
         raise ConfigError("--conditional needs labelled examples ({}); the {} data set has no "
                           "labels".format(", ".join(LABELLED_DATASETS), data.dataset))

@@ -23,10 +23,11 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 3
+CONFIG_VERSION = 4
 # Keys a config.json of an older version may lack (their default is what those runs did).
 ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
-            3: {"model": {"conditional", "label_names"}}}
+            3: {"model": {"conditional", "label_names"}},
+            4: {"model": {"bar"}, "train": {"free_bits"}}}
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class ModelConfig:
     # the order of their indices (set from the data when the model is first built)
     conditional: bool = False
     label_names: List[str] = _field([])
+    bar: int = _field(16, AT_LEAST_ONE)  # steps of a bar, for the hierarchical decoder
 
 
 @dataclass
@@ -150,6 +152,8 @@ class TrainConfig:
     # "valid": keep the parameters of the epoch best on the validation split
     select: str = _field("last", Choice(("last", "valid")))
     init_from: List[str] = _field([])  # run folders whose parameters the run began with
+    # nats of KL per example the loss does not charge (MusicVAE's free bits; 0: off)
+    free_bits: float = _field(0.0, NON_NEGATIVE)
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
@@ -189,7 +193,8 @@ class RunConfig:
             raise ConfigError("{}: expected a JSON object".format(source))
         unknown = set(raw) - {"version"} - set(SECTIONS)
         if unknown:
-            raise ConfigError("{}: unknown section(s) {}".format(source, ", ".join(sorted(unknown))))
+            raise ConfigError("{}: unknown section(s) {}".format(
+                source, ", ".join(sorted(unknown))))
         version = raw.get("version", 1)
         if version not in range(1, CONFIG_VERSION + 1):
             raise ConfigError("{}: config version {!r} is not one this chainer-vae reads "

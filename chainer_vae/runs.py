@@ -323,8 +323,8 @@ def initial_weights(run_dirs) -> tuple:
     return config, mean, [str(run_dir.resolve()) for run_dir in run_dirs]
 
 
-__all__ = ["BEST_MODEL_FILE", "LOCK_FILE", "build_for", "load_into",
-           "snapshots", "sound_snapshot", "trim_log", "writing", "LATENTS_FILE", "LOG_FILE", "LoadedRun", "MODEL_FILE",
-           "SNAPSHOT_PREFIX", "device_spec", "get_device", "initial_weights",
-           "is_cpu", "latest_snapshot", "load_run", "load_weights", "read_latents", "read_log",
-           "save_model", "save_npz_uncompressed", "seed_everything", "serialize_random_state"]
+__all__ = ["BEST_MODEL_FILE", "LATENTS_FILE", "LOCK_FILE", "LOG_FILE", "MODEL_FILE",
+           "SNAPSHOT_PREFIX", "build_for", "device_spec", "get_device", "initial_weights",
+           "is_cpu", "latest_snapshot", "load_into", "load_run", "load_weights", "LoadedRun",
+           "read_latents", "read_log", "save_model", "save_npz_uncompressed", "seed_everything",
+           "serialize_random_state", "snapshots", "sound_snapshot", "trim_log", "writing"]

@@ -106,7 +106,7 @@ def test_corrupt_idx_file_is_named(toy_mnist, tmp_path, capsys):
       "8", "--out", "{tmp}/r"], ["too small"]),
     (["train", "--data-dir", "{toy}", "--device", "@cupy:7", "--out", "{tmp}/r"], ["device"]),
     (["train", "--data-dir", "{toy}", "--arch", "conv", "--step-made", "32", "--out",
-      "{tmp}/r"], ["--step-made", "lstm or mlp"]),
+      "{tmp}/r"], ["--step-made", "lstm, hier or mlp"]),
     (["train", "--data-dir", "{toy}", "--arch", "lstm", "--dropout", "1.5", "--out", "{tmp}/r"],
      ["--dropout", "[0, 1)"]),
 ])

@@ -51,19 +51,21 @@ def batch_seed(seed, index):
 Batch = Tuple[Optional[int], numpy.ndarray, Optional[numpy.ndarray]]
 
 
-def scoring_batches(examples, batch_size, whole, labels=None) -> Iterator[Batch]:
+def scoring_batches(examples, batch_size, whole, labels=None, multiple=1) -> Iterator[Batch]:
     """(steps, batch, labels) triples that together hold ``examples``: batches of the
     examples (an array (N, *shape)) and of their ``labels`` (N,) (None: no labels), steps
     None; or, with ``whole``, batches of the pieces (a list of (T, F) arrays, unlabelled)
-    of one length T, shortest first, steps T."""
+    of one length T, shortest first, steps T, each piece padded with silent steps to a
+    length that is a ``multiple`` of steps (the bars of a hierarchical decoder)."""
     if not whole:
         for start in range(0, len(examples), batch_size):
             yield (None, examples[start:start + batch_size],
                    None if labels is None else labels[start:start + batch_size])
         return
-    lengths = numpy.asarray([len(piece) for piece in examples])
+    lengths = -(-numpy.asarray([len(piece) for piece in examples]) // multiple) * multiple
     for steps in numpy.unique(lengths):
-        pieces = [examples[i] for i in numpy.flatnonzero(lengths == steps)]
+        pieces = [numpy.pad(examples[i], ((0, steps - len(examples[i])), (0, 0)))
+                  for i in numpy.flatnonzero(lengths == steps)]
         for start in range(0, len(pieces), batch_size):
             yield (int(steps),
                    numpy.stack(pieces[start:start + batch_size]).astype(numpy.float32), None)
@@ -73,8 +75,10 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
              split="test", whole=False, progress=True, distributed=None) -> Evaluation:
     """The ELBO (one sample of z per example) and the IWAE estimate of log p(x) with
     ``iw_samples`` samples of the run's ``split`` (test or valid), both averaged per
-    example; with ``whole``, per piece and per time step of the whole pieces. A
-    conditional model scores each example with its label: log p(x|y).
+    example; with ``whole``, per piece and per time step of the whole pieces (for a
+    hierarchical decoder, each padded to whole bars with silent steps: a lower bound,
+    divided by the real steps only). A conditional model scores each example with its
+    label: log p(x|y).
 
     ``limit`` scores only the first examples (pieces); the time grows with
     ``iw_samples`` times the number of examples. The random draws of batch i come from
@@ -111,7 +115,10 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
         return models[steps]
 
     totals = numpy.zeros(2)  # ELBO, log-likelihood
-    batches = list(enumerate(scoring_batches(examples, batch_size, whole, labels)))
+    # a hierarchical decoder writes whole bars: pad the pieces' last bars with silent steps,
+    # which for binary data only lowers log p, since log p(x, silence) <= log p(x)
+    bar = run.config.model.bar if run.config.model.decoder == "hier" else 1
+    batches = list(enumerate(scoring_batches(examples, batch_size, whole, labels, bar)))
     mine = batches[dist.rank::dist.size]
     for index, (steps, x, y) in tqdm(mine, desc="evaluate {}".format(Path(run_dir).name),
                                      disable=not (progress and dist.is_writer), unit="batch"):

@@ -203,7 +203,8 @@ def interpolate_latents(z_a, z_b, steps, method="linear"):
         if math.sin(omega) < 1e-6:
             path = (1 - t) * z_a + t * z_b
         else:
-            path = (numpy.sin((1 - t) * omega) * z_a + numpy.sin(t * omega) * z_b) / math.sin(omega)
+            path = ((numpy.sin((1 - t) * omega) * z_a + numpy.sin(t * omega) * z_b)
+                    / math.sin(omega))
     path = path.astype(numpy.float32)
     path[0], path[-1] = z_a, z_b  # exact endpoints
     return path

@@ -10,7 +10,9 @@ Shapes: z (B, latent); a piece x (B, T, F) of T = U bars of ``bar`` steps each; 
 conductor's embeddings (B, U, H); the bottom decoder is an ``LSTMDecoder`` over the B * U
 bars, (B * U, bar, F), reading its bar's embedding where a flat decoder reads z (and,
 with ``autoregressive``, the previous step of the bar; with ``step_made``, the lower
-values of the step).
+values of the step). A conditional decoder's conductor reads the code [z, one-hot(y)].
+Since no weight depends on the number of bars, the conductor can also run longer than
+the training windows (``model.at_length``): longer pieces from one z.
 """
 import chainer
 import chainer.functions as F
@@ -28,25 +30,26 @@ class HierarchicalDecoder(_Decoder):
     docstring). ``bar`` is the number of steps of a bar."""
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), bar=16,
-                 autoregressive=False, step_made=0, dropout=0.0, **unused):
-        super().__init__(output_shape, likelihood)
+                 autoregressive=False, step_made=0, dropout=0.0, labels=0, **unused):
+        super().__init__(output_shape, likelihood, labels)
         steps, self._features = sequence_shape(output_shape)
         if bar < 1 or steps % bar:
             raise ConfigError("the hierarchical decoder needs windows of whole bars: {} steps "
                               "are not a whole number of bars of {}".format(steps, bar))
         self._bar, self._bars = bar, steps // bar
-        conductor = hidden[0] if hidden else 256
+        conductor, code = hidden[0] if hidden else 256, latent + labels
         with self.init_scope():
-            self.initial_h = L.Linear(latent, conductor)
-            self.initial_c = L.Linear(latent, conductor)
-            self.conductor = ops.NStepLSTM(1, latent, conductor, dropout=0.0)
+            self.initial_h = L.Linear(code, conductor)
+            self.initial_c = L.Linear(code, conductor)
+            self.conductor = ops.NStepLSTM(1, code, conductor, dropout=0.0)
             self.bottom = LSTMDecoder((bar, self._features), conductor, likelihood,
                                       hidden=(hidden[-1] if hidden else 256,),
                                       autoregressive=autoregressive, step_made=step_made,
                                       dropout=dropout)
 
     def embeddings(self, z):
-        """The conductor's embedding of every bar, (B * U, H), bar-major within a piece."""
+        """The conductor's embedding of every bar, (B * U, H), bar-major within a piece,
+        for codes z (B, latent + labels)."""
         z = chainer.as_variable(z)
         batch = z.shape[0]
         state = F.tanh(self.initial_h(z))[None], self.initial_c(z)[None]
@@ -65,10 +68,10 @@ class HierarchicalDecoder(_Decoder):
         return ops.reshape(F.transpose(raw, (0, 2, 1, 3, 4)),
                            (batch, n_params) + self.output_shape)
 
-    def generate(self, z, sample=False):
-        """The means of p(x|z), bar by bar from the conductor's embeddings: (B, T, F).
+    def generate(self, z, sample=False, y=None):
+        """The means of p(x|z, y), bar by bar from the conductor's embeddings: (B, T, F).
         The bars of a piece are written side by side, since none reads another."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            embedded = self.embeddings(z).array
+            embedded = self.embeddings(self.code(z, y)).array
         means = self.bottom.generate(embedded, sample)
         return means.reshape((len(means) // self._bars,) + self.output_shape)

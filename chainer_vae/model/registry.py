@@ -7,11 +7,16 @@ import numpy
 from chainer_vae.config import ModelConfig, validate_section
 from chainer_vae.errors import ConfigError, choice
 from chainer_vae.model.layers import CONV_KERNEL, conv_grid, image_shape, sequence_shape
-from chainer_vae.model.decoders import DECODERS
+from chainer_vae.model import decoders
 from chainer_vae.model.encoders import ENCODERS
+from chainer_vae.model.hierarchical import HierarchicalDecoder
 from chainer_vae.model.likelihoods import make_likelihood
 from chainer_vae.model.vae import VAE, Prior
 from chainer_vae.resources import check_fits
+
+DECODERS = dict(decoders.DECODERS, hier=HierarchicalDecoder)
+# parts with no weight that depends on the number of steps: they read or write any length
+SEQUENCE_ENCODERS, SEQUENCE_DECODERS = ("lstm",), ("lstm", "hier")
 
 
 def _check(config):
@@ -23,12 +28,12 @@ def _check(config):
     if config.conditional and not config.label_names:
         raise ConfigError("a conditional model needs the names of its labels (label_names; "
                           "runs.build_for takes them from labelled data)")
-    for option, value, decoders in (("--autoregressive", config.autoregressive, ("lstm",)),
-                                    ("--step-made", config.step_made, ("lstm", "mlp")),
-                                    ("--dropout", config.dropout, ("lstm",))):
-        if value and config.decoder not in decoders:
-            raise ConfigError("{} needs the {} decoder, not {!r}".format(
-                option, " or ".join(decoders), config.decoder))
+    for option, value, allowed in (("--autoregressive", config.autoregressive, ("lstm", "hier")),
+                                   ("--step-made", config.step_made, ("lstm", "hier", "mlp")),
+                                   ("--dropout", config.dropout, ("lstm", "hier"))):
+        if value and config.decoder not in allowed:
+            raise ConfigError("{} needs the {} or {} decoder, not {!r}".format(
+                option, ", ".join(allowed[:-1]), allowed[-1], config.decoder))
 
 
 def _linear(n_in, n_out, bias=True):
@@ -91,9 +96,12 @@ def parameter_count(config: ModelConfig) -> int:
         outs = channels[-2::-1] + [n_params * n_channels]
         total += _linear(code, width_) + _linear(width_, channels[-1] * grid[0] * grid[1])
         total += sum(a * b * CONV_KERNEL ** 2 + b for a, b in zip(channels[::-1], outs))
-    elif config.decoder == "lstm":
+    elif config.decoder in ("lstm", "hier"):
         _, features = sequence_shape(shape)
         size = hidden[0] if hidden else 256
+        if config.decoder == "hier":  # the conductor; the bottom decoder reads its output
+            total += 2 * _linear(code, size) + _lstm(code, size)
+            code, size = size, hidden[-1] if hidden else 256
         n_in = code + (features if config.autoregressive else 0)
         total += 2 * _linear(code, size) + _lstm(n_in, size) + _linear(size, n_params * features)
         if config.step_made:
@@ -119,7 +127,7 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
-                   dropout=config.dropout, labels=label_count(config))
+                   dropout=config.dropout, labels=label_count(config), bar=config.bar)
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
     encoder = encoder_cls(config.input_shape, config.latent, **options)
@@ -133,7 +141,7 @@ def same_weights(first: ModelConfig, second: ModelConfig) -> bool:
     sequences and the dropout rate."""
     def weights_of(config):
         shape = tuple(config.input_shape)
-        if config.encoder == "lstm" and config.decoder == "lstm":
+        if config.encoder in SEQUENCE_ENCODERS and config.decoder in SEQUENCE_DECODERS:
             shape = shape[1:]
         return dataclasses.replace(config, input_shape=shape, dropout=0.0)
     return weights_of(first) == weights_of(second)
@@ -143,13 +151,15 @@ def at_length(model: VAE, config: ModelConfig, steps: int) -> VAE:
     """``model`` (built from ``config``) for sequences of ``steps`` time steps: a model
     built for inputs (steps, features) holding a copy of its parameters, on its device.
 
-    LSTM encoders and decoders have no weight that depends on the length, so this is the
-    trained model itself, run for more or fewer steps: scoring whole pieces, or
-    generating pieces longer than the training windows.
+    LSTM encoders and decoders (and the hierarchical decoder, for a whole number of
+    bars) have no weight that depends on the length, so this is the trained model
+    itself, run for more or fewer steps: scoring whole pieces, or generating pieces
+    longer than the training windows.
     """
-    if config.encoder != "lstm" or config.decoder != "lstm":
-        raise ConfigError("only a model with lstm encoder and decoder can read or write "
-                          "another length, not {} / {}".format(config.encoder, config.decoder))
+    if config.encoder not in SEQUENCE_ENCODERS or config.decoder not in SEQUENCE_DECODERS:
+        raise ConfigError("only a model with an lstm encoder and an lstm or hier decoder can "
+                          "read or write another length, not {} / {}".format(
+                              config.encoder, config.decoder))
     if steps < 1:
         raise ConfigError("a sequence needs at least one step, got {}".format(steps))
     shape = (steps,) + tuple(config.input_shape[1:])

@@ -6,6 +6,7 @@ example, averaged over the batch.
 import math
 
 import chainer
+import chainer.functions as F
 import numpy
 
 from chainer_vae.model import ops
@@ -118,19 +119,30 @@ class ELBOLoss(chainer.Chain):
     and z|x, y. The KL term is the closed form (``ops.kl_divergence``). ``beta`` is
     changed during training by the KL warm-up. Called with a batch x (B, ...) and, from
     a labelled data set (``data.Labelled``), its labels y (B,).
+
+    With ``free_bits`` (nats, > 0) an example's KL is charged only above that floor,
+    beta * max(KL - free_bits, 0), as MusicVAE does, so the first nats the latent
+    carries are free and the decoder cannot win by ignoring z; ``kl`` still reports
+    the whole KL, and ``loss`` what is minimised.
     """
 
-    def __init__(self, model, k=1, beta=1.0):
+    def __init__(self, model, k=1, beta=1.0, free_bits=0.0):
         super().__init__()
         self.k = k
         self.beta = beta
+        self.free_bits = free_bits
         with self.init_scope():
             self.model = model
 
     def forward(self, x, y=None):
         q_z, _, log_px_z = self.model.posterior_draws(x, self.k, y)
-        loss, reconstr, kl = ops.negative_elbo(
-            log_px_z, ops.kl_divergence(q_z, self.model.prior()), self.beta)
+        kl = ops.kl_divergence(q_z, self.model.prior())  # (B,)
+        if not self.free_bits:
+            loss, reconstr, kl = ops.negative_elbo(log_px_z, kl, self.beta)
+        else:
+            loss, reconstr, _ = ops.negative_elbo(log_px_z, F.relu(kl - self.free_bits),
+                                                  self.beta)
+            kl = F.mean(kl)
         chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
         return loss
 

@@ -224,7 +224,8 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
         except RunDirError:
             pass  # a log without epochs yet
     if len(x) and labels is not None:
-        paths.append(plots.plot_latent_scatter(model, x, labels, out / "latent_scatter.png", names))
+        paths.append(plots.plot_latent_scatter(model, x, labels, out / "latent_scatter.png",
+                                               names))
     music = music_options(config.data)
     if music is not None:
         rolls = dict(low=music["low"], steps_per_beat=music["steps_per_beat"],

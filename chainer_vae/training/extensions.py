@@ -39,8 +39,8 @@ from chainer_vae.inference import sampling
 from chainer_vae.runs import (LATENTS_FILE, latest_snapshot, read_latents, save_model,
                               serialize_random_state)
 
-ORDER = ("mpi_sync", "mpi_check_sync", "mpi_mean", "nan_guard", "average", "kl_warmup", "validation",
-         "best_model", "latents", "log", "print", "plot_loss", "plot_kl", "progress",
+ORDER = ("mpi_sync", "mpi_check_sync", "mpi_mean", "nan_guard", "average", "kl_warmup",
+         "validation", "best_model", "latents", "log", "print", "plot_loss", "plot_kl", "progress",
          "random_state", "snapshot")
 PRIORITIES = {name: 1000 - 10 * index for index, name in enumerate(ORDER)}
 

@@ -172,3 +172,26 @@ def test_train_on_a_benchmark_selects_on_validation_and_scores_whole_pieces(tiny
     written = sorted(path.name for path in (tmp_path / "s").iterdir())
     assert written == ["sample_000.mid", "sample_000.png", "sample_001.mid", "sample_001.png",
                        "samples.npz"]
+
+
+def test_a_hierarchical_model_scores_whole_pieces_padded_to_whole_bars(tiny_root, tmp_path,
+                                                                       capsys):
+    """Pieces of 7, 13 and 5 steps are padded to bars of 4 with silent steps; the figures
+    per step divide by the 25 real steps."""
+    run = tmp_path / "hier"
+    assert cli.main(["train", "--dataset", "jsb", "--data-dir", str(tiny_root / "polyphonic"),
+                     "--arch", "lstm", "--decoder", "hier", "--autoregressive", "--hidden", "8",
+                     "4", "--latent", "2", "--window", "8", "--epochs", "1", "--free-bits", "2",
+                     "--out", str(run), "--no-progress"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["model"]["bar"], config["train"]["free_bits"]) == (4, 2.0)  # 4 beats of 1 step
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run), "--whole", "--iw-samples", "3", "--json",
+                     "--no-progress"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["n"], result["steps"]) == (3, 25)
+    assert result["log_likelihood_per_step"] == pytest.approx(result["log_likelihood"] * 3 / 25)
+    assert cli.main(["train", "--dataset", "jsb", "--data-dir", str(tiny_root / "polyphonic"),
+                     "--arch", "lstm", "--decoder", "hier", "--window", "6", "--epochs", "1",
+                     "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+    assert "whole number of bars" in capsys.readouterr().err

@@ -72,3 +72,70 @@ def test_generated_means_are_the_conditionals_of_the_rounded_piece(autoregressiv
 def test_a_window_of_no_whole_number_of_bars_is_refused():
     with pytest.raises(ConfigError, match="whole number of bars"):
         HierarchicalDecoder((7, KEYS), 2, make_likelihood("bernoulli"), bar=3)
+
+
+def hier_config(**options):
+    from chainer_vae.config import ModelConfig
+
+    return ModelConfig(**dict(dict(encoder="lstm", decoder="hier", input_shape=(8, 5), latent=3,
+                                   hidden=[6, 4], bar=4, autoregressive=True, step_made=3),
+                              **options))
+
+
+@pytest.mark.parametrize("options", [{}, dict(autoregressive=False, step_made=0),
+                                     dict(conditional=True, label_names=["a", "b"])])
+def test_the_registry_builds_it_and_counts_its_values(options):
+    from chainer_vae.model import build_model
+    from chainer_vae.model.registry import parameter_count
+
+    model = build_model(hier_config(**options))
+    assert isinstance(model.decoder, HierarchicalDecoder)
+    allocated = sum(param.size for param in model.params())
+    for link in model.links():
+        allocated += sum(np.asarray(getattr(link, name)).size for name in link._persistent)
+    assert parameter_count(hier_config(**options)) == allocated
+
+
+def test_longer_pieces_come_from_the_same_weights_and_bars_stay_whole():
+    from chainer_vae.model import at_length, build_model, same_weights
+
+    config = hier_config()
+    model = randomised(build_model(config), 1, scale=0.3)
+    longer = at_length(model, config, 24)  # six bars instead of two
+    z = np.random.RandomState(2).randn(2, 3).astype(np.float32)
+    first, more = model.decode(z), longer.decode(z)
+    assert more.shape == (2, 24, 5)
+    np.testing.assert_allclose(more[:, :4], first[:, :4], atol=1e-6)  # the conductor's bar 1
+    assert same_weights(config, hier_config(input_shape=(24, 5)))
+    with pytest.raises(ConfigError, match="whole number of bars"):
+        at_length(model, config, 10)
+
+
+def test_free_bits_charge_the_kl_above_the_floor_only():
+    """loss = reconstruction + mean over examples of max(KL - free_bits, 0); the report's
+    kl stays the whole mean KL."""
+    from chainer_vae.config import ModelConfig
+    from chainer_vae.model import ELBOLoss, build_model, ops
+
+    model = build_model(ModelConfig(input_shape=(6,), hidden=[5], latent=3))
+    x = (np.random.RandomState(3).rand(4, 6) > 0.5).astype(np.float32)
+    with chainer.no_backprop_mode():
+        kl = ops.kl_divergence(model.encoder(x), model.prior()).array  # (4,)
+    free = float(np.median(kl))  # half the examples above the floor, half below
+    results = {}
+    for floor in (0.0, free):
+        loss = ELBOLoss(model, free_bits=floor)
+        reporter = chainer.Reporter()
+        reporter.add_observer("main", loss)
+        observation = {}
+        np.random.seed(7)  # the same draw of z
+        with reporter.scope(observation):
+            value = float(loss(x).array)
+        results[floor] = (value, float(chainer.as_array(observation["main/kl"])),
+                          float(chainer.as_array(observation["main/reconstr"])))
+    (plain, kl_plain, reconstr), (floored, kl_floored, reconstr_floored) = (
+        results[0.0], results[free])
+    assert kl_plain == kl_floored == pytest.approx(kl.mean(), rel=1e-5)
+    assert reconstr_floored == reconstr
+    assert plain == pytest.approx(reconstr + kl.mean(), rel=1e-5)
+    assert floored == pytest.approx(reconstr + np.maximum(kl - free, 0).mean(), rel=1e-5)

@@ -164,12 +164,12 @@ def test_loss_reports_its_parts_in_nats_per_example():
     ({"encoder": "conv", "decoder": "conv", "input_shape": (1, 2, 2), "channels": [4, 8, 16]},
      "too small"),
     ({"encoder": "lstm", "input_shape": (784,)}, "lstm parts need"),
-    ({"autoregressive": True}, "needs the lstm decoder"),
+    ({"autoregressive": True}, "needs the lstm or hier decoder"),
     ({"encoder": "conv", "decoder": "conv", "input_shape": (1, 8, 8), "step_made": 16},
-     "needs the lstm or mlp decoder"),
+     "needs the lstm, hier or mlp decoder"),
     ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "step_made": -1},
      "step-made"),
-    ({"dropout": 0.2}, "needs the lstm decoder"),
+    ({"dropout": 0.2}, "needs the lstm or hier decoder"),
     ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "dropout": 1.0}, "dropout"),
     ({"encoder": "lstm", "decoder": "lstm", "input_shape": (3, 4), "dropout": -0.1}, "dropout"),
 ])
@@ -200,7 +200,7 @@ def test_a_model_at_another_length_keeps_its_parameters():
 
 
 @pytest.mark.parametrize("change,steps,message", [
-    ({"encoder": "mlp"}, 4, "only a model with lstm"),
+    ({"encoder": "mlp"}, 4, "only a model with an lstm encoder"),
     ({}, 0, "at least one step"),
 ])
 def test_impossible_lengths_raise_config_error(change, steps, message):
