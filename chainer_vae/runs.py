@@ -20,7 +20,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import chainer
 import numpy
@@ -280,18 +280,25 @@ class LoadedRun:
 
     config: RunConfig
     model: VAE
-    data: Data
+    data: Optional[Data]
     device: object
 
 
-def load_run(run_dir, device=None, data=None, progress=False) -> LoadedRun:
+def load_run(run_dir, device=None, data=None, progress=False, with_data=True) -> LoadedRun:
     """Rebuild a run from ``run_dir/config.json`` and ``model.npz``: its model on
-    ``device`` (default: the run's) and its data (``data`` replaces them when given)."""
+    ``device`` (default: the run's) and its data (``data`` replaces them when given).
+    ``with_data=False`` leaves the data unread (``LoadedRun.data`` is None) when the
+    config knows the examples' shape, so that a model can generate where its data set
+    is not."""
     config = RunConfig.load(run_dir)
     device = get_device(device if device is not None else config.train.device)
-    if data is None:
-        data = load_data(config.data, config.model.encoder, progress=progress)
-    model = load_weights(build_for(config, data), Path(run_dir) / MODEL_FILE)
+    if data is None and not with_data and config.model.input_shape:
+        model = build_model(config.model)
+    else:
+        if data is None:
+            data = load_data(config.data, config.model.encoder, progress=progress)
+        model = build_for(config, data)
+    model = load_weights(model, Path(run_dir) / MODEL_FILE)
     model.to_device(device)
     return LoadedRun(config, model, data, device)
 

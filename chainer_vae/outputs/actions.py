@@ -83,7 +83,8 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     the PNG grid; MIDI files named ``<label>_<k>.mid``), a reconstruction with the test
     example's label and an interpolation whose label moves from one end's to the other's.
     """
-    run = load_run(run_dir, device=device, data=data)
+    prior = from_test is None and interpolate_between is None
+    run = load_run(run_dir, device=device, data=data, with_data=not prior)
     config, model, data = run.config, run.model, run.data
     label = label_index(run_dir, config.model, label)
     if length is not None:
@@ -97,7 +98,6 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     out_dir = Path(out_dir)  # made by the writers, once there is something to write
     music = music_options(config.data)
     is_music = music is not None
-    prior = from_test is None and interpolate_between is None
     if sample and not model.decoder.likelihood.binary:
         raise ConfigError("--bernoulli draws binary values; the {} likelihood's samples are "
                           "its means".format(config.model.likelihood))

@@ -174,6 +174,21 @@ def test_train_on_a_benchmark_selects_on_validation_and_scores_whole_pieces(tiny
                        "samples.npz"]
 
 
+def test_prior_samples_need_the_model_only_not_its_data(tiny_root, tmp_path, monkeypatch,
+                                                       capsys):
+    run = tmp_path / "jsb"
+    assert cli.main(["train", "--dataset", "jsb", "--data-dir", str(tiny_root / "polyphonic"),
+                     "--arch", "lstm", "--hidden", "8", "--latent", "2", "--window", "4",
+                     "--epochs", "1", "--out", str(run), "--no-progress"]) == 0
+    (tiny_root / "polyphonic" / "JSB_Chorales.mat").rename(tmp_path / "elsewhere.mat")
+    monkeypatch.delenv("CHAINER_VAE_DATA", raising=False)
+    capsys.readouterr()
+    assert cli.main(["sample", str(run), "--out", str(tmp_path / "s"), "--n", "2"]) == 0
+    assert np.load(tmp_path / "s" / "samples.npz")["means"].shape == (2, 4, 88)
+    assert cli.main(["sample", str(run), "--out", str(tmp_path / "r"), "--from-test", "0"]) == 2
+    assert "JSB_Chorales.mat" in capsys.readouterr().err  # a reconstruction needs the data
+
+
 def test_a_hierarchical_model_scores_whole_pieces_padded_to_whole_bars(tiny_root, tmp_path,
                                                                        capsys):
     """Pieces of 7, 13 and 5 steps are padded to bars of 4 with silent steps; the figures
