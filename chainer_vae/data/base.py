@@ -86,6 +86,7 @@ class Labelled(chainer.dataset.DatasetMixin):
         return len(self.examples)
 
     def get_example(self, i):
+        """Example ``i`` and its label: (x float32 of the examples' shape, y int32)."""
         return np.asarray(self.examples[i], np.float32), self.labels[i]
 
     def get_batch(self, indices):

@@ -1,0 +1,199 @@
+"""Does a conditional VAE generate the label it is asked for? (long; not in CI)
+
+    python benchmarks/conditional.py RUN [--n 1000] [--classifier mlp|logistic|forest]
+                                         [--threshold 0.2] [--seed 0] [--out DIR] [--json]
+
+RUN is a run folder trained with ``chainer-vae train --conditional`` on MNIST or a MIDI
+folder. A classifier is fitted on real training examples and scored on the real test
+examples (its accuracy): for MNIST on the grey pixels of the 60,000 training digits (or
+the run's ``--classes`` subset) and the 10,000 test digits, whatever the run's
+binarization; for a MIDI folder on piano-roll features (``roll_features``) of the run's
+training and test windows (split by piece). Then ``chainer-vae sample RUN --label L --n
+N`` draws N prior samples of every label L, and the classifier labels them: the
+agreement is the share it labels L (MNIST: the decoder's means from ``samples.npz``;
+music: the means on above ``--threshold``, what the MIDI files hold). Writes
+``OUT/conditional_<run name>.json`` (``OUT`` defaults to ``runs/conditional``) and prints
+one markdown row. Methods and figures: benchmarks/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy
+
+import chainer_vae  # noqa: F401  (before chainer)
+from chainer_vae import cli
+from chainer_vae.config import RunConfig
+from chainer_vae.data import examples_array, load_data
+from chainer_vae.data.mnist import load_mnist
+from chainer_vae.errors import ChainerVAEError, ConfigError
+from chainer_vae.files import atomic_write_text, read_arrays
+from chainer_vae.runs import read_log
+
+BEATS_PER_BAR = 4  # onsets are counted by their position within a 4/4 bar
+
+
+def roll_features(windows, steps_per_beat=4):
+    """Simple features of note-state windows (N, T, 2P) (play | onset, binary) on a grid
+    of ``steps_per_beat``: how often each pitch plays (P), the pitch-class histogram
+    (12), the onsets per step at each of the 4 * steps_per_beat positions of a 4/4 bar,
+    polyphony (mean, spread), pitch (mean, spread), the steps per note and the share of
+    silent steps: (N, P + 18 + 4 * steps_per_beat)."""
+    windows = numpy.asarray(windows, numpy.float64)
+    pitches = windows.shape[2] // 2
+    play, onset = windows[:, :, :pitches], windows[:, :, pitches:]
+    per_pitch = play.mean(axis=1)
+    classes = numpy.zeros((len(windows), 12))
+    for pitch in range(pitches):
+        classes[:, pitch % 12] += per_pitch[:, pitch]
+    classes /= numpy.maximum(classes.sum(axis=1, keepdims=True), 1e-9)
+    bar = BEATS_PER_BAR * steps_per_beat
+    positions = numpy.arange(windows.shape[1]) % bar
+    onsets = onset.sum(axis=2)
+    rhythm = numpy.stack([onsets[:, positions == p].mean(axis=1) for p in range(bar)], axis=1)
+    polyphony = play.sum(axis=2)
+    weight = numpy.maximum(per_pitch.sum(axis=1), 1e-9)
+    mean_pitch = (per_pitch * numpy.arange(pitches)).sum(axis=1) / weight
+    spread = numpy.sqrt((per_pitch * (numpy.arange(pitches) - mean_pitch[:, None]) ** 2)
+                        .sum(axis=1) / weight)
+    length = play.sum(axis=(1, 2)) / numpy.maximum(onset.sum(axis=(1, 2)), 1)
+    summary = numpy.stack([polyphony.mean(axis=1), polyphony.std(axis=1), mean_pitch, spread,
+                           length, (polyphony == 0).mean(axis=1)], axis=1)
+    return numpy.concatenate([per_pitch, classes, rhythm, summary], axis=1)
+
+
+def make_classifier(name, seed):
+    """A scikit-learn classifier on standardised features: logistic regression, a random
+    forest of 300 trees (leaves of at least 5 examples), or an MLP with one hidden layer
+    of 256 ReLU units (Adam, early stopping on 10 % of the data)."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "logistic":
+        model = LogisticRegression(max_iter=2000)
+    elif name == "forest":
+        model = RandomForestClassifier(n_estimators=300, min_samples_leaf=5, random_state=seed)
+    else:
+        model = MLPClassifier(hidden_layer_sizes=(256,), early_stopping=True, max_iter=200,
+                              random_state=seed)
+    return make_pipeline(StandardScaler(), model)
+
+
+def real_examples(config):
+    """(features of the training examples, their labels, of the test examples, theirs)
+    and how the features are made from a sample array (``features``)."""
+    if config.data.dataset == "mnist":
+        digits = load_mnist(config.data.data_dir, classes=config.data.classes)
+        return ((digits.train_images, digits.train_labels, digits.test_images,
+                 digits.test_labels), lambda x: x.reshape(len(x), -1))
+    if config.data.dataset != "midi":
+        raise ConfigError("{} has no labels to condition on".format(config.data.dataset))
+    data = load_data(config.data, config.model.encoder, progress=False)
+
+    def features(x):
+        return roll_features(x, config.data.steps_per_beat)
+    return ((features(examples_array(data.train)), numpy.asarray(data.train_labels),
+             features(examples_array(data.test)), numpy.asarray(data.test_labels)), features)
+
+
+def measure(run_dir, args):
+    """The classifier's test accuracy and its agreement with every label's samples."""
+    config = RunConfig.load(run_dir)
+    if not config.model.conditional:
+        raise ConfigError("{} was trained without --conditional".format(run_dir))
+    names = config.model.label_names
+    (train_x, train_y, test_x, test_y), features = real_examples(config)
+    begin = time.perf_counter()
+    classifier = make_classifier(args.classifier, args.seed).fit(train_x, train_y)
+    fit_s = time.perf_counter() - begin
+    accuracy = float(numpy.mean(classifier.predict(test_x) == test_y))
+    music = config.data.dataset == "midi"
+    per_label, confusion = {}, numpy.zeros((len(names), len(names)), int)
+    begin = time.perf_counter()
+    for index, name in enumerate(names):
+        if index not in train_y:
+            continue  # a digit left out with --classes
+        out = Path(args.out) / Path(run_dir).name / name
+        command = ["sample", str(run_dir), "--label", name, "--n", str(args.n), "--seed",
+                   str(args.seed + index), "--out", str(out)]
+        if cli.main(command) != 0:
+            raise ChainerVAEError("chainer-vae {} failed".format(" ".join(command)))
+        means = read_arrays(out / "samples.npz")["means"]
+        drawn = (means > args.threshold).astype(numpy.float32) if music else means
+        predicted = classifier.predict(features(drawn))
+        per_label[name] = float(numpy.mean(predicted == index))
+        confusion[index] += numpy.bincount(predicted, minlength=len(names))
+    sample_s = time.perf_counter() - begin
+    log = read_log(run_dir)
+    return {"run_dir": str(run_dir), "config": config.to_dict(),
+            "epochs": log[-1]["epoch"] if log else None,
+            "train_wall_s": log[-1].get("elapsed_time") if log else None,
+            "classifier": args.classifier, "classifier_fit_s": fit_s,
+            "train_examples": int(len(train_y)), "test_examples": int(len(test_y)),
+            "test_accuracy": accuracy, "samples_per_label": args.n,
+            "threshold": args.threshold if music else None,
+            "agreement": float(numpy.mean(list(per_label.values()))),
+            "agreement_per_label": per_label, "confusion": confusion.tolist(),
+            "label_names": names, "sample_wall_s": sample_s}
+
+
+def row(result):
+    """The markdown table row of a result."""
+    model, data = result["config"]["model"], result["config"]["data"]
+    return ("| {dataset} {folder}| {encoder}/{decoder} {hidden}-{latent}, {epochs} epochs, "
+            "{minutes:.0f} min | {classifier} on {what}: test accuracy {accuracy:.2%} | "
+            "{agreement:.2%} of {n} x {labels} samples | {worst} |".format(
+                dataset=data["dataset"],
+                folder=Path(data["data_dir"]).name + " " if data["data_dir"] else "",
+                encoder=model["encoder"], decoder=model["decoder"],
+                hidden="-".join(str(size) for size in model["hidden"]), latent=model["latent"],
+                epochs=result["epochs"], minutes=(result["train_wall_s"] or 0) / 60,
+                classifier=result["classifier"],
+                what="pixels" if data["dataset"] == "mnist" else "piano-roll features",
+                accuracy=result["test_accuracy"], agreement=result["agreement"],
+                n=result["samples_per_label"], labels=len(result["agreement_per_label"]),
+                worst="lowest: {} {:.2%}".format(*min(result["agreement_per_label"].items(),
+                                                      key=lambda item: item[1]))))
+
+
+def parser():
+    top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("run_dir")
+    top.add_argument("--n", type=int, default=1000, help="prior samples per label")
+    top.add_argument("--classifier", choices=("mlp", "logistic", "forest"), default="mlp")
+    top.add_argument("--threshold", type=float, default=0.2,
+                     help="music: a note is on above this probability (sample's default)")
+    top.add_argument("--seed", type=int, default=0)
+    top.add_argument("--out", default="runs/conditional", help="result folder")
+    top.add_argument("--json", action="store_true", help="also print the JSON result")
+    return top
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    result = measure(Path(args.run_dir), args)
+    text = json.dumps(result, indent=2) + "\n"
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    path = Path(args.out) / "conditional_{}.json".format(Path(args.run_dir).name)
+    atomic_write_text(path, text)
+    if args.json:
+        sys.stdout.write(text)
+    print(row(result))
+    print("wrote {}".format(path), file=sys.stderr)
+    return result
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ChainerVAEError, OSError) as error:
+        print("conditional.py: error: {}".format(" ".join(str(error).split())), file=sys.stderr)
+        sys.exit(2)
