@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from midi.errors import MidiFileError
 
@@ -15,6 +16,7 @@ from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, Mo
                                 RunConfig, TrainConfig, default_model_config, number_type,
                                 option_type)
 from chainer_vae.data import DATASETS, LABELLED_DATASETS, default_data_config
+from chainer_vae.data.midi import BEATS_PER_BAR
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.distributed import COMMUNICATORS, Distributed
 from chainer_vae.errors import ChainerVAEError, ConfigError
@@ -28,7 +30,6 @@ from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 
 ARCHES = ("mlp", "conv", "lstm")
-BEATS_PER_BAR = 4  # the hierarchical decoder's bars, unless --bar says otherwise
 COUNT = number_type(int, AT_LEAST_ONE)
 INDEX = number_type(int, NON_NEGATIVE)
 # The options of ``train`` that fill each section of config.json, by their dest names
@@ -49,6 +50,17 @@ ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("
             "transpose": ("midi",) + SEQUENCE_DATASETS, "valid_fraction": ("mnist", "midi")}
 # what --init-from may change about the source run's model: it decides no weight
 INIT_MODEL_OPTIONS = ("dropout",)
+
+
+def example_type(text):
+    """An argparse ``type`` for an example a user names: a test example's index (an
+    integer at least 0) or the path of a MIDI file, which must exist."""
+    if text.strip().lstrip("+-").isdigit():
+        return INDEX(text)
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError("{}: neither a test example's index nor a MIDI "
+                                         "file".format(text))
+    return Path(text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -202,20 +214,33 @@ def _add_sample(subparsers):
         "sample", help="generate from a trained run: digits as a PNG grid, music as MIDI files")
     p.add_argument("run_dir")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n", type=COUNT, default=16, help="number of samples from the prior")
+    p.add_argument("--n", type=COUNT, default=16,
+                   help="number of samples from the prior, or of --vary's variations")
     p.add_argument("--temperature", type=number_type(float, NON_NEGATIVE), default=1.0,
                    help="z ~ N(0, temperature^2 I)")
     p.add_argument("--threshold", type=number_type(float, Range(0, 1)),
                    help="binarize at this probability (MIDI default 0.2, the study's)")
     p.add_argument("--bernoulli", action="store_true", help="draw each value from p(x|z)")
-    p.add_argument("--from-test", type=INDEX, metavar="I", help="reconstruct test example I")
-    p.add_argument("--interpolate", type=INDEX, nargs=2, metavar=("A", "B"),
-                   help="walk the latent space between test examples A and B")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--from-test", type=INDEX, metavar="I", help="reconstruct test example I")
+    what.add_argument("--interpolate", type=example_type, nargs=2, metavar=("A", "B"),
+                      help="walk the latent space between A and B: test example indices or, "
+                           "for music, MIDI files (their first window)")
     p.add_argument("--steps", type=number_type(int, Range(2)), default=8,
                    help="interpolation steps")
-    p.add_argument("--length", type=COUNT, metavar="STEPS",
-                   help="LSTM models: prior samples of this many time steps (default: the "
-                        "training window)")
+    what.add_argument("--vary", type=example_type, metavar="X",
+                      help="--n variations of X (a test example index or, for music, a MIDI "
+                           "file): decode points at --distance from its encoding")
+    p.add_argument("--distance", type=number_type(float, NON_NEGATIVE), default=1.0,
+                   help="--vary: how far from the encoding, in prior standard deviations "
+                        "(default 1)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--length", type=COUNT, metavar="STEPS",
+                        help="LSTM models: prior samples of this many time steps (default: "
+                             "the training window)")
+    length.add_argument("--bars", type=COUNT,
+                        help="LSTM models: prior samples of this many bars (4 beats, or the "
+                             "hier decoder's --bar)")
     p.add_argument("--label", help="conditional models: generate this label (a digit, a "
                                    "MIDI folder's label such as jazz; default: every label in "
                                    "turn, a test example's own)")
@@ -387,7 +412,8 @@ def _sample(args):
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
                        steps=args.steps, seed=args.seed, device=args.device,
-                       length=args.length, label=args.label)
+                       length=args.length, label=args.label, vary=args.vary,
+                       distance=args.distance, bars=args.bars)
     for path in paths:
         print(path)
 

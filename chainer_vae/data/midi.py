@@ -17,6 +17,7 @@ from chainer_vae.errors import ConfigError, print_warning
 
 DEFAULT_FOLDER = "bach_lute"
 VALID_SEED = 1  # the held-out validation pieces are drawn apart from the test pieces
+BEATS_PER_BAR = 4  # a user's piece is cut at bar lines of 4/4
 
 
 def midi_root(data_dir=None) -> Path:
@@ -67,3 +68,35 @@ def _validation_windows(split, fraction):
                           "choose a fraction that leaves pieces on both sides".format(
                               fraction, len(held), len(pieces)))
     return np.isin(split.train_pieces, held)
+
+
+def piece_window(path, config, steps):
+    """The first ``steps`` steps of MIDI file ``path`` from its first bar that holds a
+    note, as a run's examples are made (``config`` its ``DataConfig``): a note state
+    (steps, 2P) for a MIDI-folder run, a play-only roll (steps, high - low) for the
+    polyphonic benchmarks, on ``config.steps_per_beat`` steps per quarter note, MIDI
+    pitches ``[config.low, config.high)``; float32 0/1.
+
+    A ``ConfigError`` names the file when it holds no note or, from that bar on, fewer
+    steps than ``steps``; notes outside the pitches are left out with a warning.
+    """
+    roll = midi.midi_to_roll(str(path), steps_per_beat=config.steps_per_beat,
+                             low=config.low, high=config.high)
+    if roll.report.out_of_range_dropped:
+        print_warning("{}: {} notes outside MIDI pitches {}-{} left out".format(
+            path, roll.report.out_of_range_dropped, config.low, config.high - 1))
+    sounding = np.flatnonzero(roll.play.any(axis=1))
+    if not len(sounding):
+        raise ConfigError("{}: no note within MIDI pitches {}-{}".format(
+            path, config.low, config.high - 1))
+    bar = BEATS_PER_BAR * config.steps_per_beat
+    first = sounding[0] // bar * bar
+    if roll.n_steps - first < steps:
+        raise ConfigError("{}: {} steps from its first note, shorter than the model's window "
+                          "of {} steps ({} steps per beat)".format(
+                              path, roll.n_steps - first, steps, config.steps_per_beat))
+    if config.dataset == "midi":
+        window = roll.to_note_state()[first:first + steps]
+    else:
+        window = roll.play[first:first + steps]
+    return window.astype(np.float32)

@@ -210,6 +210,18 @@ def interpolate_latents(z_a, z_b, steps, method="linear"):
     return path
 
 
+def vary_latents(z, n, distance, seed=None):
+    """``n`` points at Euclidean ``distance`` from the latent point ``z``, each in a
+    direction drawn uniformly on the unit sphere: (n, latent) float32. With the prior
+    N(0, I), a distance of 1 is one standard deviation along the direction."""
+    if distance < 0:
+        raise ConfigError("a variation's distance is at least 0, got {}".format(distance))
+    z = numpy.asarray(to_numpy(z), numpy.float64).reshape(-1)
+    directions = random_state(seed).standard_normal((n, z.size))
+    directions /= numpy.maximum(numpy.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
+    return (z + distance * directions).astype(numpy.float32)
+
+
 def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_labels=None):
     """Walk the latent space between the encodings (means of q(z|x, y)) of two examples.
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy
 
 from chainer_vae.data import examples_array
+from chainer_vae.data.midi import BEATS_PER_BAR, piece_window
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import write_arrays
 from chainer_vae.inference import sampling
@@ -44,6 +45,28 @@ def _test_example(data, index):
     return numpy.asarray(data.test[index % count], dtype=numpy.float32), label
 
 
+def _example(run, which, label):
+    """The example a ``sample`` option names and its label: test example ``which`` (an
+    int), or the first window of the MIDI file ``which`` (a path) for a music run, taking
+    the label asked for (``label``, an index) in a conditional model."""
+    if isinstance(which, int):
+        return _test_example(run.data, which)
+    if music_options(run.config.data) is None:
+        raise ConfigError("{}: a MIDI file, but {} models images; give a test example's "
+                          "index".format(which, run.config.data.dataset))
+    if run.model.labels and label is None:
+        raise ConfigError("{}: a conditional model needs the file's --label (it knows {})"
+                          .format(which, ", ".join(run.config.model.label_names)))
+    return piece_window(which, run.config.data, run.config.model.input_shape[0]), label
+
+
+def steps_per_bar(config):
+    """Steps of a bar of a music run: the hierarchical decoder's ``bar``, else 4 beats."""
+    if config.model.decoder == "hier":
+        return config.model.bar
+    return BEATS_PER_BAR * config.data.steps_per_beat
+
+
 def label_index(run_dir, model_config, label):
     """The index of the label named ``label`` (``--label``) among the labels a
     conditional model knows; None for None. A ``ConfigError`` listing the known labels
@@ -62,46 +85,58 @@ def label_index(run_dir, model_config, label):
 
 def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=None,
                from_test=None, interpolate_between=None, steps=8, methods=("linear", "slerp"),
-               seed=None, data=None, device=None, length=None, label=None):
+               seed=None, data=None, device=None, length=None, label=None, vary=None,
+               distance=1.0, bars=None):
     """What ``chainer-vae sample`` writes, for a finished run; returns the written paths.
 
     MNIST: ``samples.png`` (n digits from the prior), or with ``from_test=I``
     ``reconstruction_I.png`` (the test digit, then its reconstruction), or with
-    ``interpolate_between=(A, B)`` ``interpolation_<method>.png`` per method.
+    ``interpolate_between=(A, B)`` ``interpolation_<method>.png`` per method, or with
+    ``vary=I`` ``variations.png`` (the digit, its reconstruction, n variations).
     Music (MIDI folders and the polyphonic benchmarks): ``sample_<i>.mid`` (+ .png), or
-    ``test_I.mid`` and ``reconstruction_I.mid``, or ``<method>_<step>.mid`` per step. The
-    MIDI threshold defaults to 0.2 (the study's); MNIST images show the probabilities
-    unless a threshold or ``sample`` is asked for. Beside them, ``samples.npz``: the
-    decoder's means drawn (``means``), their latent points (``z``) and, for a
-    conditional model, their ``labels`` and the ``label_names``; an interpolation's
-    arrays have a leading axis of ``methods``.
-    ``length`` (time steps) makes prior samples of a model with LSTM parts that long
-    instead of the training window's length.
+    ``test_I.mid`` and ``reconstruction_I.mid``, or ``<method>_<step>.mid`` per step, or
+    ``original_000.mid``, ``reconstruction_000.mid`` and ``variation_<i>.mid``. The ends of an
+    interpolation and the piece varied are test examples (ints) or, for music, MIDI files
+    (paths: their first window from the first bar with a note, ``piece_window``).
+    A variation decodes a point at ``distance`` from the piece's encoding (the mean of
+    q(z|x)) in a random direction. The MIDI threshold defaults to 0.2 (the study's);
+    MNIST images show the probabilities unless a threshold or ``sample`` is asked for.
+    Beside them, ``samples.npz``: the decoder's means drawn (``means``), their latent
+    points (``z``) and, for a conditional model, their ``labels`` and the
+    ``label_names``; an interpolation's arrays have a leading axis of ``methods``.
+    ``length`` (time steps) or ``bars`` makes prior samples of a model with LSTM parts
+    that long instead of the training window's length.
 
     A conditional model generates with ``label`` (a label's name) or, without one,
     prior samples of every label in turn (sample i has label i mod C: a column each in
     the PNG grid; MIDI files named ``<label>_<k>.mid``), a reconstruction with the test
     example's label and an interpolation whose label moves from one end's to the other's.
     """
-    prior = from_test is None and interpolate_between is None
-    run = load_run(run_dir, device=device, data=data, with_data=not prior)
-    config, model, data = run.config, run.model, run.data
+    chosen = [from_test] + list(interpolate_between or ()) + [vary]
+    prior = chosen == [None, None]
+    run = load_run(run_dir, device=device, data=data,
+                   with_data=any(isinstance(which, int) for which in chosen))
+    config, model = run.config, run.model
     label = label_index(run_dir, config.model, label)
+    music = music_options(config.data)
+    is_music = music is not None
+    if bars is not None:
+        if not is_music or length is not None:
+            raise ConfigError("--bars applies to music runs, without --length")
+        length = bars * steps_per_bar(config)
     if length is not None:
-        if from_test is not None or interpolate_between is not None:
-            raise ConfigError("--length applies to samples from the prior only")
+        if not prior:
+            raise ConfigError("--length and --bars apply to samples from the prior only")
         model = at_length(model, config.model, length)
     example = int(numpy.prod(model.decoder.output_shape))
     check_fits(4 * EXAMPLE_COPIES * max(min(n, CHUNK), steps) * example,
                "{:,} samples of {:,} values".format(max(min(n, CHUNK), steps), example),
                "ask for fewer or shorter samples")
     out_dir = Path(out_dir)  # made by the writers, once there is something to write
-    music = music_options(config.data)
-    is_music = music is not None
     if sample and not model.decoder.likelihood.binary:
         raise ConfigError("--bernoulli draws binary values; the {} likelihood's samples are "
                           "its means".format(config.model.likelihood))
-    if prior and not is_music and n > MAX_GRID:
+    if not is_music and n > MAX_GRID and (prior or vary is not None):
         raise ConfigError("one image grid holds at most {:,} samples, not {:,}".format(
             MAX_GRID, n))
     check_fits(4 * max(n, steps * len(methods)) * example,
@@ -127,7 +162,7 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         return found
 
     if from_test is not None:
-        x, own = _test_example(data, from_test)
+        x, own = _test_example(run.data, from_test)
         z = sampling.encode(model, x, labels=own)
         decode_as = own if label is None else label
         means = sampling.decode(model, z, labels=decode_as)
@@ -143,8 +178,27 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
                                       out_dir / "reconstruction_{}.png".format(from_test),
                                       ncols=2)]
         return paths + [write_arrays(out_dir / SAMPLES_FILE, saved)]
+    if vary is not None:
+        x, own = _example(run, vary, label)
+        z = sampling.encode(model, x, labels=own)
+        z_all = numpy.concatenate([z, sampling.vary_latents(z[0], n, distance, rng)])
+        decode_as = own if label is None else label
+        means = sampling.decode(model, z_all, labels=decode_as)
+        decoded = finish(means)
+        saved = arrays(means, z_all, sampling.labels_for(model, decode_as, n + 1))
+        if is_music:
+            paths = (write_midi_samples([x], out_dir, prefix="original",
+                                        **dict(midi_options, threshold=0.5))
+                     + write_midi_samples(decoded[:1], out_dir, prefix="reconstruction",
+                                          **midi_options)
+                     + write_midi_samples(decoded[1:], out_dir, prefix="variation",
+                                          **midi_options))
+        else:
+            paths = [write_image_grid(numpy.concatenate([x[None], decoded]),
+                                      out_dir / "variations.png")]
+        return paths + [write_arrays(out_dir / SAMPLES_FILE, saved)]
     if interpolate_between is not None:
-        (x_a, y_a), (x_b, y_b) = (_test_example(data, index) for index in interpolate_between)
+        (x_a, y_a), (x_b, y_b) = (_example(run, which, label) for which in interpolate_between)
         ends = None if y_a is None else (y_a, y_b)
         path_labels = sampling.label_path(model, ends, steps) if label is None else label
         paths, kept = [], []
