@@ -6,12 +6,13 @@ On the run's held-out (test) windows: reconstruction from the posterior mean (no
 the notes, as (pitch, start step), of the decoded window thresholded at 0.5 against the
 window's own; and the share of steps reproduced exactly), the KL per window and the
 number of active latent dimensions (variance of the posterior means over the windows
-above 0.01, as Burda et al. count them); prior samples (the decoder's means from
-z ~ N(0, I), thresholded at 0.5) against the held-out windows with ``midi.metrics``
-(MGEval's mean overlapping area), beside the same figure for the held-out windows
-against the training windows (the ceiling); and interpolations (slerp, 7 points) between
-pairs of held-out windows: the mean overlap of the intermediate points against the
-held-out windows and the note F1 of the two end points. The log-likelihood per step of
+above 0.01, as Burda et al. count them); prior samples (data drawn from p(x|z) for
+z ~ N(0, I), an autoregressive decoder reading back its draws) against the held-out
+windows with ``midi.metrics`` (MGEval's mean overlapping area), beside the same figure
+for the held-out windows against the training windows (the ceiling); and
+interpolations (slerp, 7 points, decoded like the reconstructions) between pairs of
+held-out windows: the mean overlap of the intermediate points against the held-out
+windows and the note F1 of the two end points. The log-likelihood per step of
 whole pieces is ``chainer-vae evaluate RUN --whole``. Methods and figures:
 benchmarks/README.md.
 """
@@ -74,7 +75,7 @@ def measure(run_dir, samples=64, pairs=8, limit=None, seed=0):
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
         kl = sampling.to_numpy(ops.kl_divergence(model.encoder(model.device.send(test)),
                                                  model.prior()))
-    prior = rolls(sampling.prior_samples(model, samples, seed=seed), options)
+    prior = rolls(sampling.prior_samples(model, samples, sample=True, seed=seed), options)
     rng = np.random.RandomState(seed)
     ends = rng.choice(len(test), size=(pairs, 2), replace=len(test) < 2 * pairs)
     between, end_f1 = [], []

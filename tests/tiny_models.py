@@ -134,3 +134,12 @@ def set_exact_posterior(model, W, b, sigma):
     model.encoder.mu.b.array[...] = -A @ b
     model.encoder.ln_sigma.W.array[...] = 0
     model.encoder.ln_sigma.b.array[...] = 0.5 * np.log(np.diag(cov))
+
+
+def frequencies(draws, every_x):
+    """How often each binary example of ``every_x`` (K, ...) occurs among the binary
+    ``draws`` (N, ...): (K,)."""
+    weights = 2 ** np.arange(draws[0].size)
+    codes = draws.reshape(len(draws), -1) @ weights
+    return np.array([(codes == code).mean()
+                     for code in every_x.reshape(len(every_x), -1) @ weights])

@@ -114,12 +114,16 @@ def encode(model, x, batch_size=500, labels=None):
     return numpy.concatenate(parts).astype(numpy.float32, copy=False)
 
 
-def decode(model, z, batch_size=500, labels=None):
+def decode(model, z, batch_size=500, labels=None, sample=None):
     """The means of p(x|z, y) (probabilities for a Bernoulli likelihood) of latent points
-    z (N, latent) and their labels: (N, *input_shape)."""
+    z (N, latent) and their labels: (N, *input_shape). With ``sample`` (a seed or a
+    ``RandomState``), binary data drawn from p(x|z, y) instead: an autoregressive
+    decoder reads back its own draws, so they are samples of the model, which
+    thresholding the means of a greedy (rounded) decoding is not."""
     z = numpy.asarray(to_numpy(z), dtype=numpy.float32).reshape(-1, model.latent)
     labels = labels_for(model, labels, len(z))
-    parts = [to_numpy(model.decode(_send(model, z[i:i + batch_size]),
+    draws = False if sample is None else random_state(sample)
+    parts = [to_numpy(model.decode(_send(model, z[i:i + batch_size]), sample=draws,
                                    y=_part(model, labels, i, i + batch_size)))
              for i in range(0, len(z), batch_size)]
     if not parts:
@@ -156,16 +160,18 @@ def prior_samples(model, n, temperature=1.0, sample=False, threshold=None, seed=
     ``labels``), shape (n, *input_shape).
 
     Returns the decoder's means (probabilities for Bernoulli data), or binary values: the
-    means above ``threshold`` (the MIDI study used 0.2) or, with ``sample``, Bernoulli
-    draws from them. One ``RandomState(seed)`` supplies z and then the draws.
+    means above ``threshold`` (the MIDI study used 0.2) or, with ``sample``, data drawn
+    from p(x|z) (``decode``). One ``RandomState(seed)`` supplies z and then the draws.
     """
     if sample and not getattr(model.decoder.likelihood, "binary", True):
         raise ConfigError("Bernoulli sampling needs a model with a Bernoulli likelihood; "
                           "use a threshold or the means")
     labels = labels_for(model, labels, n)
     rng = random_state(seed)
-    means = decode(model, prior_latents(model, n, temperature, rng), labels=labels)
-    return binarize(means, threshold, sample, rng)
+    z = prior_latents(model, n, temperature, rng)
+    if sample:
+        return decode(model, z, labels=labels, sample=rng)
+    return binarize(decode(model, z, labels=labels), threshold)
 
 
 def reconstruct(model, x, batch_size=500, labels=None, decode_labels=None):
@@ -222,14 +228,16 @@ def vary_latents(z, n, distance, seed=None):
     return (z + distance * directions).astype(numpy.float32)
 
 
-def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_labels=None):
+def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_labels=None,
+                sample=None):
     """Walk the latent space between the encodings (means of q(z|x, y)) of two examples.
 
     Returns ``(z_path, decoded)``: (steps, latent) and (steps, *input_shape); the first
     and last rows decode exactly like ``model.decode(model.encode(x_a))`` and x_b. A
     conditional model encodes the ends with their ``labels`` (a pair) and decodes the
     path with ``path_labels`` (one label for every step, or labels for each), by default
-    label weights moving from one end's label to the other's (``label_path``).
+    label weights moving from one end's label to the other's (``label_path``); with
+    ``sample`` (a seed or ``RandomState``) the path's data are drawn (``decode``).
     """
     x = numpy.concatenate([_batch(model, x_a), _batch(model, x_b)])
     if len(x) != 2:
@@ -238,7 +246,7 @@ def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_label
     path = interpolate_latents(z[0], z[1], steps, method)
     if path_labels is None:
         path_labels = label_path(model, labels, steps)
-    return path, decode(model, path, labels=path_labels)
+    return path, decode(model, path, labels=path_labels, sample=sample)
 
 
 def class_mean_latents(model, x, labels):

@@ -2,8 +2,9 @@
 
 Each decoder computes raw outputs (B, n_params, *output_shape) its own way; the
 likelihood (``chainer_vae.model.likelihoods``) turns them into a distribution.
-``generate(z, sample)`` returns the mean of p(x|z) as an array; the autoregressive LSTM
-decoder feeds its own outputs back one step at a time there. A conditional decoder
+``generate(z, sample)`` returns the mean of p(x|z) as an array, or with ``sample`` (True, or
+a ``RandomState`` that seeds the draws) binary data drawn from it; the autoregressive
+decoders feed their own outputs back one value or step at a time there. A conditional decoder
 (``labels`` > 0, Sohn et al., 2015) is p(x|z, y): wherever it reads z it reads the code
 [z, one-hot(y)] (``_Decoder.code``), so its step MADE's context holds the label too.
 """
@@ -43,9 +44,10 @@ class _Decoder(chainer.Chain):
     def generate(self, z, sample=False, y=None):
         """The mean of p(x|z, y) for each z, shape (B, *output_shape): probabilities for a
         Bernoulli likelihood, locations for a Gaussian one, the continuous Bernoulli's
-        mean for that one."""
+        mean for that one; with ``sample``, binary data drawn from a Bernoulli one."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            return mean_of(self(z, y=y))
+            means = mean_of(self(z, y=y))
+        return fed_back(self.likelihood, means, sample) if sample else means
 
 
 class MLPDecoder(_Decoder):
@@ -80,15 +82,15 @@ class MLPDecoder(_Decoder):
         return ops.reshape(out, (code.shape[0], self.likelihood.n_params) + self.output_shape)
 
     def generate(self, z, sample=False, y=None):
-        """The means of the conditionals of values drawn one at a time (see
-        ``_Decoder.generate`` when the values are independent)."""
+        """The means of the conditionals of values drawn one at a time, or with ``sample``
+        the values drawn (see ``_Decoder.generate`` when the values are independent)."""
         if not self.step_made:
             return super().generate(z, sample, y)
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             h = self.trunk(chainer.as_variable(self.code(z, y)))
             base = ops.linear(h, self.out.W, self.out.b).array
-            means, _ = self.made.generate(h, base, made_choice(self.likelihood, sample))
-        return means.reshape((len(base),) + self.output_shape)
+            means, values = self.made.generate(h, base, made_choice(self.likelihood, sample))
+        return (values if sample else means).reshape((len(base),) + self.output_shape)
 
 
 class ConvDecoder(_Decoder):
@@ -204,7 +206,7 @@ class LSTMDecoder(_Decoder):
         (autoregressive) and one value within a step (``step_made``) at a time, each output
         fed back (a Bernoulli draw with ``sample``, else the mean rounded for Bernoulli
         data, the mean for other data); returns the means of the conditionals along the
-        way."""
+        way, or with ``sample`` the values drawn."""
         if not self._reads_x:
             return super().generate(z, sample, y)
         xp = self.xp
@@ -214,8 +216,8 @@ class LSTMDecoder(_Decoder):
             state = self._initial_state(z)
             if not self.autoregressive:  # every step's state is known up front
                 _, hs, out = self._step_outputs(state, z)
-                means, _ = self._generate_steps(out, hs, sample)
-                return means.reshape((batch,) + self.output_shape)
+                means, values = self._generate_steps(out, hs, sample)
+                return (values if sample else means).reshape((batch,) + self.output_shape)
             # One step at a time, on arrays: the LSTM's weights are stacked once
             # (``stepper``), and each step is a few array operations.
             step = self.lstm.stepper(context=z.array)
@@ -229,8 +231,8 @@ class LSTMDecoder(_Decoder):
                 hs = chainer.Variable(h[-1][:, None])
                 mean, previous = self._generate_steps(self.out(hs, n_batch_axes=2), hs, sample,
                                                       draw)
+                means.append(previous if sample else mean)
                 previous = previous[:, 0]
-                means.append(mean)
             return xp.concatenate(means, axis=1).reshape((batch,) + self.output_shape)
 
     def _generate_steps(self, out, hs, sample, draw=None):
@@ -256,13 +258,15 @@ class LSTMDecoder(_Decoder):
 
 def fed_back(likelihood, mean, sample):
     """The value an autoregressive decoder reads back for a drawn mean: a Bernoulli draw
-    with ``sample``, else the mean rounded, for binary data; the mean for other data
-    (Gaussian, continuous Bernoulli)."""
+    with ``sample`` (from ``sample.uniform`` when it is a ``RandomState``, else the
+    array module's generator), else the mean rounded, for binary data; the mean for
+    other data (Gaussian, continuous Bernoulli)."""
     if not likelihood.binary:
         return mean
     if sample:
         xp = chainer.backend.get_array_module(mean)
-        return (xp.random.uniform(size=mean.shape) < mean).astype(mean.dtype)
+        uniform = getattr(sample, "uniform", xp.random.uniform)
+        return (xp.asarray(uniform(size=mean.shape)) < mean).astype(mean.dtype)
     return (mean >= 0.5).astype(mean.dtype)
 
 

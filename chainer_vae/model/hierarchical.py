@@ -69,7 +69,8 @@ class HierarchicalDecoder(_Decoder):
                            (batch, n_params) + self.output_shape)
 
     def generate(self, z, sample=False, y=None):
-        """The means of p(x|z, y), bar by bar from the conductor's embeddings: (B, T, F).
+        """The means of p(x|z, y) (with ``sample``, values drawn), bar by bar from the
+        conductor's embeddings: (B, T, F).
         The bars of a piece are written side by side, since none reads another."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             embedded = self.embeddings(self.code(z, y)).array

@@ -61,7 +61,8 @@ class VAE(chainer.Chain):
             return self.encoder(x, y).distribution.loc.array
 
     def decode(self, z, sample=False, y=None):
-        """The mean of p(x|z, y) as an array (B, *data_shape); see ``Decoder.generate``."""
+        """The mean of p(x|z, y) as an array (B, *data_shape), or with ``sample`` data drawn
+        from it; see ``Decoder.generate``."""
         return self.decoder.generate(z, sample=sample, y=y)
 
     def sample_prior(self, n):

@@ -101,9 +101,11 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     A variation decodes a point at ``distance`` from the piece's encoding (the mean of
     q(z|x)) in a random direction. The MIDI threshold defaults to 0.2 (the study's);
     MNIST images show the probabilities unless a threshold or ``sample`` is asked for.
-    Beside them, ``samples.npz``: the decoder's means drawn (``means``), their latent
-    points (``z``) and, for a conditional model, their ``labels`` and the
-    ``label_names``; an interpolation's arrays have a leading axis of ``methods``.
+    With ``sample`` every array is data drawn from p(x|z) (an autoregressive decoder
+    reading back its draws), not the means. Beside them, ``samples.npz``: the decoder's
+    means (with ``sample``, the draws) as ``means``, their latent points (``z``) and, for
+    a conditional model, their ``labels`` and the ``label_names``; an interpolation's
+    arrays have a leading axis of ``methods``.
     ``length`` (time steps) or ``bars`` makes prior samples of a model with LSTM parts
     that long instead of the training window's length.
 
@@ -149,10 +151,14 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     midi_options = dict(music or {}, threshold=0.5 if sample else threshold)
     names = list(config.model.label_names)
 
+    def decode(z, labels):
+        """The decoder's means of z, or with ``sample`` data drawn from p(x|z, y)."""
+        return sampling.decode(model, z, labels=labels, sample=rng if sample else None)
+
     def finish(arrays):
-        if sample or not is_music:
-            return sampling.binarize(arrays, threshold, sample, rng)
-        return arrays
+        if sample or is_music:  # drawn already; MIDI files apply their threshold
+            return arrays
+        return sampling.binarize(arrays, threshold)
 
     def arrays(means, z, labels):
         """What samples.npz holds; the labels of a conditional model only."""
@@ -165,7 +171,7 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         x, own = _test_example(run.data, from_test)
         z = sampling.encode(model, x, labels=own)
         decode_as = own if label is None else label
-        means = sampling.decode(model, z, labels=decode_as)
+        means = decode(z, decode_as)
         recon = finish(means)
         saved = arrays(means, z, sampling.labels_for(model, decode_as, 1))
         if is_music:
@@ -183,7 +189,7 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         z = sampling.encode(model, x, labels=own)
         z_all = numpy.concatenate([z, sampling.vary_latents(z[0], n, distance, rng)])
         decode_as = own if label is None else label
-        means = sampling.decode(model, z_all, labels=decode_as)
+        means = decode(z_all, decode_as)
         decoded = finish(means)
         saved = arrays(means, z_all, sampling.labels_for(model, decode_as, n + 1))
         if is_music:
@@ -204,7 +210,8 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         paths, kept = [], []
         for method in methods:
             z_path, means = sampling.interpolate(model, x_a, x_b, steps, method, labels=ends,
-                                                 path_labels=path_labels)
+                                                 path_labels=path_labels,
+                                                 sample=rng if sample else None)
             kept.append((z_path, means))
             decoded = finish(means)
             if is_music:
@@ -222,7 +229,7 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         labels = numpy.full(n, label) if label is not None else numpy.arange(n) % model.labels
     if not is_music:
         z = sampling.prior_latents(model, n, temperature, rng)
-        means = sampling.decode(model, z, labels=labels)
+        means = decode(z, labels)
         ncols = model.labels if model.labels and label is None else None
         return [write_image_grid(finish(means), out_dir / "samples.png", ncols=ncols),
                 write_arrays(out_dir / SAMPLES_FILE, arrays(means, z, labels))]
@@ -231,7 +238,7 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
         count = min(CHUNK, n - first)
         chunk = None if labels is None else labels[first:first + count]
         z = sampling.prior_latents(model, count, temperature, rng)
-        means = sampling.decode(model, z, labels=chunk)
+        means = decode(z, chunk)
         kept.append((z, means))
         samples = finish(means)
         if chunk is None:

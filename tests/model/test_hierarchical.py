@@ -11,7 +11,7 @@ import chainer.functions as F
 from chainer_vae.errors import ConfigError
 from chainer_vae.model.hierarchical import HierarchicalDecoder
 from chainer_vae.model.likelihoods import make_likelihood
-from tiny_models import randomised
+from tiny_models import frequencies, randomised
 
 BAR, BARS, KEYS = 3, 2, 2
 
@@ -67,6 +67,22 @@ def test_generated_means_are_the_conditionals_of_the_rounded_piece(autoregressiv
         teacher_forced = F.sigmoid(made(z, rounded).distribution.logit).array
     assert means.shape == (5, BARS * BAR, KEYS)
     np.testing.assert_allclose(means, teacher_forced, atol=1e-6)
+
+
+@pytest.mark.parametrize("autoregressive,step_made", [(True, 4), (False, 4), (True, 0)])
+def test_drawn_pieces_follow_p_x_given_z(autoregressive, step_made):
+    """Decoding with ``sample`` feeds each bar's draws back: the 64 one-bar pieces appear
+    as often as p(x|z) says (each frequency within 4 standard errors)."""
+    made = decoder(autoregressive, step_made, bars=1, seed=5)
+    n = 20000
+    z = np.tile(np.random.RandomState(3).randn(1, 2).astype(np.float32), (n, 1))
+    draws = made.generate(z, sample=np.random.RandomState(0))
+    every_x = np.array(list(itertools.product([0, 1], repeat=BAR * KEYS)),
+                       np.float32).reshape(-1, BAR, KEYS)
+    with chainer.no_backprop_mode():
+        exact = np.exp(made(z[:64], every_x).log_prob(every_x).array.astype(np.float64))
+    error = np.sqrt(exact * (1 - exact) / n)
+    assert np.all(np.abs(frequencies(draws, every_x) - exact) < 4 * error + 1e-4)
 
 
 def test_a_window_of_no_whole_number_of_bars_is_refused():

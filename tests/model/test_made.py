@@ -10,7 +10,7 @@ import chainer
 import chainer.functions as F
 
 from chainer_vae.model.made import StepMADE, made_masks
-from tiny_models import MADE_DECODERS, randomised, step_made_model
+from tiny_models import MADE_DECODERS, frequencies, randomised, step_made_model
 
 
 def test_masks_connect_each_output_to_the_earlier_values_only():
@@ -73,6 +73,39 @@ def test_generated_means_are_the_conditionals_of_the_rounded_window(kind):
         teacher_forced = F.sigmoid(model.decoder(z, rounded).distribution.logit).array
     np.testing.assert_allclose(means, teacher_forced, atol=1e-6)
     assert means.shape == (5, 2, 3)
+
+
+@pytest.mark.parametrize("kind", sorted(MADE_DECODERS))
+def test_drawn_windows_follow_p_x_given_z_and_their_seed(kind):
+    """Decoding with ``sample`` feeds the draws back: the 64 windows appear as often as
+    the decoder's own p(x|z) says (each frequency within 4 standard errors)."""
+    model = step_made_model(kind, seed=3)
+    n = 20000
+    z = np.tile(np.random.RandomState(4).randn(1, 2).astype(np.float32), (n, 1))
+    draws = model.decode(z, sample=np.random.RandomState(7))
+    assert set(np.unique(draws)) <= {0.0, 1.0} and draws.shape == (n, 2, 3)
+    every_x = np.array(list(itertools.product([0, 1], repeat=6)), np.float32).reshape(-1, 2, 3)
+    with chainer.no_backprop_mode():
+        exact = np.exp(model.decoder(z[:64], every_x).log_prob(every_x).array.astype(float))
+    error = np.sqrt(exact * (1 - exact) / n)
+    assert np.all(np.abs(frequencies(draws, every_x) - exact) < 4 * error + 1e-4)
+    again = [model.decode(z[:50], sample=np.random.RandomState(seed)) for seed in (7, 7, 8)]
+    np.testing.assert_array_equal(again[0], again[1])
+    assert (again[0] != again[2]).any()
+
+
+@pytest.mark.parametrize("kind", sorted(MADE_DECODERS))
+def test_draws_at_uniform_one_half_are_the_greedy_decoding(kind):
+    """A draw is 1 where a uniform number falls below the mean: with every number 0.5,
+    drawing and rounding each value before reading it back agree."""
+    class Half:
+        def uniform(self, size):
+            return np.full(size, 0.5)
+
+    model = step_made_model(kind, seed=3)
+    z = np.random.RandomState(4).randn(5, 2).astype(np.float32)
+    np.testing.assert_array_equal(model.decode(z, sample=Half()),
+                                  (model.decode(z) > 0.5).astype(np.float32))
 
 
 @pytest.mark.parametrize("kind", ["lstm", "mlp"])
