@@ -23,11 +23,12 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 4
+CONFIG_VERSION = 5
 # Keys a config.json of an older version may lack (their default is what those runs did).
 ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
             3: {"model": {"conditional", "label_names"}},
-            4: {"model": {"bar"}, "train": {"free_bits"}}}
+            4: {"model": {"bar"}, "train": {"free_bits"}},
+            5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}}}
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class ModelConfig:
     input_shape: Tuple[int, ...] = _field((784,), AT_LEAST_ONE)
     latent: int = _field(20, AT_LEAST_ONE)
     hidden: List[int] = _field([500], AT_LEAST_ONE)
+    # the mlp decoder's hidden sizes from z to the output; empty: ``hidden`` reversed
+    decoder_hidden: List[int] = _field([], AT_LEAST_ONE)
     activation: str = "tanh"
     channels: List[int] = _field([32, 64], AT_LEAST_ONE)
     bidirectional: bool = True
@@ -154,6 +157,9 @@ class TrainConfig:
     init_from: List[str] = _field([])  # run folders whose parameters the run began with
     # nats of KL per example the loss does not charge (MusicVAE's free bits; 0: off)
     free_bits: float = _field(0.0, NON_NEGATIVE)
+    # L2 penalty: this rate times each parameter is added to its gradient before Adam
+    # (chainer's WeightDecay hook, as in the study's code; 0: off; above 1 it only diverges)
+    weight_decay: float = _field(0.0, FRACTION)
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}

@@ -11,11 +11,15 @@ short default run and a long one differ only in their numbers of epochs:
   generated MIDI decoded from z ~ N(0, I) at the study's threshold 0.2;
 - the genre songs (``genre_midi``, when present) with the conv VAE, a few windows a song.
 
+``StudyPlan.paper()`` trains with the study's own optimizer settings and decoder instead
+of this project's defaults (see there).
+
 Outputs land in ``out``: one run folder per model, ``figures/``, ``generated/`` and
 ``summary.json``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +39,20 @@ from chainer_vae.training import train
 
 @dataclass
 class StudyPlan:
-    """Epochs and sizes of one study run; ``quick()`` and ``full()`` are the two presets."""
+    """Epochs, sizes and optimizer settings of one study run; ``quick()``, ``full()``,
+    ``smoke()`` and ``paper()`` are the presets."""
 
     mnist_epochs: int = 5
     mnist_latents: tuple = (2, 10, 20)
+    mnist_batch: int = 100
+    mnist_lr: float = 1e-3
     bach_epochs: int = 30
     bach_batch: int = 20  # 5 updates an epoch on the 100 Bach windows: denser samples
-    genre_epochs: int = 3
+    bach_lr: float = 1e-3
+    bach_windows_per_piece: Optional[int] = None  # None: windows end to end
+    bach_decoder_hidden: tuple = ()  # from z to the output; empty: the encoder's mirror
+    weight_decay: float = 0.0  # the L2 penalty of the MNIST and Bach runs
+    genre_epochs: int = 3  # 0: no genre stage
     genre_windows_per_piece: Optional[int] = 4
     iw_samples: int = 500
     iw_limit: Optional[int] = 1000
@@ -64,27 +75,64 @@ class StudyPlan:
                    genre_windows_per_piece=1, iw_samples=10, iw_limit=50, n_generated=2,
                    limit=300)
 
+    @classmethod
+    def paper(cls):
+        """The study's own settings, from its code (``MNIST-VAE.py``, ``VAE_midi.py``):
+        Adam on batches of 32 with an L2 penalty of 5e-4 (chainer's ``WeightDecay``
+        hook); MNIST at lr 5e-5 for 150 epochs; the Bach MLP 15600-1000-500-100-20 with
+        the decoder 20-100-500-15600 at lr 1e-5 for 100 epochs, on up to 200 overlapping
+        100-step windows per piece. The genre stage is not the study's: none. About 1.5
+        hours on 2 CPU cores (an epoch: 3 s for MNIST, 10 s for Bach)."""
+        return cls(mnist_epochs=150, mnist_batch=32, mnist_lr=5e-5, bach_epochs=100,
+                   bach_batch=32, bach_lr=1e-5, bach_windows_per_piece=200,
+                   bach_decoder_hidden=(100, 500), weight_decay=5e-4, genre_epochs=0,
+                   iw_samples=5000, iw_limit=1000)
 
-def mnist_config(latent, epochs, device, data_dir=None, limit=None):
+    def mnist(self, latent, device, data_dir=None):
+        """The ``RunConfig`` of this plan's MNIST run with ``latent`` latent dimensions."""
+        return mnist_config(latent, self.mnist_epochs, device, data_dir, self.limit,
+                            batch_size=self.mnist_batch, lr=self.mnist_lr,
+                            weight_decay=self.weight_decay)
+
+    def bach(self, root, device):
+        """The ``RunConfig`` of this plan's Bach run: the study's MLP on the folder ``root``."""
+        return midi_config(root, "mlp", self.bach_epochs, device, self.bach_windows_per_piece,
+                           self.limit, self.bach_decoder_hidden, batch_size=self.bach_batch,
+                           lr=self.bach_lr, weight_decay=self.weight_decay)
+
+    def genre(self, root, device):
+        """The ``RunConfig`` of this plan's genre run: the conv VAE on the folder ``root``."""
+        return midi_config(root, "conv", self.genre_epochs, device,
+                           self.genre_windows_per_piece, self.limit)
+
+
+def mnist_config(latent, epochs, device, data_dir=None, limit=None, **train):
     """The study's MNIST setting: 1600 training and 400 test digits per class, binarized at
-    0.5, Chainer's example MLP (784-500-latent, tanh)."""
+    0.5, Chainer's example MLP (784-500-latent, tanh). ``train`` sets other
+    ``TrainConfig`` fields (``batch_size``, ``lr``, ``weight_decay``)."""
     config = RunConfig(model=default_model_config("mnist", "mlp"))
     config.model.latent = latent
     config.data.data_dir, config.data.limit = data_dir, limit
     config.data.train_per_class, config.data.test_per_class = 1600, 400
-    config.train.epochs, config.train.device = epochs, device
+    config.train = dataclasses.replace(config.train, epochs=epochs, device=device, **train)
     return config
 
 
-def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None, batch_size=100):
+def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None,
+                decoder_hidden=(), **train):
     """The study's MIDI setting: 100-step windows of the 156-column note-state matrix on a
-    16th-note grid, Bernoulli likelihood; the study's MLP for ``arch="mlp"``."""
+    16th-note grid, Bernoulli likelihood; the study's MLP for ``arch="mlp"``, with the
+    mlp decoder's own hidden sizes ``decoder_hidden`` (from z; empty: the encoder's
+    mirror). ``windows_per_piece`` draws that many distinct, overlapping windows of each
+    piece (None: windows end to end); ``train`` sets other ``TrainConfig`` fields
+    (``batch_size``, ``lr``, ``weight_decay``)."""
     config = RunConfig(model=default_model_config("midi", arch))
+    config.model.decoder_hidden = list(decoder_hidden)
     config.data.dataset, config.data.data_dir = "midi", str(root)
     config.data.windows_per_piece, config.data.limit = windows_per_piece, limit
-    config.train.epochs, config.train.device = epochs, device
-    config.train.batch_size = batch_size
-    # Large models (the study's MLP has 32M weights): a snapshot at the end only.
+    config.train = dataclasses.replace(config.train, epochs=epochs, device=device, **train)
+    # Large models (the study's MLP has 32M weights, 24M with its own decoder): a
+    # snapshot at the end only.
     config.train.snapshot_every, config.train.keep_snapshots = max(1, epochs), 1
     return config
 
@@ -102,8 +150,7 @@ def run_mnist(out, plan, device, progress):
         run_dir = out / "mnist_z{}".format(latent)
         _say("== MNIST, MLP VAE 784-500-{} ({} epochs) -> {}".format(
             latent, plan.mnist_epochs, run_dir))
-        train(mnist_config(latent, plan.mnist_epochs, device, data_dir, plan.limit), run_dir,
-              progress=progress)
+        train(plan.mnist(latent, device, data_dir), run_dir, progress=progress)
         scores = evaluate(run_dir, iw_samples=plan.iw_samples, limit=plan.iw_limit,
                           progress=progress)
         summary[run_dir.name] = scores.to_dict()
@@ -117,13 +164,13 @@ def run_mnist(out, plan, device, progress):
     return summary
 
 
-def run_midi(out, name, root, arch, epochs, plan, device, progress, windows_per_piece=None,
-             batch_size=100):
-    """Train on a MIDI folder, draw its figures and write generated MIDI."""
+def run_midi(out, name, config, plan, progress):
+    """Train ``config`` (a ``midi_config``) into ``out / name``, draw its figures and write
+    generated MIDI."""
     run_dir = out / name
-    _say("== MIDI {}, {} VAE ({} epochs) -> {}".format(root, arch, epochs, run_dir))
-    train(midi_config(root, arch, epochs, device, windows_per_piece, plan.limit, batch_size),
-          run_dir, progress=progress)
+    _say("== MIDI {}, {} VAE ({} epochs) -> {}".format(
+        config.data.data_dir, config.model.encoder, config.train.epochs, run_dir))
+    train(config, run_dir, progress=progress)
     run = load_run(run_dir)
     data = run.data
     plot_run(run_dir, out / "figures" / name, data=data)
@@ -152,15 +199,13 @@ def run_study(out, plan=None, device="@numpy", progress=False):
     summary = run_mnist(out, plan, device, progress)
     root = data_root()
     if root is not None and (root / "bach_lute").is_dir():
-        summary["bach_mlp"] = run_midi(out, "bach_mlp", root / "bach_lute", "mlp",
-                                       plan.bach_epochs, plan, device, progress,
-                                       batch_size=plan.bach_batch)
+        summary["bach_mlp"] = run_midi(out, "bach_mlp", plan.bach(root / "bach_lute", device),
+                                       plan, progress)
     else:
         _say("== MIDI skipped: set {} to a data root with bach_lute/".format(ENV_VAR))
-    if root is not None and (root / "genre_midi").is_dir():
-        summary["genre_conv"] = run_midi(out, "genre_conv", root / "genre_midi", "conv",
-                                         plan.genre_epochs, plan, device, progress,
-                                         plan.genre_windows_per_piece)
+    if plan.genre_epochs and root is not None and (root / "genre_midi").is_dir():
+        summary["genre_conv"] = run_midi(out, "genre_conv",
+                                         plan.genre(root / "genre_midi", device), plan, progress)
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     _say("== done: {}; open {} to look and listen".format(out / SUMMARY_FILE,
                                                           write_report(out)))

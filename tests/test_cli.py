@@ -109,11 +109,40 @@ def test_corrupt_idx_file_is_named(toy_mnist, tmp_path, capsys):
       "{tmp}/r"], ["--step-made", "lstm, hier or mlp"]),
     (["train", "--data-dir", "{toy}", "--arch", "lstm", "--dropout", "1.5", "--out", "{tmp}/r"],
      ["--dropout", "[0, 1)"]),
+    (["train", "--data-dir", "{toy}", "--weight-decay", "-1", "--out", "{tmp}/r"],
+     ["--weight-decay", "[0, 1)", "-1"]),
+    (["train", "--data-dir", "{toy}", "--weight-decay", "1e300", "--out", "{tmp}/r"],
+     ["--weight-decay", "[0, 1)", "1e300"]),
+    (["train", "--data-dir", "{toy}", "--decoder-hidden", "0", "--out", "{tmp}/r"],
+     ["--decoder-hidden", "at least 1", "0"]),
+    (["train", "--data-dir", "{toy}", "--arch", "conv", "--decoder-hidden", "8", "--out",
+      "{tmp}/r"], ["--decoder-hidden", "needs the mlp decoder", "conv"]),
 ])
 def test_user_errors_exit_2_with_one_line(toy_mnist, tmp_path, capsys, args, words):
     args = [a.format(tmp=tmp_path, toy=toy_mnist) for a in args] + ["--no-progress"]
     code, _, err = run_cli(capsys, *args)
     assert_one_line_error(code, err, *words)
+
+
+def test_decoder_hidden_and_weight_decay_are_kept_in_the_run(toy_mnist, tmp_path, capsys):
+    run = tmp_path / "asymmetric"
+    code, _, _ = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1", "--hidden",
+                         "32", "--decoder-hidden", "16", "8", "--latent", "3", "--weight-decay",
+                         "1e-3", "--out", run, "--no-progress")
+    assert code == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["model"]["decoder_hidden"], config["train"]["weight_decay"]) == ([16, 8], 1e-3)
+    saved = np.load(run / "model.npz")
+    assert [saved[key].shape for key in ("encoder/trunk/0/W", "decoder/trunk/0/W",
+                                         "decoder/trunk/1/W", "decoder/out/W")] == [
+        (32, 784), (16, 3), (8, 16), (784, 8)]
+    from chainer_vae.runs import load_run
+
+    loaded = load_run(run, with_data=False)  # config.json alone rebuilds the decoder
+    assert loaded.config.model.decoder_hidden == [16, 8]
+    np.testing.assert_array_equal(loaded.model.decoder.out.W.array, saved["decoder/out/W"])
+    code, out, _ = run_cli(capsys, "report", run)
+    assert code == 0 and "32 (decoder 16 8)" in (run / "index.html").read_text()
 
 
 def test_module_entry_point_runs_as_a_program():

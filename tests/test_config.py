@@ -42,6 +42,9 @@ def test_a_saved_config_loads_back_equal(tmp_path):
     (lambda raw: raw["model"].update(label_names=[3]), ["model.label_names", "a string"]),
     (lambda raw: raw["model"].update(likelihood="continuous-bernoulli"),
      ["continuous-bernoulli", "--binarize none"]),
+    (lambda raw: raw["model"].update(decoder_hidden=[100, 0]),
+     ["model.decoder_hidden", "at least 1"]),
+    (lambda raw: raw["train"].update(weight_decay=-5e-4), ["train.weight_decay", "[0, 1)"]),
 ])
 def test_a_bad_config_names_the_file_and_the_key(tmp_path, edit, words):
     raw = RunConfig().to_dict()
@@ -77,6 +80,21 @@ def test_a_version_2_config_is_a_model_without_labels(tmp_path):
         RunConfig.load(write(tmp_path, raw))
 
 
+def test_a_version_4_config_is_a_mirror_decoder_without_weight_decay(tmp_path):
+    from chainer_vae.model import build_model
+
+    raw = RunConfig().to_dict()
+    raw["version"] = 4
+    del raw["model"]["decoder_hidden"], raw["train"]["weight_decay"]
+    config = RunConfig.load(write(tmp_path, raw))
+    assert (config.model.decoder_hidden, config.train.weight_decay) == ([], 0.0)
+    decoder = build_model(config.model).decoder  # 20-500-784, the encoder's mirror
+    assert [decoder.trunk[0].W.shape, decoder.out.W.shape] == [(500, 20), (784, 500)]
+    raw["version"] = 5
+    with pytest.raises(ConfigError, match="model key.s. missing: decoder_hidden"):
+        RunConfig.load(write(tmp_path, raw))
+
+
 def test_validate_names_the_command_line_option():
     config = RunConfig()
     config.train.kl_warmup = -5
@@ -90,6 +108,7 @@ def test_validate_names_the_command_line_option():
 @pytest.mark.parametrize("cls,name,text,value", [
     (ModelConfig, "latent", "3", 3), (TrainConfig, "lr", "1e-4", 1e-4),
     (DataConfig, "transpose", "-2", -2), (TrainConfig, "average", "0", 0.0),
+    (TrainConfig, "weight_decay", "5e-4", 5e-4), (ModelConfig, "decoder_hidden", "100", 100),
 ])
 def test_option_types_parse_what_the_schema_allows(cls, name, text, value):
     assert option_type(cls, name)(text) == value
@@ -99,6 +118,7 @@ def test_option_types_parse_what_the_schema_allows(cls, name, text, value):
     (ModelConfig, "latent", "0"), (ModelConfig, "latent", "2.5"), (TrainConfig, "lr", "nan"),
     (TrainConfig, "lr", "0"), (TrainConfig, "beta", "inf"), (TrainConfig, "average", "1"),
     (DataConfig, "classes", "10"), (TrainConfig, "seed", "-1"), (DataConfig, "limit", "-5"),
+    (TrainConfig, "weight_decay", "-1"), (ModelConfig, "decoder_hidden", "0"),
 ])
 def test_option_types_refuse_what_the_schema_refuses(cls, name, text):
     with pytest.raises(argparse.ArgumentTypeError):

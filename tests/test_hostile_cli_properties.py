@@ -43,7 +43,8 @@ def check(code, err):
 TRAIN_OPTIONS = ["--latent", "--hidden", "--channels", "--sigma", "--step-made", "--dropout",
                  "--batch-size", "--lr", "--k", "--beta", "--kl-warmup", "--seed",
                  "--snapshot-every", "--keep-snapshots", "--average", "--limit",
-                 "--valid-fraction", "--classes", "--train-per-class", "--max-minutes"]
+                 "--valid-fraction", "--classes", "--train-per-class", "--max-minutes",
+                 "--decoder-hidden", "--weight-decay"]
 
 
 @SETTINGS

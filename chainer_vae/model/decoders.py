@@ -50,8 +50,16 @@ class _Decoder(chainer.Chain):
         return fed_back(self.likelihood, means, sample) if sample else means
 
 
+def mlp_hidden(hidden, decoder_hidden=()):
+    """The hidden sizes of the mlp decoder, from z to the output: ``decoder_hidden``, or
+    the encoder's ``hidden`` reversed (a mirror of the encoder) when it is empty."""
+    return list(decoder_hidden) or list(reversed(hidden))
+
+
 class MLPDecoder(_Decoder):
-    """Fully connected layers of sizes ``reversed(hidden)``, then one to the output.
+    """Fully connected layers of sizes ``mlp_hidden(hidden, decoder_hidden)``, then one to
+    the output: the mirror of the mlp encoder, or layers of their own (the study's music
+    decoder is 20-100-500-15600 behind a 15600-1000-500-100-20 encoder).
 
     With ``step_made`` hidden units (> 0) the values of an example (the pixels of an
     image, in raster order) are autoregressive: the output for value k also reads values
@@ -61,12 +69,13 @@ class MLPDecoder(_Decoder):
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(500,), activation_name="tanh",
-                 step_made=0, labels=0, **unused):
+                 step_made=0, labels=0, decoder_hidden=(), **unused):
         super().__init__(output_shape, likelihood, labels)
         self._features = int(numpy.prod(output_shape))
         self.step_made = step_made
         with self.init_scope():
-            self.trunk = MLP(latent + labels, list(reversed(hidden)), activation_name)
+            self.trunk = MLP(latent + labels, mlp_hidden(hidden, decoder_hidden),
+                             activation_name)
             self.out = L.Linear(self.trunk.out_size, likelihood.n_params * self._features)
             if step_made:
                 self.made = StepMADE(self._features, self.trunk.out_size, step_made,

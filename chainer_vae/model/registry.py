@@ -30,10 +30,16 @@ def _check(config):
                           "runs.build_for takes them from labelled data)")
     for option, value, allowed in (("--autoregressive", config.autoregressive, ("lstm", "hier")),
                                    ("--step-made", config.step_made, ("lstm", "hier", "mlp")),
-                                   ("--dropout", config.dropout, ("lstm", "hier"))):
+                                   ("--dropout", config.dropout, ("lstm", "hier")),
+                                   ("--decoder-hidden", config.decoder_hidden, ("mlp",))):
         if value and config.decoder not in allowed:
-            raise ConfigError("{} needs the {} or {} decoder, not {!r}".format(
-                option, ", ".join(allowed[:-1]), allowed[-1], config.decoder))
+            raise ConfigError("{} needs the {} decoder, not {!r}".format(
+                option, _one_of(allowed), config.decoder))
+
+
+def _one_of(names):
+    """``names`` in words: "mlp", "lstm or hier", "lstm, hier or mlp"."""
+    return " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
 
 
 def _linear(n_in, n_out, bias=True):
@@ -83,7 +89,7 @@ def parameter_count(config: ModelConfig) -> int:
         total += (_lstm(features, size, directions)
                   + 2 * _linear(directions * size + labels, latent))
     if config.decoder == "mlp":
-        sizes = [code] + hidden[::-1]
+        sizes = [code] + decoders.mlp_hidden(hidden, config.decoder_hidden)
         total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:]))
         total += _linear(sizes[-1], n_params * flat)
         if config.step_made:
@@ -127,7 +133,8 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
-                   dropout=config.dropout, labels=label_count(config), bar=config.bar)
+                   dropout=config.dropout, labels=label_count(config), bar=config.bar,
+                   decoder_hidden=tuple(config.decoder_hidden))
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
     encoder = encoder_cls(config.input_shape, config.latent, **options)
@@ -138,12 +145,15 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
 def same_weights(first: ModelConfig, second: ModelConfig) -> bool:
     """Whether models built from the two configs have the same parameters (names and
     shapes): the configs may differ in what decides no weight, the length of LSTM
-    sequences and the dropout rate."""
+    sequences and the dropout rate, and in whether the mirror of the encoder is the
+    mlp decoder's default or spelled out."""
     def weights_of(config):
         shape = tuple(config.input_shape)
         if config.encoder in SEQUENCE_ENCODERS and config.decoder in SEQUENCE_DECODERS:
             shape = shape[1:]
-        return dataclasses.replace(config, input_shape=shape, dropout=0.0)
+        return dataclasses.replace(config, input_shape=shape, dropout=0.0,
+                                   decoder_hidden=decoders.mlp_hidden(config.hidden,
+                                                                      config.decoder_hidden))
     return weights_of(first) == weights_of(second)
 
 

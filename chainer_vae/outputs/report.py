@@ -109,15 +109,23 @@ def _table(rows, header=None):
     return "\n".join(lines + ["</table>"])
 
 
+def _hidden(model):
+    """The hidden sizes of a ``ModelConfig``, and its mlp decoder's own if it has them."""
+    text = " ".join(map(str, model.hidden))
+    if model.decoder_hidden:
+        text += " (decoder {})".format(" ".join(map(str, model.decoder_hidden)))
+    return text
+
+
 def _run_section(folder):
     config = RunConfig.load(folder)
     data, model, train = config.data, config.model, config.train
     settings = [("data set", data.dataset), ("encoder / decoder", "{} / {}".format(
                     model.encoder, model.decoder)),
-                ("latent", model.latent), ("hidden", " ".join(map(str, model.hidden))),
+                ("latent", model.latent), ("hidden", _hidden(model)),
                 ("likelihood", model.likelihood), ("epochs", train.epochs),
                 ("batch size", train.batch_size), ("learning rate", train.lr),
-                ("selection", train.select)]
+                ("weight decay", train.weight_decay), ("selection", train.select)]
     parts = ["<h2>Settings</h2>", _table(settings)]
     if (folder / LOG_FILE).is_file():
         entries = read_log(folder)[-LOG_ROWS:]

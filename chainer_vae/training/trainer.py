@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy
 
 from chainer import training
+from chainer.optimizer_hooks import WeightDecay
 from chainer.training import extensions as chainer_extensions
 
 from chainer_vae.config import RunConfig
@@ -97,7 +98,10 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
 
     The Evaluator reports on the test split, or with ``config.train.select == "valid"``
     on the validation split, whose best epoch's parameters are kept in
-    ``best_model.npz``. ``max_minutes`` ends training at the first end of an epoch past
+    ``best_model.npz``. ``config.train.weight_decay`` adds that rate times each parameter
+    to its gradient before Adam (chainer's ``WeightDecay`` hook, an L2 penalty whose
+    steps scale with the learning rate, as in the study's code; not Adam's decoupled
+    ``weight_decay_rate``). ``max_minutes`` ends training at the first end of an epoch past
     that much training time, with a snapshot. ``distributed`` (a
     ``chainer_vae.distributed.Distributed``) makes it one rank of a data-parallel run:
     this rank's device and seed, its shard of the data, ChainerMN's multi-node optimizer
@@ -131,6 +135,8 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     test_loss = ELBOLoss(result, k=1, beta=1.0)  # the test loss is the plain negative ELBO
     optimizer = dist.optimizer(FusedAdam(alpha=train_config.lr))  # chainer's Adam, in place
     optimizer.setup(loss)
+    if train_config.weight_decay:
+        optimizer.add_hook(WeightDecay(train_config.weight_decay))
 
     train_set = dist.scatter(data.examples("train", labelled), shuffle=True,
                              seed=train_config.seed)

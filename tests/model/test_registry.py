@@ -28,6 +28,10 @@ CONFIGS = [
          conditional=True, label_names=list("abcd"), likelihood="continuous-bernoulli"),
     dict(encoder="lstm", decoder="lstm", input_shape=(7, 10), hidden=[6], autoregressive=True,
          step_made=5, conditional=True, label_names=list("ab")),
+    dict(hidden=[32, 16], decoder_hidden=[8, 24, 40], latent=3),
+    dict(hidden=[20], decoder_hidden=[6], step_made=12, input_shape=(36,), conditional=True,
+         label_names=["x", "y"]),
+    dict(encoder="lstm", decoder="mlp", input_shape=(28, 28), hidden=[9], decoder_hidden=[5, 7]),
 ]
 
 
@@ -55,3 +59,12 @@ def test_same_weights_ignores_what_decides_no_weight():
     assert not same_weights(ModelConfig(input_shape=(7, 10), **lstm),
                             ModelConfig(input_shape=(7, 11), **lstm))
     assert not same_weights(ModelConfig(input_shape=(784,)), ModelConfig(input_shape=(783,)))
+    mirror = ModelConfig(hidden=[7, 3])
+    assert same_weights(mirror, ModelConfig(hidden=[7, 3], decoder_hidden=[3, 7]))
+    assert not same_weights(mirror, ModelConfig(hidden=[7, 3], decoder_hidden=[3]))
+
+
+def test_only_the_mlp_decoder_has_hidden_sizes_of_its_own():
+    with pytest.raises(ConfigError, match="--decoder-hidden needs the mlp decoder, not 'conv'"):
+        build_model(ModelConfig(encoder="conv", decoder="conv", input_shape=(1, 28, 28),
+                                decoder_hidden=[16]))

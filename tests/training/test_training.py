@@ -55,10 +55,17 @@ def with_labels(config):
     return config
 
 
+def with_weight_decay(config):
+    """The study's L2 penalty (an optimizer hook) and a decoder of its own sizes."""
+    config.train.weight_decay, config.model.decoder_hidden = 5e-2, [8, 16]
+    return config
+
+
 @pytest.mark.parametrize("binarize,model", [("threshold", None), ("dynamic", None),
                                             ("dynamic", with_dropout_lstm),
                                             ("dynamic", with_average),
-                                            ("dynamic", with_labels)])
+                                            ("dynamic", with_labels),
+                                            ("dynamic", with_weight_decay)])
 def test_resumed_run_ends_with_the_same_parameters(toy_mnist, tmp_path, binarize, model):
     def configured(epochs):
         config = toy_config(toy_mnist, epochs=epochs, kl_warmup=2.0, k=2)
@@ -145,6 +152,28 @@ def test_evaluator_and_recorder_read_the_average(toy_mnist, tmp_path):
     plain, _, _ = training.build_trainer(toy_config(toy_mnist, epochs=1), tmp_path / "plain",
                                          progress=False)
     assert training.result_model(plain, "trained") == "trained"
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5])
+def test_weight_decay_is_the_l2_penalty_adam_steps_on(toy_mnist, tmp_path, rate):
+    """With zero gradients, Adam's first step moves each parameter w by its L2 penalty's
+    gradient g = rate * w alone: w - lr * sqrt(1 - beta2) g / (sqrt(1 - beta2) |g| + eps),
+    as chainer's WeightDecay hook in the study's code does (about lr towards 0; Adam's
+    decoupled decay would give w (1 - rate))."""
+    config = toy_config(toy_mnist, epochs=1, lr=1e-2, weight_decay=rate)
+    trainer, model, _ = training.build_trainer(config, tmp_path / "run", progress=False)
+    optimizer = trainer.updater.get_optimizer("main")
+    before = {name: param.array.astype(np.float64) for name, param in model.namedparams()}
+    for param in model.params():
+        param.grad = np.zeros_like(param.array)
+    optimizer.update()
+    hp, root = optimizer.hyperparam, np.sqrt(1 - optimizer.hyperparam.beta2)
+    for name, param in model.namedparams():
+        g = rate * before[name]
+        expected = before[name] - hp.alpha * root * g / (root * np.abs(g) + hp.eps)
+        np.testing.assert_allclose(param.array, expected, rtol=1e-6, atol=1e-8, err_msg=name)
+    moved = np.abs(model.encoder.trunk[0].W.array - before["/encoder/trunk/0/W"])
+    assert np.median(moved) == pytest.approx(hp.alpha if rate else 0.0, rel=1e-3)
 
 
 @pytest.mark.parametrize("decay", [-0.1, 1.0])
