@@ -330,12 +330,19 @@ def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,
     label's pieces, drawn with ``seed``, go to test. ``transpose`` lists semitone shifts
     added to the training windows only (test stays as written). ``cache_dir``,
     ``workers``, ``progress``, ``max_steps``, ``max_bytes``: see :func:`load_pieces`
-    (a file too long to convert is left out and listed in ``errors``).
+    (a file too long to convert is left out and listed in ``errors``). A piece shorter
+    than ``window`` gives one window padded with silence, but a folder where no piece
+    fills one window raises :class:`MidiDatasetError`.
     """
     if window < 1:
         raise ValueError(f"window must be positive, not {window}")
     pieces = load_pieces(root, steps_per_beat, low, high, labels, cache_dir, workers,
                          progress, strict, max_steps, max_bytes, **policies)
+    longest = max((len(state) for state in pieces.note_states), default=0)
+    if longest < window:
+        raise MidiDatasetError(str(root), f"no piece fills a window of {window} steps (the "
+                                          f"longest has {longest} at {steps_per_beat} steps "
+                                          f"per beat); choose a shorter window")
     is_test = split_pieces(pieces.labels, test_fraction, seed)
     rng = np.random.default_rng(seed)
     width = 2 * (high - low)

@@ -88,10 +88,12 @@ def test_transpositions_that_leave_the_range_are_left_out(tmp_path):
 
 
 def test_short_pieces_give_one_padded_window(tmp_path):
-    save(midi_file(note_track([(60, 0, 480)])), tmp_path / "short.mid")
+    save(midi_file(note_track([(62, 0, 4 * 480)])), tmp_path / "long.mid")  # 16 steps
+    save(midi_file(note_track([(60, 0, 480)])), tmp_path / "short.mid")  # 4 steps
     split = midi.load_windows(tmp_path, window=16, test_fraction=0, workers=1, progress=False)
-    assert split.label_names == [tmp_path.name] and split.train.shape == (1, 16, 2 * P)
-    assert split.train[0, 4:].sum() == 0
+    assert split.label_names == [tmp_path.name] and split.train.shape == (2, 16, 2 * P)
+    assert pitches_of(split.train) == [62, 60]
+    assert split.train[1, 4:].sum() == 0
 
 
 def test_cache_is_read_back_and_keyed_by_options(songs, tmp_path, monkeypatch):
@@ -139,6 +141,16 @@ def test_labels_pick_and_order_folders(songs):
     assert split.label_names == ["waltz"] and set(pitches_of(split.train)) == {60, 61, 62}
     with pytest.raises(midi.MidiDatasetError, match="no label folder jazz"):
         midi.load_windows(songs, labels=["jazz"], progress=False)
+
+
+def test_a_folder_whose_pieces_all_fall_short_of_a_window_is_refused(songs):
+    """Every piece has 64 steps: 64-step windows work, a shorter piece is padded, but
+    no piece filling a 65-step window is an error naming the folder and the longest."""
+    assert midi.load_windows(songs, window=64, test_fraction=0, workers=1,
+                             progress=False).train.shape == (6, 64, 2 * P)
+    with pytest.raises(midi.MidiDatasetError,
+                       match="songs: no piece fills a window of 65 steps \\(the longest has 64"):
+        midi.load_windows(songs, window=65, workers=1, progress=False)
 
 
 def test_missing_or_unusable_folders_raise_dataset_errors(tmp_path):
