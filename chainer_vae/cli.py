@@ -32,6 +32,7 @@ from chainer_vae.training import train
 ARCHES = ("mlp", "conv", "lstm")
 COUNT = number_type(int, AT_LEAST_ONE)
 INDEX = number_type(int, NON_NEGATIVE)
+HIER_BARS = 4  # bars of a window for --decoder hier unless --window says otherwise
 # The options of ``train`` that fill each section of config.json, by their dest names
 # (the names of the config fields they set).
 DATA_OPTIONS = ("dataset", "data_dir", "binarize", "classes", "train_per_class",
@@ -144,7 +145,7 @@ def _add_train(subparsers):
                         "hidden units; default 0: independent)")
     _schema_option(model, "--bar", ModelConfig, metavar="STEPS",
                    help="hier decoder: steps of a bar (default: 4 beats of --steps-per-beat; "
-                        "--window must be a whole number of bars)")
+                        "--window must be a whole number of bars, default 4 bars)")
     _schema_option(model, "--dropout", ModelConfig, metavar="RATE",
                    help="lstm decoder: drop this fraction of its hidden units in training "
                         "(default 0)")
@@ -354,6 +355,8 @@ def _new_config(args) -> RunConfig:
         setattr(model, name, value)
     if model.decoder == "hier" and "bar" not in model_options:
         model.bar = BEATS_PER_BAR * data.steps_per_beat
+    if model.decoder == "hier" and "window" not in data_options and not args.init_from:
+        data.window = HIER_BARS * model.bar  # MusicVAE's 4 bars; a data set's 100 steps are none
     if model.conditional and data.dataset not in LABELLED_DATASETS:
         raise ConfigError("--conditional needs labelled examples ({}); the {} data set has no "
                           "labels".format(", ".join(LABELLED_DATASETS), data.dataset))

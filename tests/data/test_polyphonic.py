@@ -210,3 +210,8 @@ def test_a_hierarchical_model_scores_whole_pieces_padded_to_whole_bars(tiny_root
                      "--arch", "lstm", "--decoder", "hier", "--window", "6", "--epochs", "1",
                      "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
     assert "whole number of bars" in capsys.readouterr().err
+    assert cli.main(["train", "--dataset", "jsb", "--data-dir", str(tiny_root / "polyphonic"),
+                     "--arch", "lstm", "--decoder", "hier", "--hidden", "4", "--latent", "2",
+                     "--epochs", "1", "--out", str(tmp_path / "four"), "--no-progress"]) == 0
+    four = json.loads((tmp_path / "four" / "config.json").read_text())
+    assert four["data"]["window"] == 16  # 4 bars of 4 beats by default, not the data set's
