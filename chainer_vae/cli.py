@@ -35,7 +35,7 @@ INDEX = number_type(int, NON_NEGATIVE)
 HIER_BARS = 4  # bars of a window for --decoder hier unless --window says otherwise
 # The options of ``train`` that fill each section of config.json, by their dest names
 # (the names of the config fields they set).
-DATA_OPTIONS = ("dataset", "data_dir", "binarize", "classes", "train_per_class",
+DATA_OPTIONS = ("dataset", "data_dir", "also", "binarize", "classes", "train_per_class",
                 "test_per_class", "limit", "steps_per_beat", "window", "hop", "transpose",
                 "valid_fraction")
 MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "decoder_hidden", "activation",
@@ -49,7 +49,8 @@ RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in con
 ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("mnist",),
             "test_per_class": ("mnist",), "steps_per_beat": ("midi",),
             "window": ("midi",) + SEQUENCE_DATASETS, "hop": ("midi",) + SEQUENCE_DATASETS,
-            "transpose": ("midi",) + SEQUENCE_DATASETS, "valid_fraction": ("mnist", "midi")}
+            "transpose": ("midi",) + SEQUENCE_DATASETS, "valid_fraction": ("mnist", "midi"),
+            "also": ("midi",)}
 # what --init-from may change about the source run's model: it decides no weight
 INIT_MODEL_OPTIONS = ("dropout",)
 
@@ -110,6 +111,10 @@ def _add_train(subparsers):
                         "benchmarks)")
     _schema_option(data, "--hop", DataConfig,
                    help="music: steps between windows (default: window)")
+    data.add_argument("--also", nargs="+", metavar="SOURCE",
+                      help="MIDI: more pieces beside --data-dir: MIDI folders (<label>/*.mid), "
+                           "benchmarks (jsb, nottingham, musedata, piano-midi) or their .mat "
+                           "files, converted to the same grid; a benchmark keeps its split")
     _schema_option(data, "--transpose", DataConfig, nargs="*",
                    help="music: extra training copies transposed by these semitones")
     _schema_option(data, "--valid-fraction", DataConfig, metavar="F",
@@ -350,7 +355,7 @@ def _new_config(args) -> RunConfig:
         if data.dataset not in ONLY_FOR.get(name, (data.dataset,)):
             raise ConfigError("{} applies to {} only, not to --dataset {}".format(
                 _flag(name), ", ".join(ONLY_FOR[name]), data.dataset))
-        setattr(data, name, list(value) if name == "transpose" else value)
+        setattr(data, name, list(value) if name in ("transpose", "also") else value)
     for name, value in model_options.items():
         setattr(model, name, value)
     if model.decoder == "hier" and "bar" not in model_options:

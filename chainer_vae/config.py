@@ -23,12 +23,13 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 5
+CONFIG_VERSION = 6
 # Keys a config.json of an older version may lack (their default is what those runs did).
 ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
             3: {"model": {"conditional", "label_names"}},
             4: {"model": {"bar"}, "train": {"free_bits"}},
-            5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}}}
+            5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}},
+            6: {"data": {"also"}}}
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class DataConfig:
 
     dataset: str = "mnist"
     data_dir: Optional[str] = None
+    # MIDI: more sources beside data_dir (MIDI folders, benchmark names or .mat files)
+    also: List[str] = _field([])
     # MNIST
     binarize: str = _field("threshold", Choice(("none", "threshold", "dynamic")))
     classes: Optional[List[int]] = _field(None, Range(0, 9))

@@ -6,7 +6,8 @@ note), time in files is in ticks.
 """
 from __future__ import annotations
 
-from .dataset import PieceSet, WindowSplit, load_pieces, load_windows
+from .dataset import (PieceSet, WindowSplit, load_pieces, load_windows, merge_pieces,
+                      split_pieces, split_windows)
 from .encode import RollOptions, midi_to_roll, midi_to_rolls
 from .errors import (MidiDatasetError, MidiFileError, MidiFormatError, MidiTooLongError,
                      MidiTruncatedError, RollFileError)
@@ -22,6 +23,6 @@ __all__ = [
     "ConversionReport", "MidiDatasetError", "MidiEvents", "MidiFileError", "MidiFormatError",
     "MidiInfo", "MidiTooLongError", "MidiTruncatedError", "PianoRoll", "PieceSet",
     "RollFileError", "RollOptions", "WindowSplit", "describe_midi", "load_pieces", "load_roll",
-    "load_windows", "midi_to_roll", "midi_to_rolls", "plot_roll", "read_midi", "roll_to_midi",
-    "save_roll",
+    "load_windows", "merge_pieces", "midi_to_roll", "midi_to_rolls", "plot_roll", "read_midi",
+    "roll_to_midi", "save_roll", "split_pieces", "split_windows",
 ]

@@ -326,24 +326,53 @@ def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,
 
     Each file becomes a roll of ``steps_per_beat`` steps per quarter note over MIDI
     pitches [low, high) (see :func:`midi.midi_to_roll`; ``policies`` go there), then
-    windows of ``window`` steps (see :func:`piece_windows`). ``test_fraction`` of each
-    label's pieces, drawn with ``seed``, go to test. ``transpose`` lists semitone shifts
-    added to the training windows only (test stays as written). ``cache_dir``,
-    ``workers``, ``progress``, ``max_steps``, ``max_bytes``: see :func:`load_pieces`
-    (a file too long to convert is left out and listed in ``errors``). A piece shorter
-    than ``window`` gives one window padded with silence, but a folder where no piece
-    fills one window raises :class:`MidiDatasetError`.
+    windows of ``window`` steps (see :func:`split_windows`). ``test_fraction`` of each
+    label's pieces, drawn with ``seed``, go to test. ``cache_dir``, ``workers``,
+    ``progress``, ``max_steps``, ``max_bytes``: see :func:`load_pieces` (a file too long
+    to convert is left out and listed in ``errors``).
     """
     if window < 1:
         raise ValueError(f"window must be positive, not {window}")
     pieces = load_pieces(root, steps_per_beat, low, high, labels, cache_dir, workers,
                          progress, strict, max_steps, max_bytes, **policies)
+    return split_windows(pieces, split_pieces(pieces.labels, test_fraction, seed), root,
+                         steps_per_beat, low, high, window, hop, windows_per_piece, seed,
+                         transpose)
+
+
+def merge_pieces(*sets: PieceSet) -> PieceSet:
+    """Pieces of several sources as one set; labels of the same name become one label,
+    the others keep their order of appearance."""
+    names, pieces, labels, states, errors = [], [], [], [], []
+    for part in sets:
+        for name in part.label_names:
+            if name not in names:
+                names.append(name)
+        index = np.array([names.index(name) for name in part.label_names], np.int64)
+        pieces += list(part.pieces)
+        labels.append(index[np.asarray(part.labels, np.int64)])
+        states += list(part.note_states)
+        errors += list(part.errors)
+    return PieceSet(pieces=pieces, labels=np.concatenate(labels) if labels else
+                    np.zeros(0, np.int64), label_names=names, note_states=states,
+                    errors=errors)
+
+
+def split_windows(pieces: PieceSet, is_test: np.ndarray, source, steps_per_beat: int,
+                  low: int, high: int, window: int, hop: Optional[int] = None,
+                  windows_per_piece: Optional[int] = None, seed: int = 0,
+                  transpose=()) -> WindowSplit:
+    """The windows of ``pieces`` (see :func:`piece_windows`), each piece on the side
+    ``is_test`` gives it; ``transpose`` lists semitone shifts added to the training
+    windows only (test stays as written). A piece shorter than ``window`` gives one
+    window padded with silence, but pieces none of which fills one window raise
+    :class:`MidiDatasetError` naming ``source``.
+    """
     longest = max((len(state) for state in pieces.note_states), default=0)
     if longest < window:
-        raise MidiDatasetError(str(root), f"no piece fills a window of {window} steps (the "
-                                          f"longest has {longest} at {steps_per_beat} steps "
-                                          f"per beat); choose a shorter window")
-    is_test = split_pieces(pieces.labels, test_fraction, seed)
+        raise MidiDatasetError(str(source), f"no piece fills a window of {window} steps (the "
+                                            f"longest has {longest} at {steps_per_beat} "
+                                            f"steps per beat); choose a shorter window")
     rng = np.random.default_rng(seed)
     width = 2 * (high - low)
     sides = {False: _Side(), True: _Side()}

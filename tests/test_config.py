@@ -123,3 +123,13 @@ def test_option_types_parse_what_the_schema_allows(cls, name, text, value):
 def test_option_types_refuse_what_the_schema_refuses(cls, name, text):
     with pytest.raises(argparse.ArgumentTypeError):
         option_type(cls, name)(text)
+
+
+def test_a_version_5_config_reads_one_music_source(tmp_path):
+    raw = RunConfig().to_dict()
+    raw["version"] = 5
+    del raw["data"]["also"]
+    assert RunConfig.load(write(tmp_path, raw)).data.also == []
+    raw["version"] = 6
+    with pytest.raises(ConfigError, match="data key.s. missing: also"):
+        RunConfig.load(write(tmp_path, raw))

@@ -12,6 +12,7 @@ from pathlib import Path
 import midi
 import numpy as np
 
+from chainer_vae.data import polyphonic
 from chainer_vae.data.base import ENV_VAR, Data, data_root, limited
 from chainer_vae.errors import ConfigError, print_warning
 
@@ -31,13 +32,17 @@ def midi_root(data_dir=None) -> Path:
 
 
 def load_data(config, encoder="mlp", progress=True) -> Data:
-    """Note-state windows (N, window, 2 * (high - low)) of a MIDI folder, as a
-    ``DataConfig`` describes them; every encoder reads them as they are."""
-    split = midi.load_windows(
-        midi_root(config.data_dir), steps_per_beat=config.steps_per_beat, low=config.low,
-        high=config.high, window=config.window, hop=config.hop,
-        windows_per_piece=config.windows_per_piece, test_fraction=config.test_fraction,
-        seed=0, transpose=tuple(config.transpose), progress=progress)
+    """Note-state windows (N, window, 2 * (high - low)) of a MIDI folder, and of the
+    sources in ``config.also``, as a ``DataConfig`` describes them; every encoder reads
+    them as they are."""
+    root = midi_root(config.data_dir)
+    sources = [_folder_pieces(root, config, progress)]
+    sources += [_source_pieces(source, config, progress) for source in config.also]
+    pieces = midi.merge_pieces(*(found for found, _ in sources))
+    split = midi.split_windows(
+        pieces, np.concatenate([is_test for _, is_test in sources]), root,
+        config.steps_per_beat, config.low, config.high, config.window, config.hop,
+        config.windows_per_piece, seed=0, transpose=tuple(config.transpose))
     for path, problem in split.errors:  # converted without them
         print_warning("{} left out: {}".format(path, problem))
     in_valid = _validation_windows(split, config.valid_fraction)
@@ -47,12 +52,42 @@ def load_data(config, encoder="mlp", progress=True) -> Data:
     valid, valid_labels = limited(split.train[in_valid & original],
                                   split.train_labels[in_valid & original], config.limit)
     test, test_labels = limited(split.test, split.test_labels, config.limit)
-    details = {"dataset": "midi", "train": len(train), "test": len(test), "valid": len(valid),
+    details = {"dataset": "midi", "sources": [str(root)] + list(config.also),
+               "train": len(train), "test": len(test), "valid": len(valid),
                "pieces": len(split.pieces), "errors": [list(e) for e in split.errors]}
     if not len(valid):
         valid = valid_labels = None
     return Data(train, test, tuple(train.shape[1:]), train_labels, test_labels,
                 list(split.label_names), details, valid=valid, valid_labels=valid_labels)
+
+
+def _folder_pieces(root, config, progress):
+    """The pieces of a MIDI folder and which go to test (``test_fraction`` of each label)."""
+    pieces = midi.load_pieces(root, steps_per_beat=config.steps_per_beat, low=config.low,
+                              high=config.high, progress=progress)
+    return pieces, midi.split_pieces(pieces.labels, config.test_fraction, seed=0)
+
+
+def _source_pieces(source, config, progress):
+    """The pieces of one ``--also`` source and which go to test: a polyphonic benchmark
+    (by name, or its ``.mat`` file), labelled by its name and keeping its split (its
+    validation pieces train), or a MIDI folder, split like ``--data-dir``."""
+    if source in polyphonic.DATASETS or str(source).endswith(".mat"):
+        name = source if source in polyphonic.DATASETS else Path(source).stem
+        path = polyphonic.mat_path(source) if source in polyphonic.DATASETS else Path(source)
+        splits = polyphonic.load_pieces(path)
+        rolls = [roll for part in ("train", "valid", "test") for roll in splits[part]]
+        states, dropped = polyphonic.as_note_states(rolls, config.steps_per_beat, config.low,
+                                                    config.high)
+        if dropped:
+            print_warning("{}: {} sounding key-steps outside MIDI pitches {}-{} left out"
+                          .format(path, dropped, config.low, config.high - 1))
+        pieces = ["{}:{}:{}".format(name, part, index) for part in ("train", "valid", "test")
+                  for index in range(len(splits[part]))]
+        is_test = np.array([piece.split(":")[1] == "test" for piece in pieces])
+        return (midi.PieceSet(pieces=pieces, labels=np.zeros(len(pieces), np.int64),
+                              label_names=[name], note_states=states), is_test)
+    return _folder_pieces(Path(source), config, progress)
 
 
 def _validation_windows(split, fraction):

@@ -118,6 +118,27 @@ def transposed(pieces, shifts):
     return out
 
 
+def as_note_states(rolls, steps_per_beat, low, high):
+    """Benchmark rolls (T, 88) as the note states of a MIDI folder: bool (T * r, 2P) on a
+    grid of ``steps_per_beat`` (r = steps_per_beat, the rolls having one step a beat),
+    MIDI pitches [low, high), play | onset. A note starts wherever a key starts to sound:
+    the rolls cannot tell a key held from a key struck again. Returns (the note states,
+    the number of sounding key-steps outside [low, high), which are left out)."""
+    import midi
+
+    first, last = max(low, LOWEST_PITCH), min(high, LOWEST_PITCH + KEYS)
+    states, dropped = [], 0
+    for roll in rolls:
+        play = np.zeros((len(roll), high - low), bool)
+        if first < last:
+            play[:, first - low:last - low] = roll[:, first - LOWEST_PITCH:last - LOWEST_PITCH]
+        dropped += int(roll.sum()) - int(play.sum())
+        play = np.repeat(play, steps_per_beat // STEPS_PER_BEAT, axis=0)  # STEPS_PER_BEAT: 1
+        states.append(midi.PianoRoll(play, steps_per_beat=steps_per_beat,
+                                     low=low).to_note_state())
+    return states, dropped
+
+
 def load_data(config, encoder="lstm", progress=True) -> Data:
     """Windows of a benchmark as a ``DataConfig`` describes them (``dataset`` is one of
     ``DATASETS``), with the validation and test pieces kept whole in ``sequences``."""
