@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from midi.errors import MidiFileError
+from midi.render import find_fluidsynth, find_soundfont, render_wav
 
 from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
                                 RunConfig, TrainConfig, default_model_config, number_type,
@@ -257,6 +258,9 @@ def _add_sample(subparsers):
     p.add_argument("--label", help="conditional models: generate this label (a digit, a "
                                    "MIDI folder's label such as jazz; default: every label in "
                                    "turn, a test example's own)")
+    p.add_argument("--wav", action="store_true",
+                   help="music: render a WAV beside each MIDI file (FluidSynth and a General "
+                        "MIDI soundfont, or $MIDI_SOUNDFONT)")
     p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_sample)
@@ -427,6 +431,10 @@ def _evaluate(args):
 
 
 def _sample(args):
+    if args.wav:  # before any work: a missing program or soundfont is one line
+        if RunConfig.load(args.run_dir).data.dataset == "mnist":
+            raise ConfigError("--wav renders music; {} models images".format(args.run_dir))
+        find_fluidsynth(), find_soundfont()
     paths = sample_run(args.run_dir, args.out, n=args.n, temperature=args.temperature,
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
@@ -435,6 +443,8 @@ def _sample(args):
                        distance=args.distance, bars=args.bars)
     for path in paths:
         print(path)
+        if args.wav and path.suffix == ".mid":
+            print(render_wav(path))
 
 
 def _plot(args):

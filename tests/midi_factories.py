@@ -1,8 +1,10 @@
-"""Small music files for the tests: MIDI made with mido or assembled byte by byte, and
-``.mat`` files shaped like the polyphonic benchmarks."""
+"""Small music files for the tests: MIDI made with mido or assembled byte by byte,
+``.mat`` files shaped like the polyphonic benchmarks, and a stand-in ``fluidsynth``."""
 from __future__ import annotations
 
 import io
+import os
+import stat
 
 import mido
 import numpy as np
@@ -135,3 +137,27 @@ def write_mat(path, lengths=LENGTHS, seed=0):
     scipy.io.savemat(str(path), {key: mat_cells([_roll(rng, n) for n in ns])
                                  for key, ns in lengths.items()})
     return path
+
+
+
+# ---------------------------------------------------------------------- FluidSynth
+
+FAKE_FLUIDSYNTH = """#!/bin/sh
+echo "$@" > "{log}"
+if [ -n "{fail}" ]; then echo "fluidsynth: error: {fail}" >&2; exit 1; fi
+while [ "$1" != "-F" ]; do shift; done
+printf 'RIFF....WAVEfmt ' > "$2"
+"""
+
+
+def install_fake(tmp_path, monkeypatch, fail=""):
+    """A ``fluidsynth`` first on PATH that records its arguments in the returned file and
+    writes a WAV header (or, with ``fail``, exits 1 with that message)."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    program = folder / "fluidsynth"
+    log = tmp_path / "fluidsynth.args"
+    program.write_text(FAKE_FLUIDSYNTH.format(log=log, fail=fail))
+    program.chmod(program.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", str(folder) + os.pathsep + os.environ["PATH"])
+    return log

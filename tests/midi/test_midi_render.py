@@ -3,21 +3,11 @@
 A stand-in ``fluidsynth`` program (a shell script the tests write) records its arguments
 and writes a WAV, so the tests run where FluidSynth is not installed.
 """
-import os
-import stat
-
 import pytest
 
 from midi import cli
 from midi.render import RenderError, render_wav
-from midi_factories import conductor, midi_file, note_track, save
-
-FAKE_FLUIDSYNTH = """#!/bin/sh
-echo "$@" > "{log}"
-if [ -n "{fail}" ]; then echo "fluidsynth: error: {fail}" >&2; exit 1; fi
-while [ "$1" != "-F" ]; do shift; done
-printf 'RIFF....WAVEfmt ' > "$2"
-"""
+from midi_factories import conductor, install_fake, midi_file, note_track, save
 
 
 @pytest.fixture
@@ -31,17 +21,6 @@ def soundfont(tmp_path):
     path = tmp_path / "gm.sf2"
     path.write_bytes(b"sfbk")
     return path
-
-
-def install_fake(tmp_path, monkeypatch, fail=""):
-    folder = tmp_path / "bin"
-    folder.mkdir(exist_ok=True)
-    program = folder / "fluidsynth"
-    log = tmp_path / "fluidsynth.args"
-    program.write_text(FAKE_FLUIDSYNTH.format(log=log, fail=fail))
-    program.chmod(program.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", str(folder) + os.pathsep + os.environ["PATH"])
-    return log
 
 
 def test_render_writes_a_wav_beside_the_midi(tmp_path, monkeypatch, song, soundfont):

@@ -158,6 +158,8 @@ def test_a_midi_file_needs_a_music_run_and_a_conditional_one_its_label(tmp_path,
     save_model(build_model(config.model), digits)
     assert "piece.mid: a MIDI file, but mnist models images" in _error(
         capsys, ["sample", str(digits), "--vary", piece, "--out", str(tmp_path / "o")])
+    assert "--wav renders music" in _error(
+        capsys, ["sample", str(digits), "--wav", "--out", str(tmp_path / "o")])
     labelled = tmp_path / "labelled"
     config = RunConfig(model=ModelConfig(input_shape=(16, 156), latent=2, hidden=[8],
                                          conditional=True, label_names=["jazz", "rock"]))
@@ -170,3 +172,24 @@ def test_a_midi_file_needs_a_music_run_and_a_conditional_one_its_label(tmp_path,
     assert cli.main(["sample", str(labelled), "--vary", piece, "--label", "rock", "--n", "2",
                      "--out", str(tmp_path / "o")]) == 0
     assert np.load(tmp_path / "o" / "samples.npz")["labels"].tolist() == [1, 1, 1]
+
+
+def test_wav_beside_each_midi_file_or_one_line_without_fluidsynth(songs_run, tmp_path,
+                                                                   monkeypatch, capsys):
+    from midi_factories import install_fake
+
+    run, songs = songs_run
+    font = tmp_path / "gm.sf2"
+    font.write_bytes(b"sfbk")
+    monkeypatch.setenv("MIDI_SOUNDFONT", str(font))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no fluidsynth anywhere
+    assert "fluidsynth: program not found; install FluidSynth" in _error(
+        capsys, ["sample", str(run), "--n", "2", "--wav", "--out", str(tmp_path / "none")])
+    assert not (tmp_path / "none").exists()
+    install_fake(tmp_path, monkeypatch)
+    out = tmp_path / "heard"
+    assert cli.main(["sample", str(run), "--vary", str(songs / "low" / "0.mid"), "--n", "2",
+                     "--wav", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.glob("*.wav")) == [
+        "original_000.wav", "reconstruction_000.wav", "variation_000.wav", "variation_001.wav"]
+    assert (out / "variation_001.wav").read_bytes().startswith(b"RIFF")
