@@ -31,6 +31,8 @@ FEATURES = ("pitch_count", "pitch_class_histogram", "pitch_class_transitions", "
             "pitch_interval", "notes_per_bar", "inter_onset_interval",
             "note_length_histogram", "polyphony", "empty_steps", "in_scale")
 GRID = 1000  # points where the two densities are compared
+MAX_PIECES = 500  # a larger set is represented by this many of its pieces, drawn at random
+CHUNK = 20000  # distances whose kernels are summed at a time (GRID x CHUNK floats)
 
 
 def piece_features(roll: PianoRoll, beats_per_bar: int = 4) -> dict:
@@ -78,6 +80,14 @@ def set_features(rolls, beats_per_bar: int = 4) -> dict:
     return {name: np.stack([row[name] for row in rows]) for name in FEATURES}
 
 
+def _at_most(pieces, count, rng):
+    """``pieces``, or ``count`` of them drawn without replacement, in their order."""
+    pieces = list(pieces)
+    if len(pieces) <= count:
+        return pieces
+    return [pieces[i] for i in np.sort(rng.choice(len(pieces), size=count, replace=False))]
+
+
 def _distances(a, b, same):
     """Euclidean distances between the rows of a and of b; without i == j when ``same``."""
     d = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2))
@@ -92,8 +102,11 @@ def _density(samples, grid):
     span = grid[-1] - grid[0]
     bandwidth = max(samples.std(ddof=1) if len(samples) > 1 else 0.0, 0.0)
     bandwidth = max(bandwidth * len(samples) ** -0.2, 1e-3 * span)
-    z = (grid[:, None] - samples[None, :]) / bandwidth
-    density = np.exp(-0.5 * z * z).sum(axis=1) / (len(samples) * bandwidth * np.sqrt(2 * np.pi))
+    density = np.zeros(len(grid))
+    for first in range(0, len(samples), CHUNK):
+        z = (grid[:, None] - samples[None, first:first + CHUNK]) / bandwidth
+        density += np.exp(-0.5 * z * z).sum(axis=1)
+    density /= len(samples) * bandwidth * np.sqrt(2 * np.pi)
     return density / (density.sum() * (grid[1] - grid[0]))  # mass 1 on the grid
 
 
@@ -110,12 +123,19 @@ def overlap_and_kl(intra, inter):
     return min(overlap, 1.0), max(kl, 0.0)
 
 
-def compare(reference, generated, beats_per_bar: int = 4) -> dict:
+def compare(reference, generated, beats_per_bar: int = 4, max_pieces: int = MAX_PIECES,
+            seed: int = 0) -> dict:
     """MGEval's comparison of two sets of ``PianoRoll``s (the reference needs two pieces
-    or more): {feature: {"overlap", "kl"}} and ``mean_overlap``, the mean OA."""
+    or more): {feature: {"overlap", "kl"}} and ``mean_overlap``, the mean OA. A set of
+    more than ``max_pieces`` pieces is represented by ``max_pieces`` of them drawn at
+    random (``seed``), so the distances between pieces (their number grows with the
+    square of the set's size) stay within memory; MGEval compares sets of a fixed size."""
     if len(reference) < 2:
         raise ValueError("the reference set needs at least two pieces, got {}".format(
             len(reference)))
+    rng = np.random.default_rng(seed)
+    reference, generated = (_at_most(pieces, max_pieces, rng)
+                            for pieces in (reference, generated))
     ref = set_features(reference, beats_per_bar)
     gen = set_features(generated, beats_per_bar)
     result = {}

@@ -67,6 +67,19 @@ def test_a_set_against_itself_and_against_others_like_it_overlaps_nearly_whole()
         assert set(result) == set(FEATURES) | {"mean_overlap"}
 
 
+def test_large_sets_are_represented_by_a_draw_of_their_pieces():
+    """Sets above ``max_pieces`` are subsampled (the same draw for the same seed), so a
+    comparison of 4,000 pieces costs no more memory than one of 500; the answer stays."""
+    many = REFERENCE * 3  # 60 pieces
+    full = compare(many, OTHERS)
+    drawn = compare(many, OTHERS, max_pieces=12)
+    assert drawn == compare(many, OTHERS, max_pieces=12)
+    assert drawn != compare(many, OTHERS, max_pieces=12, seed=1)
+    assert drawn["mean_overlap"] > 0.7 and full["mean_overlap"] > 0.8
+    silent = [PianoRoll(np.zeros((64, 60), bool), steps_per_beat=4, low=24)] * 50
+    assert compare(many, silent, max_pieces=12)["mean_overlap"] < 0.5
+
+
 def test_a_transposed_set_loses_its_pitch_features_not_its_timing():
     result = compare(REFERENCE, [transposed(roll, 6) for roll in OTHERS])
     for pitch_feature in ("pitch_class_histogram", "pitch_class_transitions"):
