@@ -33,6 +33,7 @@ from midi.metrics import compare
 from chainer_vae.data import examples_array
 from chainer_vae.errors import ChainerVAEError, ConfigError
 from chainer_vae.inference import sampling
+from chainer_vae.inference.music import as_rolls
 from chainer_vae.model import ops
 from chainer_vae.outputs.actions import music_options
 from chainer_vae.runs import load_run
@@ -41,13 +42,8 @@ ACTIVE = 0.01  # variance of a dimension's posterior means above which it is act
 
 
 def rolls(windows, options):
-    """``midi.PianoRoll``s of windows (N, T, F): note states (T, 2P) or play-only (T, P)."""
-    on = np.asarray(windows) > 0.5
-    if options["note_state"]:
-        return [midi.PianoRoll.from_note_state(w, options["steps_per_beat"], options["low"])
-                for w in on]
-    return [midi.PianoRoll(w, steps_per_beat=options["steps_per_beat"], low=options["low"])
-            for w in on]
+    """``midi.PianoRoll``s of windows (N, T, F), on above 0.5, as the run writes them."""
+    return as_rolls(windows, **options)
 
 
 def note_f1(decoded, real):

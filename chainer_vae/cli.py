@@ -311,7 +311,8 @@ def _add_study(subparsers):
                         "settings of the study's code: Adam at batch 32 with L2 5e-4, MNIST at "
                         "lr 5e-5 for 150 epochs, Bach at lr 1e-5 for 100 epochs with the "
                         "decoder 20-100-500-15600 and up to 200 overlapping windows a piece, "
-                        "no genre stage (about 1.5 hours on 2 CPU cores)")
+                        "no genre stage, the hierarchical model beside it for 200 epochs "
+                        "(about 1.75 hours on 2 CPU cores)")
     p.add_argument("--device", default="@numpy")
     _add_progress(p)
     p.set_defaults(handler=_study)

@@ -9,6 +9,9 @@ short default run and a long one differ only in their numbers of epochs:
   latent size, interpolation, reconstruction and completion of occluded digits);
 - the study's Bach pieces (``bach_lute``) with the study's MLP (15600-1000-500-100-20),
   generated MIDI decoded from z ~ N(0, I) at the study's threshold 0.2;
+- the same pieces with this project's MusicVAE-style model (``hier_config``: 4-bar
+  windows, a hierarchical decoder), generated MIDI drawn from p(x|z); for every music
+  run, its prior samples against its held-out windows (``summary["music_metrics"]``);
 - the genre songs (``genre_midi``, when present) with the conv VAE, a few windows a song.
 
 ``StudyPlan.paper()`` trains with the study's own optimizer settings and decoder instead
@@ -27,12 +30,14 @@ from typing import Optional
 
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
+from chainer_vae.data.midi import BEATS_PER_BAR
 from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate, sampling
+from chainer_vae.inference.music import prior_overlap
 from chainer_vae.outputs import plots
-from chainer_vae.outputs.actions import plot_run, sample_run
+from chainer_vae.outputs.actions import draws_samples, music_options, plot_run, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
-from chainer_vae.outputs.report import SUMMARY_FILE, write_report
+from chainer_vae.outputs.report import MUSIC_METRICS, SUMMARY_FILE, write_report
 from chainer_vae.runs import load_run, read_log
 from chainer_vae.training import train
 
@@ -52,11 +57,17 @@ class StudyPlan:
     bach_windows_per_piece: Optional[int] = None  # None: windows end to end
     bach_decoder_hidden: tuple = ()  # from z to the output; empty: the encoder's mirror
     weight_decay: float = 0.0  # the L2 penalty of the MNIST and Bach runs
+    bach_hier_epochs: int = 100  # the hierarchical model on the Bach pieces; 0: no stage
+    bach_hier_minutes: Optional[float] = 1.5  # ends it at the first epoch end past this
+    # training copies moved by these semitones; none: in 1.5 minutes more epochs over the
+    # real windows beat more windows, and the held-out pieces keep their own keys
+    bach_hier_transpose: tuple = ()
     genre_epochs: int = 3  # 0: no genre stage
     genre_windows_per_piece: Optional[int] = 4
     iw_samples: int = 500
     iw_limit: Optional[int] = 1000
     n_generated: int = 4
+    music_samples: int = 64  # prior samples a music run's metrics compare
     limit: Optional[int] = None  # examples per split, for smoke tests
 
     @classmethod
@@ -65,15 +76,16 @@ class StudyPlan:
 
     @classmethod
     def full(cls):
-        return cls(mnist_epochs=100, bach_epochs=300, genre_epochs=50,
-                   genre_windows_per_piece=None, iw_samples=5000, iw_limit=None)
+        return cls(mnist_epochs=100, bach_epochs=300, bach_hier_epochs=200,
+                   bach_hier_minutes=None, genre_epochs=50, genre_windows_per_piece=None,
+                   iw_samples=5000, iw_limit=None)
 
     @classmethod
     def smoke(cls):
         """Seconds, not minutes: for tests and notebook checks."""
-        return cls(mnist_epochs=1, mnist_latents=(2, 20), bach_epochs=2, genre_epochs=1,
-                   genre_windows_per_piece=1, iw_samples=10, iw_limit=50, n_generated=2,
-                   limit=300)
+        return cls(mnist_epochs=1, mnist_latents=(2, 20), bach_epochs=2, bach_hier_epochs=1,
+                   bach_hier_minutes=None, genre_epochs=1, genre_windows_per_piece=1,
+                   iw_samples=10, iw_limit=50, n_generated=2, music_samples=8, limit=300)
 
     @classmethod
     def paper(cls):
@@ -81,12 +93,14 @@ class StudyPlan:
         Adam on batches of 32 with an L2 penalty of 5e-4 (chainer's ``WeightDecay``
         hook); MNIST at lr 5e-5 for 150 epochs; the Bach MLP 15600-1000-500-100-20 with
         the decoder 20-100-500-15600 at lr 1e-5 for 100 epochs, on up to 200 overlapping
-        100-step windows per piece. The genre stage is not the study's: none. About 1.5
-        hours on 2 CPU cores (an epoch: 3 s for MNIST, 10 s for Bach)."""
+        100-step windows per piece. The genre stage is not the study's: none; the
+        hierarchical model on the Bach pieces is there to compare with, as in ``full``.
+        About 1.75 hours on 2 CPU cores (an epoch: 3 s for MNIST, 10 s for Bach, 5 s for
+        the hierarchical model)."""
         return cls(mnist_epochs=150, mnist_batch=32, mnist_lr=5e-5, bach_epochs=100,
                    bach_batch=32, bach_lr=1e-5, bach_windows_per_piece=200,
-                   bach_decoder_hidden=(100, 500), weight_decay=5e-4, genre_epochs=0,
-                   iw_samples=5000, iw_limit=1000)
+                   bach_decoder_hidden=(100, 500), weight_decay=5e-4, bach_hier_epochs=200,
+                   bach_hier_minutes=None, genre_epochs=0, iw_samples=5000, iw_limit=1000)
 
     def mnist(self, latent, device, data_dir=None):
         """The ``RunConfig`` of this plan's MNIST run with ``latent`` latent dimensions."""
@@ -99,6 +113,11 @@ class StudyPlan:
         return midi_config(root, "mlp", self.bach_epochs, device, self.bach_windows_per_piece,
                            self.limit, self.bach_decoder_hidden, batch_size=self.bach_batch,
                            lr=self.bach_lr, weight_decay=self.weight_decay)
+
+    def bach_hier(self, root, device):
+        """The ``RunConfig`` of this plan's hierarchical run on the Bach folder ``root``."""
+        return hier_config(root, self.bach_hier_epochs, device, self.bach_hier_transpose,
+                           self.limit)
 
     def genre(self, root, device):
         """The ``RunConfig`` of this plan's genre run: the conv VAE on the folder ``root``."""
@@ -137,6 +156,24 @@ def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None,
     return config
 
 
+def hier_config(root, epochs, device, transpose=(), limit=None, **train):
+    """This project's MusicVAE-style setting on a MIDI folder: 4-bar windows (64 steps of
+    the note-state matrix) every bar, and training copies moved by ``transpose`` semitones;
+    a bidirectional LSTM encoder (256 units), latent 64, and the hierarchical decoder (a
+    conductor LSTM over the bars, an LSTM per bar reading back its previous step, a
+    step MADE of 100 units over the notes of a step); batches of 32, 48 free nats of KL
+    (the latent is used) reached over 5 epochs of KL warm-up. ``train`` sets other
+    ``TrainConfig`` fields."""
+    config = midi_config(root, "lstm", epochs, device, limit=limit, batch_size=32,
+                         free_bits=48.0, kl_warmup=5.0, **train)
+    bar = BEATS_PER_BAR * config.data.steps_per_beat
+    config.data.window, config.data.hop, config.data.transpose = 4 * bar, bar, list(transpose)
+    model = config.model
+    model.decoder, model.bar = "hier", bar
+    model.latent, model.hidden, model.autoregressive, model.step_made = 64, [256], True, 100
+    return config
+
+
 def _say(text):
     print(text, flush=True)
 
@@ -164,31 +201,43 @@ def run_mnist(out, plan, device, progress):
     return summary
 
 
-def run_midi(out, name, config, plan, progress):
-    """Train ``config`` (a ``midi_config``) into ``out / name``, draw its figures and write
-    generated MIDI."""
+def run_midi(out, name, config, plan, progress, minutes=None):
+    """Train ``config`` (a ``midi_config`` or ``hier_config``) into ``out / name`` (for
+    at most the epochs ending past ``minutes``), draw its figures, write generated MIDI
+    and compare its prior samples with its held-out windows (``prior_overlap``, under
+    ``MUSIC_METRICS``). A decoder that reads back its own output (autoregressive, or a
+    step MADE) has its samples drawn from p(x|z); the others' are the means above the
+    study's threshold 0.2."""
     run_dir = out / name
-    _say("== MIDI {}, {} VAE ({} epochs) -> {}".format(
-        config.data.data_dir, config.model.encoder, config.train.epochs, run_dir))
-    train(config, run_dir, progress=progress)
+    parts = dict.fromkeys([config.model.encoder, config.model.decoder])  # mlp, or lstm-hier
+    _say("== MIDI {}, {} VAE ({} epochs{}) -> {}".format(
+        config.data.data_dir, "-".join(parts), config.train.epochs,
+        "" if minutes is None else ", at most {:g} minutes".format(minutes), run_dir))
+    train(config, run_dir, progress=progress, max_minutes=minutes)
     run = load_run(run_dir)
     data = run.data
+    drawn = draws_samples(config.model)
     plot_run(run_dir, out / "figures" / name, data=data)
     generated = sample_run(run_dir, out / "generated" / name, n=plan.n_generated,
-                                      threshold=0.2, seed=0, data=data)
+                           sample=drawn, threshold=0.2, seed=0, data=data)
     # A walk between two draws from the prior rather than between two encodings: on the
     # study's 100 Bach windows the MLP overfits, test windows encode close to z = 0 (far
     # from where prior draws fall) and decode to walls of notes at threshold 0.2.
     ends = sampling.prior_latents(run.model, 2, seed=1)
     path = sampling.interpolate_latents(ends[0], ends[1], 4, method="slerp")
     interpolation = write_midi_samples(
-        sampling.decode(run.model, path), out / "generated" / name / "interpolation",
-        threshold=0.2, prefix="slerp")
+        sampling.decode(run.model, path, sample=1 if drawn else None),
+        out / "generated" / name / "interpolation", threshold=0.5 if drawn else 0.2,
+        prefix="slerp")
+    metrics = prior_overlap(run.model, data, plan.music_samples, sample=drawn, threshold=0.2,
+                            **music_options(config.data))
     log = read_log(run_dir)
     midi_files = [str(p) for p in generated + interpolation if p.suffix == ".mid"]
-    _say("   test loss {:.1f} nats per window; {} MIDI files in {}".format(
-        log[-1]["validation/main/loss"], len(midi_files), out / "generated" / name))
-    return {"test_loss": log[-1]["validation/main/loss"], "midi": midi_files}
+    _say("   {} epochs, test loss {:.1f} nats per window; {} MIDI files in {}".format(
+        log[-1]["epoch"], log[-1]["validation/main/loss"], len(midi_files),
+        out / "generated" / name))
+    return {"test_loss": log[-1]["validation/main/loss"], "midi": midi_files,
+            MUSIC_METRICS: metrics}
 
 
 def run_study(out, plan=None, device="@numpy", progress=False):
@@ -201,11 +250,26 @@ def run_study(out, plan=None, device="@numpy", progress=False):
     if root is not None and (root / "bach_lute").is_dir():
         summary["bach_mlp"] = run_midi(out, "bach_mlp", plan.bach(root / "bach_lute", device),
                                        plan, progress)
+        if plan.bach_hier_epochs:
+            summary["bach_hier"] = run_midi(out, "bach_hier",
+                                            plan.bach_hier(root / "bach_lute", device), plan,
+                                            progress, minutes=plan.bach_hier_minutes)
     else:
         _say("== MIDI skipped: set {} to a data root with bach_lute/".format(ENV_VAR))
     if plan.genre_epochs and root is not None and (root / "genre_midi").is_dir():
         summary["genre_conv"] = run_midi(out, "genre_conv",
                                          plan.genre(root / "genre_midi", device), plan, progress)
+    music = {name: result.pop(MUSIC_METRICS) for name, result in summary.items()
+             if MUSIC_METRICS in result}
+    if music:
+        summary[MUSIC_METRICS] = music
+        _say("== music: mean overlap of prior samples with the held-out windows (MGEval; "
+             "real training windows: the ceiling)")
+        for name, found in music.items():
+            _say("   {:12s} {:4d} steps  {:9s}  {:.3f}  (real {:.3f})".format(
+                name, found["window_steps"], "drawn" if found["drawn"] else
+                "above {:g}".format(found["threshold"]), found["mean_overlap"],
+                found["real_mean_overlap"]))
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     _say("== done: {}; open {} to look and listen".format(out / SUMMARY_FILE,
                                                           write_report(out)))

@@ -1,4 +1,7 @@
-"""The study's presets: ``study --preset paper`` trains with the settings of the study's code."""
+"""The study's presets: ``study --preset paper`` trains with the settings of the study's code;
+every preset puts the hierarchical model beside the study's MLP on the Bach pieces."""
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,7 @@ import chainer_vae  # noqa: F401
 from chainer_vae import cli, study
 from chainer_vae.data import load_data
 from chainer_vae.model import build_model
+from chainer_vae.outputs.report import MUSIC_METRICS, REPORT_FILE, SUMMARY_FILE
 from chainer_vae.study import StudyPlan
 
 NOTE_STATE = (100, 156)  # a 100-step window of play | onset of the 78 pitches MIDI 24-101
@@ -68,17 +72,74 @@ def test_run_study_trains_the_plan_s_bach_config_and_no_genre_stage_for_the_pape
     for folder in ("bach_lute", "genre_midi"):
         (tmp_path / "data" / folder).mkdir(parents=True)
     trained = []
+
+    def run_midi(out, name, config, plan, progress, minutes=None):
+        trained.append((name, config, minutes))
+        return {}
+
     monkeypatch.setattr(study, "data_root", lambda: tmp_path / "data")
     monkeypatch.setattr(study, "run_mnist", lambda *args: {})
-    monkeypatch.setattr(study, "run_midi",
-                        lambda out, name, config, plan, progress: trained.append((name, config)))
+    monkeypatch.setattr(study, "run_midi", run_midi)
     monkeypatch.setattr(study, "write_report", lambda out: out / "index.html")
-    plan = StudyPlan.paper()
+    plan, bach = StudyPlan.paper(), tmp_path / "data" / "bach_lute"
     study.run_study(tmp_path / "out", plan, device="@numpy")
-    assert trained == [("bach_mlp", plan.bach(tmp_path / "data" / "bach_lute", "@numpy"))]
+    assert trained == [("bach_mlp", plan.bach(bach, "@numpy"), None),
+                       ("bach_hier", plan.bach_hier(bach, "@numpy"), None)]
     trained.clear()
-    study.run_study(tmp_path / "out", StudyPlan.smoke(), device="@numpy")
-    assert [name for name, _ in trained] == ["bach_mlp", "genre_conv"]
+    study.run_study(tmp_path / "out", StudyPlan.quick(), device="@numpy")
+    assert [(name, minutes) for name, _, minutes in trained] == [
+        ("bach_mlp", None), ("bach_hier", StudyPlan.quick().bach_hier_minutes),
+        ("genre_conv", None)]
+    trained.clear()
+    study.run_study(tmp_path / "out", dataclasses.replace(StudyPlan.smoke(), bach_hier_epochs=0),
+                    device="@numpy")
+    assert [name for name, _, _ in trained] == ["bach_mlp", "genre_conv"]
+
+
+@pytest.mark.parametrize("preset", ["quick", "full", "smoke", "paper"])
+def test_the_hierarchical_bach_run_is_musicvae_s_model_on_4_bar_windows(preset):
+    plan = getattr(StudyPlan, preset)()
+    config = plan.bach_hier(Path("bach_lute"), "@numpy")
+    data, model, train = config.data, config.model, config.train
+    assert (data.dataset, data.window, data.hop, data.windows_per_piece) == ("midi", 64, 16, None)
+    assert (model.encoder, model.decoder, model.bar) == ("lstm", "hier", 16)
+    assert model.autoregressive and model.step_made > 0 and train.free_bits > 0
+    assert train.epochs == plan.bach_hier_epochs and data.limit == plan.limit
+    assert data.transpose == list(plan.bach_hier_transpose)
+    config.model.input_shape = (64, NOTE_STATE[1])  # what the data set it to
+    build_model(config.model)  # whole bars: the decoder accepts the window
+    # the quick preset (make demo) keeps to its minutes; smoke trains for seconds
+    assert (plan.bach_hier_minutes is not None) == (preset == "quick")
+    if preset == "smoke":
+        assert plan.bach_hier_epochs == 1 and plan.limit
+
+
+def test_the_study_s_bach_stages_write_the_music_metrics_and_the_page_shows_them(
+        data_root, tmp_path, monkeypatch, capsys):
+    """The smoke preset's Bach stages, on 64 windows a split (seconds)."""
+    if not (data_root / "bach_lute").is_dir():
+        pytest.skip("the study's Bach pieces are not under {}".format(data_root))
+    monkeypatch.setenv("CHAINER_VAE_DATA", str(data_root))
+    monkeypatch.setattr(study, "run_mnist", lambda *args: {})
+    plan = dataclasses.replace(StudyPlan.smoke(), genre_epochs=0, limit=64)
+    summary = study.run_study(tmp_path, plan, device="@numpy")
+    out = capsys.readouterr().out
+    music = json.loads((tmp_path / SUMMARY_FILE).read_text())[MUSIC_METRICS]
+    assert music == summary[MUSIC_METRICS] and list(music) == ["bach_mlp", "bach_hier"]
+    for name, window, drawn in (("bach_mlp", 100, False), ("bach_hier", 64, True)):
+        found = music[name]
+        assert (found["window_steps"], found["drawn"], found["samples"]) == (
+            window, drawn, plan.music_samples)
+        assert 0 <= found["mean_overlap"] <= 1 and 0.3 < found["real_mean_overlap"] <= 1
+        assert MUSIC_METRICS not in summary[name]  # the metrics live in one place
+        assert "{:.3f}".format(found["mean_overlap"]) in out  # the study prints the table
+        assert len(list((tmp_path / "generated" / name).glob("sample_*.mid"))) == 2
+        assert (tmp_path / "figures" / name / "piano_roll_samples.png").is_file()
+    page = (tmp_path / REPORT_FILE).read_text()
+    table = page[page.index("Music: prior samples"):]
+    assert "bach_hier</td><td>64</td><td>drawn" in table
+    assert "bach_mlp</td><td>100</td><td>above 0.2" in table
+    assert "{:.4g}".format(music["bach_hier"]["real_mean_overlap"]) in table
 
 
 def test_the_study_command_offers_the_paper_preset():

@@ -254,7 +254,15 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     return paths + [write_arrays(out_dir / SAMPLES_FILE, saved)]
 
 
-def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
+def draws_samples(model_config):
+    """Whether a model's samples are best drawn from p(x|z) rather than shown as means: a
+    decoder that reads back its own output (autoregressive, or a MADE) of binary data,
+    whose means along a greedy decoding are no samples of it."""
+    return bool((model_config.autoregressive or model_config.step_made)
+                and model_config.likelihood == "bernoulli")
+
+
+def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0, sample=None):
     """Draw every figure that fits a finished run into ``out_dir`` (default
     ``run_dir/figures``); returns the paths written.
 
@@ -264,12 +272,14 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
     reads no labels), and the scatter/grid GIFs when the run recorded ``latents.npz``.
     Music: losses, piano rolls of a real test window, its reconstruction and samples
     from the prior (one per label for a conditional model; on above 0.2, the study's
-    threshold), and the scatter of the pieces. A conditional model reads the test
-    examples' labels. ``data`` replaces the run's own data set (loaded from its config
-    otherwise).
+    threshold; with ``sample``, by default for models that ``draws_samples``, drawn from
+    p(x|z)), and the scatter of the pieces. A conditional model reads the test examples'
+    labels. ``data`` replaces the run's own data set (loaded from its config otherwise).
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir, device=device, data=data)
+    if sample is None:
+        sample = draws_samples(run.config.model)
     # read before any figure is written: a damaged file stops the command, not half of it
     latents = read_latents(run_dir) if (run_dir / LATENTS_FILE).is_file() else None
     config, model, data = run.config, run.model, run.data
@@ -298,10 +308,12 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0):
                 [x[0], recon], out / "piano_roll_test.png",
                 ["test window 0", "its reconstruction (probabilities)"], threshold=0.5, **rolls))
         kinds = list(range(model.labels)) if model.labels else None
-        samples = sampling.prior_samples(model, model.labels or 3, seed=seed, labels=kinds)
-        titles = (["prior sample, {} (probabilities)".format(name)
+        samples = sampling.prior_samples(model, model.labels or 3, sample=sample, seed=seed,
+                                         labels=kinds)
+        kind = "drawn" if sample else "probabilities"
+        titles = (["prior sample, {} ({})".format(name, kind)
                    for name in config.model.label_names] if model.labels else
-                  ["prior sample {} (probabilities)".format(i) for i in range(len(samples))])
+                  ["prior sample {} ({})".format(i, kind) for i in range(len(samples))])
         paths.append(plots.plot_piano_rolls(list(samples), out / "piano_roll_samples.png",
                                             titles, threshold=0.2, **rolls))
         return paths

@@ -22,6 +22,7 @@ from chainer_vae.runs import LOG_FILE, read_log
 
 REPORT_FILE = "index.html"
 SUMMARY_FILE = "summary.json"  # what ``chainer-vae study`` writes
+MUSIC_METRICS = "music_metrics"  # its key for the music runs' prior samples against real music
 PICTURES = (".png", ".gif")
 MAX_PER_FOLDER = 200  # media shown per subfolder; the rest are counted
 LOG_ROWS = 5
@@ -140,16 +141,31 @@ def _study_section(folder):
         summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise RunDirError("{}: not valid JSON ({})".format(folder / SUMMARY_FILE, error)) from None
+    summary = summary if isinstance(summary, dict) else {}
     rows = []
-    for name, result in summary.items() if isinstance(summary, dict) else ():
-        if not isinstance(result, dict):
+    for name, result in summary.items():
+        if not isinstance(result, dict) or name == MUSIC_METRICS:
             continue
         scores = ", ".join("{} {}".format(key, "{:.4g}".format(value) if isinstance(
             value, float) else value) for key, value in result.items()
             if isinstance(value, (int, float)))
         files = len(result.get("midi", []))
         rows.append([name, scores, "{} MIDI files".format(files) if files else ""])
-    return "\n".join(["<h2>Summary</h2>", _table(rows, ["run", "scores (nats)", "generated"])])
+    parts = ["<h2>Summary</h2>", _table(rows, ["run", "scores (nats)", "generated"])]
+    music = summary.get(MUSIC_METRICS)
+    if isinstance(music, dict) and music:
+        rows = [[name, found.get("window_steps", ""),
+                 "drawn" if found.get("drawn") else "above {}".format(found.get("threshold")),
+                 found.get("mean_overlap", ""), found.get("real_mean_overlap", ""),
+                 "{} / {}".format(found.get("samples", ""), found.get("held_out", ""))]
+                for name, found in music.items() if isinstance(found, dict)]
+        parts += ["<h2>Music: prior samples against held-out windows</h2>",
+                  "<p>MGEval's mean overlapping area with the run's held-out windows (1: as "
+                  "close to them as real music) of its prior samples, beside that of as "
+                  "many real training windows (the ceiling).</p>",
+                  _table(rows, ["run", "window (steps)", "prior samples", "mean overlap",
+                                "real windows (ceiling)", "windows (samples / held-out)"])]
+    return "\n".join(parts)
 
 
 def _media(folder):

@@ -34,18 +34,6 @@ def test_note_f1_counts_notes_by_pitch_and_start():
     assert music_quality.note_f1([roll([])], [roll([])]) == 1.0
 
 
-def test_rolls_threshold_play_only_and_note_state_windows():
-    play = np.zeros((1, 6, 3))
-    play[0, 1:4, 2] = 0.9
-    (made,) = music_quality.rolls(play, {"note_state": False, "steps_per_beat": 4, "low": 50})
-    assert made.notes()[:, :2].tolist() == [[52, 1]]
-    state = np.zeros((1, 6, 6))  # (T, 2P): play bits, then onset bits
-    state[0, 0:4, 1] = 0.8
-    state[0, 0, 4] = state[0, 2, 4] = 0.7  # two onsets of pitch 1 inside one held span
-    (made,) = music_quality.rolls(state, {"note_state": True, "steps_per_beat": 4, "low": 50})
-    assert made.notes()[:, :2].tolist() == [[51, 0], [51, 2]]
-
-
 def test_report_on_a_tiny_jsb_run(tmp_path, monkeypatch, capsys):
     write_mat(tmp_path / "data" / "polyphonic" / "JSB_Chorales.mat")
     monkeypatch.setenv("CHAINER_VAE_DATA", str(tmp_path / "data"))

@@ -362,3 +362,13 @@ def test_recorder_encodes_a_conditional_model_with_the_labels(tmp_path, toy):
     assert "grid" not in record  # a grid of z alone has no label to decode with
     np.testing.assert_allclose(record["z"][0], gen.encode(model, x[:30], labels=labels[:30]),
                                atol=1e-6)
+
+
+def test_models_that_read_back_their_output_draw_their_samples():
+    from chainer_vae.outputs.actions import draws_samples
+
+    assert draws_samples(ModelConfig(encoder="lstm", decoder="lstm", autoregressive=True))
+    assert draws_samples(ModelConfig(step_made=5))
+    assert not draws_samples(ModelConfig())
+    assert not draws_samples(ModelConfig(encoder="lstm", decoder="lstm", autoregressive=True,
+                                         likelihood="gaussian"))

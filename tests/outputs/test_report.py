@@ -2,6 +2,7 @@
 (headless Chromium, Debian's ``chromium``; skipped, saying why, where none is installed)."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -78,6 +79,24 @@ def test_a_study_folder_gets_its_summary(tmp_path, capsys):
     assert run_cli(capsys, "report", tmp_path)[0] == 0
     page = (tmp_path / REPORT_FILE).read_text()
     assert "mnist_z2" in page and "elbo -120.5" in page
+    assert "Music: prior samples" not in page  # no music runs, no music table
+
+
+def test_a_study_s_music_metrics_get_a_table_of_their_own(tmp_path, capsys):
+    metrics = {"mean_overlap": 0.61234, "real_mean_overlap": 0.87, "samples": 64,
+               "held_out": 168, "window_steps": 64, "features": {"pitch_count": 0.5}}
+    (tmp_path / "summary.json").write_text(json.dumps({
+        "bach_mlp": {"test_loss": 900.5, "midi": ["a.mid"]},
+        "music_metrics": {"bach_mlp": dict(metrics, window_steps=100, mean_overlap=0.25,
+                                           drawn=False, threshold=0.2),
+                          "bach_hier": dict(metrics, drawn=True, threshold=None)}}))
+    assert run_cli(capsys, "report", tmp_path)[0] == 0
+    page = (tmp_path / REPORT_FILE).read_text()
+    runs, music = page.split("Music: prior samples against held-out windows")
+    assert "<td>bach_mlp</td>" in runs and "<td>music_metrics</td>" not in runs  # not a run
+    assert ("<tr><td>bach_hier</td><td>64</td><td>drawn</td><td>0.6123</td><td>0.87</td>"
+            "<td>64 / 168</td></tr>") in music
+    assert "<tr><td>bach_mlp</td><td>100</td><td>above 0.2</td><td>0.25</td>" in music
 
 
 def render(page, screenshot):
