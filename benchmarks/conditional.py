@@ -18,8 +18,6 @@ one markdown row. Methods and figures: benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -31,8 +29,10 @@ from chainer_vae.config import RunConfig
 from chainer_vae.data import examples_array, load_data
 from chainer_vae.data.mnist import load_mnist
 from chainer_vae.errors import ChainerVAEError, ConfigError
-from chainer_vae.files import atomic_write_text, read_arrays
+from chainer_vae.files import read_arrays
 from chainer_vae.runs import read_log
+
+from quality_io import run_script, write_result
 
 BEATS_PER_BAR = 4  # onsets are counted by their position within a 4/4 bar
 
@@ -180,20 +180,9 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     result = measure(Path(args.run_dir), args)
-    text = json.dumps(result, indent=2) + "\n"
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    path = Path(args.out) / "conditional_{}.json".format(Path(args.run_dir).name)
-    atomic_write_text(path, text)
-    if args.json:
-        sys.stdout.write(text)
-    print(row(result))
-    print("wrote {}".format(path), file=sys.stderr)
+    write_result(result, Path(args.out) / "conditional_{}.json".format(Path(args.run_dir).name), row(result), args.json)
     return result
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ChainerVAEError, OSError) as error:
-        print("conditional.py: error: {}".format(" ".join(str(error).split())), file=sys.stderr)
-        sys.exit(2)
+    run_script("conditional.py", main)

@@ -20,23 +20,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
 
 import chainer_vae  # noqa: F401  (before chainer)
 import chainer
-import midi
 from midi.metrics import compare
 
 from chainer_vae.data import examples_array
-from chainer_vae.errors import ChainerVAEError, ConfigError
+from chainer_vae.errors import ConfigError
 from chainer_vae.inference import sampling
 from chainer_vae.inference.music import as_rolls
 from chainer_vae.model import ops
 from chainer_vae.outputs.actions import music_options
 from chainer_vae.runs import load_run
+
+from quality_io import run_script
 
 ACTIVE = 0.01  # variance of a dimension's posterior means above which it is active
 
@@ -113,8 +113,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ChainerVAEError, OSError) as error:
-        print("music_quality.py: error: {}".format(" ".join(str(error).split())), file=sys.stderr)
-        sys.exit(2)
+    run_script("music_quality.py", main)

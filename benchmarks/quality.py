@@ -18,8 +18,6 @@ every figure measured so far: benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -28,9 +26,10 @@ from chainer_vae import cli
 from chainer_vae.config import RunConfig
 from chainer_vae.data.polyphonic import DATASETS as BENCHMARKS
 from chainer_vae.errors import ChainerVAEError
-from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate
 from chainer_vae.runs import read_log
+
+from quality_io import run_script, write_result
 
 UNLIMITED_EPOCHS = 10 ** 6  # with --minutes alone, time is the only limit
 REFERENCES = {
@@ -165,20 +164,9 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     result = run(args)
-    text = json.dumps(result, indent=2) + "\n"
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    path = Path(args.out) / "quality_{}.json".format(args.part)
-    atomic_write_text(path, text)
-    if args.json:
-        sys.stdout.write(text)
-    print(row(result))
-    print("wrote {}".format(path), file=sys.stderr)
+    write_result(result, Path(args.out) / "quality_{}.json".format(args.part), row(result), args.json)
     return result
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ChainerVAEError, OSError) as error:
-        print("quality.py: error: {}".format(" ".join(str(error).split())), file=sys.stderr)
-        sys.exit(2)
+    run_script("quality.py", main)
