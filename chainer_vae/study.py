@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from midi.render import RenderError, find_fluidsynth, find_soundfont, render_wav
+
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
 from chainer_vae.data.midi import BEATS_PER_BAR
@@ -233,11 +235,24 @@ def run_midi(out, name, config, plan, progress, minutes=None):
                             **music_options(config.data))
     log = read_log(run_dir)
     midi_files = [str(p) for p in generated + interpolation if p.suffix == ".mid"]
-    _say("   {} epochs, test loss {:.1f} nats per window; {} MIDI files in {}".format(
+    wav_files = render_if_possible(midi_files)
+    _say("   {} epochs, test loss {:.1f} nats per window; {} MIDI files{} in {}".format(
         log[-1]["epoch"], log[-1]["validation/main/loss"], len(midi_files),
-        out / "generated" / name))
+        " with WAV" if wav_files else "", out / "generated" / name))
     return {"test_loss": log[-1]["validation/main/loss"], "midi": midi_files,
-            MUSIC_METRICS: metrics}
+            "wav": wav_files, MUSIC_METRICS: metrics}
+
+
+def render_if_possible(midi_files):
+    """WAV files beside ``midi_files`` (their paths, as strings) where FluidSynth and a
+    General MIDI soundfont are installed; none, with one line saying how, where not."""
+    try:
+        find_fluidsynth(), find_soundfont()
+    except RenderError as missing:
+        if midi_files:
+            _say("   no WAV files: {}".format(missing))
+        return []
+    return [str(render_wav(path)) for path in midi_files]
 
 
 def run_study(out, plan=None, device="@numpy", progress=False):

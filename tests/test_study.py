@@ -155,3 +155,20 @@ def test_the_paper_bach_data_are_up_to_200_windows_a_piece(data_root):
     assert data.input_shape == NOTE_STATE
     # each of the 8 pieces has more than 200 windows that start on a sounding step
     assert data.details["pieces"] == 8 and len(data.train) + len(data.test) == 8 * 200
+
+
+def test_generated_midi_is_rendered_where_fluidsynth_is_installed(tmp_path, monkeypatch,
+                                                                   capsys):
+    from midi_factories import conductor, install_fake, midi_file, note_track, save
+
+    songs = [save(midi_file(conductor(), note_track([(60, 0, 480)])), tmp_path / name)
+             for name in ("a.mid", "b.mid")]
+    font = tmp_path / "gm.sf2"
+    font.write_bytes(b"sfbk")
+    monkeypatch.setenv("MIDI_SOUNDFONT", str(font))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no fluidsynth
+    assert study.render_if_possible(songs) == []
+    assert "no WAV files: fluidsynth: program not found" in capsys.readouterr().out
+    install_fake(tmp_path, monkeypatch)
+    assert study.render_if_possible(songs) == [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")]
+    assert (tmp_path / "b.wav").read_bytes().startswith(b"RIFF")
