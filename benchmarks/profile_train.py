@@ -1,14 +1,15 @@
 """Profile the project's training path (the benchmark's trainer) with cProfile.
 
-    python benchmarks/profile_train.py [--model mlp|lstm] [--iterations N] [--top 30]
+    python benchmarks/profile_train.py [--model mlp|lstm|hier] [--iterations N] [--top 30]
                                        [--sort tottime] [--plain-lstm]
 
 Builds the same Trainer as ``train_throughput.py`` (``build_trainer``; ``--model mlp``: MLP
 VAE 784-400-20, ReLU, Bernoulli, batch 128; ``--model lstm``: the LSTM + MADE music model
-on JSB windows, batch 32), runs it for a number of iterations inside the first epoch
-and prints cProfile's top entries and the number of graph nodes (``FunctionNode.apply``
-calls) per step. As in the benchmark, the first ``--warmup`` iterations run unprofiled
-(they import matplotlib for PlotReport), so the profile shows the steady state.
+on JSB windows, batch 32; ``--model hier``: the same with the hierarchical decoder), runs
+it for a number of iterations inside the first epoch and prints cProfile's top entries
+and the number of graph nodes (``FunctionNode.apply`` calls) per step. As in the
+benchmark, the first ``--warmup`` iterations run unprofiled (they import matplotlib for
+PlotReport), so the profile shows the steady state.
 ``--plain-lstm`` runs chainer's own ``n_step_lstm`` instead of the fused LSTM
 (``ops.FUSED_LSTM`` off). Set OPENBLAS_NUM_THREADS=1 on a busy machine: waiting BLAS
 threads otherwise swamp everything else.
@@ -53,9 +54,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(bench.DEFAULT_STEPS), default="mlp")
     parser.add_argument("--iterations", type=int,
-                        help="profiled steps (default 150 for mlp, 20 for lstm)")
+                        help="profiled steps (default 150 for mlp, 20 for lstm and hier)")
     parser.add_argument("--warmup", type=int,
-                        help="unprofiled steps first (default 20 for mlp, 3 for lstm)")
+                        help="unprofiled steps first (default 20 for mlp, 3 for lstm and hier)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
     parser.add_argument("--plain-lstm", action="store_true",

@@ -9,6 +9,8 @@ same run (ratios), since these machines are small, shared and noisy:
   and, where CuPy finds a CUDA GPU, on GPU 0 against PyTorch CUDA on the same card;
 - train_throughput.py --model lstm: the same for the music model (LSTM + MADE on JSB
   Chorales windows, batch 32), with 2 BLAS threads and with 1;
+- train_throughput.py --model hier: the same with MusicVAE's hierarchical decoder (a
+  conductor over bars of 4 steps), with 2 BLAS threads and with 1;
 - sample_speed.py: generating 16 pieces of 400 steps with that model (``chainer-vae
   sample --length 400``) against the same sampling loop in PyTorch;
 - step_breakdown.py: the same step of both, split into batch, forward, backward, Adam,
@@ -37,6 +39,10 @@ BENCHMARKS = (
     ("train_throughput_lstm", ["train_throughput.py", "--model", "lstm", "--threads", "2",
                                "--json"]),
     ("train_throughput_lstm_one_thread", ["train_throughput.py", "--model", "lstm",
+                                          "--threads", "1", "--json"]),
+    ("train_throughput_hier", ["train_throughput.py", "--model", "hier", "--threads", "2",
+                               "--json"]),
+    ("train_throughput_hier_one_thread", ["train_throughput.py", "--model", "hier",
                                           "--threads", "1", "--json"]),
     ("sample_speed", ["sample_speed.py", "--json"]),
     ("step_breakdown", ["step_breakdown.py", "--json"]),
@@ -165,25 +171,18 @@ def markdown(results):
 
 
 def lstm_markdown(results):
-    """The lines on the music model: training throughput and generation speed."""
-    lines = ["**Training throughput of the music model** (`train_throughput.py --model lstm`: "
-             "bidirectional LSTM 256 encoder, autoregressive LSTM 256 decoder with a MADE of 300 "
-             "units per step, latent 32, 64-step JSB Chorales windows, batch 32, CPU; "
-             "medians):", ""]
-    runs = [results.get(name, {"skipped": "not run"})
-            for name in ("train_throughput_lstm", "train_throughput_lstm_one_thread")]
-    skipped = [run["skipped"] for run in runs if "skipped" in run]
-    if skipped:
-        lines += ["skipped: " + skipped[0], ""]
-    else:
-        lines += _against_pytorch(runs, "ms per step", "ms_step")
-        lines += ["| CPU ms per step, chainer-vae / PyTorch (ratio) | " + " | ".join(
-                      "{} / {} ({})".format(_fmt(run.get("project_cpu_ms_step"), 0),
-                                            _fmt(run.get("torch_cpu_ms_step"), 0),
-                                            _fmt(run.get("cpu_ratio")))
-                      for run in runs) + " |", "",
-                  "Both models hold {:,} parameters.".format(runs[0]["parameters"]["project"]),
-                  ""]
+    """The lines on the music models: training throughput and generation speed."""
+    lines = _music_training(
+        results, "train_throughput_lstm",
+        "**Training throughput of the music model** (`train_throughput.py --model lstm`: "
+        "bidirectional LSTM 256 encoder, autoregressive LSTM 256 decoder with a MADE of 300 "
+        "units per step, latent 32, 64-step JSB Chorales windows, batch 32, CPU; medians):")
+    lines += _music_training(
+        results, "train_throughput_hier",
+        "**Training throughput of the hierarchical music model** (`train_throughput.py "
+        "--model hier`: the same with MusicVAE's hierarchical decoder, a conductor LSTM 256 "
+        "over 16 bars of 4 steps, then the LSTM 256 decoder and its MADE over each bar; "
+        "medians):")
     sample = results.get("sample_speed", {"skipped": "not run"})
     lines += ["**Generating music** (`sample_speed.py`: {} pieces of {} steps, one step and "
               "one key at a time; medians):".format(sample.get("n", 16),
@@ -199,6 +198,27 @@ def lstm_markdown(results):
                   "| PyTorch {} sampling loop | {} |".format(sample["torch"],
                                                             _fmt(sample["torch_s"])),
                   "| ratio (speed) | **{}** |".format(_fmt(sample["ratio"])), ""]
+    return lines
+
+
+def _music_training(results, name, title):
+    """The lines on the training throughput of one music model: the runs ``name`` (2
+    BLAS threads) and ``name``_one_thread."""
+    lines = [title, ""]
+    runs = [results.get(run, {"skipped": "not run"})
+            for run in (name, name + "_one_thread")]
+    skipped = [run["skipped"] for run in runs if "skipped" in run]
+    if skipped:
+        lines += ["skipped: " + skipped[0], ""]
+    else:
+        lines += _against_pytorch(runs, "ms per step", "ms_step")
+        lines += ["| CPU ms per step, chainer-vae / PyTorch (ratio) | " + " | ".join(
+                      "{} / {} ({})".format(_fmt(run.get("project_cpu_ms_step"), 0),
+                                            _fmt(run.get("torch_cpu_ms_step"), 0),
+                                            _fmt(run.get("cpu_ratio")))
+                      for run in runs) + " |", "",
+                  "Both models hold {:,} parameters.".format(runs[0]["parameters"]["project"]),
+                  ""]
     return lines
 
 

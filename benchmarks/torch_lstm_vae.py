@@ -16,7 +16,9 @@ The parameters are those of chainer-vae's model, one for one (``nn.LSTM``'s weig
 weight_hh, bias_ih and bias_hh hold chainer's w0..w3, w4..w7, b0..b3 and b4..b7 in the
 same gate order i, f, a, o): ``copy_from_chainer`` loads a chainer-vae model's values, so
 that both compute the same loss. ``sample`` is the generation loop of ``chainer-vae
-sample`` (one step and one key at a time) in PyTorch.
+sample`` (one step and one key at a time) in PyTorch. ``differences`` checks that both
+compute one model: log p(x|z), the encoder, generation, and the training loss and its
+gradients (``loss_differences``, which ``torch_hier_vae.py`` shares).
 """
 from __future__ import annotations
 
@@ -28,15 +30,20 @@ from chainer_vae.model.made import made_masks
 
 
 class LSTMVAE(torch.nn.Module):
-    def __init__(self, keys=88, hidden=256, latent=32, made=300):
+    """The model of the module docstring. ``code`` is the size of what the step decoder
+    reads where it reads z: z itself (``latent``, the default) here, a conductor's
+    embedding of a bar in ``torch_hier_vae.HierVAE``."""
+
+    def __init__(self, keys=88, hidden=256, latent=32, made=300, code=None):
         super().__init__()
         self.keys, self.latent = keys, latent
+        code = latent if code is None else code
         self.encoder = torch.nn.LSTM(keys, hidden, batch_first=True, bidirectional=True)
         self.mu = torch.nn.Linear(2 * hidden, latent)
         self.ln_sigma = torch.nn.Linear(2 * hidden, latent)
-        self.initial_h = torch.nn.Linear(latent, hidden)
-        self.initial_c = torch.nn.Linear(latent, hidden)
-        self.decoder = torch.nn.LSTM(latent + keys, hidden, batch_first=True)
+        self.initial_h = torch.nn.Linear(code, hidden)
+        self.initial_c = torch.nn.Linear(code, hidden)
+        self.decoder = torch.nn.LSTM(code + keys, hidden, batch_first=True)
         self.out = torch.nn.Linear(hidden, keys)
         self.made_context = torch.nn.Linear(hidden, made)
         self.made_to_hidden = torch.nn.Linear(keys, made, bias=False)
@@ -57,10 +64,10 @@ class LSTMVAE(torch.nn.Module):
         return torch.tanh(self.initial_h(z))[None], self.initial_c(z)[None]
 
     def logits(self, z, x):
-        """The logits (B, T, F) of p(x|z), teacher forced."""
+        """The logits (B, T, F) of p(x|z), teacher forced (z: (B, code))."""
         batch, steps, _ = x.shape
         previous = TF.pad(x[:, :-1], (0, 0, 1, 0))
-        inputs = torch.cat([z[:, None].expand(batch, steps, self.latent), previous], dim=2)
+        inputs = torch.cat([z[:, None].expand(batch, steps, z.shape[1]), previous], dim=2)
         hs, _ = self.decoder(inputs, self.initial_state(z))
         hidden = torch.tanh(TF.linear(x, self.made_to_hidden.weight * self.to_hidden_mask)
                             + self.made_context(hs))
@@ -69,8 +76,14 @@ class LSTMVAE(torch.nn.Module):
 
     def forward(self, x):
         """The negative ELBO, nats per window (mean over the batch)."""
+        return self.loss(x, None)
+
+    def loss(self, x, eps):
+        """The negative ELBO for the draw z = mu + sigma * eps (eps (B, latent); None:
+        drawn here)."""
         mu, ln_sigma = self.encode(x)
-        z = mu + torch.exp(ln_sigma) * torch.randn_like(mu)
+        eps = torch.randn_like(mu) if eps is None else eps
+        z = mu + torch.exp(ln_sigma) * eps
         reconstr = TF.binary_cross_entropy_with_logits(self.logits(z, x), x, reduction="sum")
         kl = 0.5 * torch.sum(mu ** 2 + torch.exp(2 * ln_sigma) - 1 - 2 * ln_sigma)
         return (reconstr + kl) / x.shape[0]
@@ -109,27 +122,33 @@ def parameter_count(model):
     return sum(p.numel() for p in model.parameters())
 
 
-def copy_from_chainer(torch_model, chainer_model):
+def copy_lstm(module, link, suffix, index, value="array"):
+    """Load direction ``index`` of chainer's LSTM ``link`` into ``module``'s weights of
+    ``suffix`` ("" or "_reverse"); ``value``: the attribute of chainer's parameters read
+    ("array", or "grad" to lay chainer's gradients out as ``module``'s weights)."""
+    ws = [getattr(w, value) for w in link.ws[index]]
+    bs = [getattr(b, value) for b in link.bs[index]]
+    for name, values in (("weight_ih_l0", ws[:4]), ("weight_hh_l0", ws[4:]),
+                         ("bias_ih_l0", bs[:4]), ("bias_hh_l0", bs[4:])):
+        getattr(module, name + suffix).copy_(torch.from_numpy(np.concatenate(values)))
+
+
+def copy_linear(module, link, value="array"):
+    module.weight.copy_(torch.from_numpy(getattr(link.W, value)))
+    if module.bias is not None:
+        module.bias.copy_(torch.from_numpy(getattr(link.b, value)))
+
+
+def copy_from_chainer(torch_model, chainer_model, value="array", decoder=None):
     """Give ``torch_model`` the values of a chainer-vae VAE's parameters (the model of
-    this module's docstring)."""
-    enc, dec = chainer_model.encoder, chainer_model.decoder
-
-    def lstm(module, link, suffix, index):
-        ws = [w.array for w in link.ws[index]]
-        bs = [b.array for b in link.bs[index]]
-        for name, values in (("weight_ih_l0", ws[:4]), ("weight_hh_l0", ws[4:]),
-                             ("bias_ih_l0", bs[:4]), ("bias_hh_l0", bs[4:])):
-            getattr(module, name + suffix).copy_(torch.from_numpy(np.concatenate(values)))
-
-    def linear(module, link):
-        module.weight.copy_(torch.from_numpy(link.W.array))
-        if module.bias is not None:
-            module.bias.copy_(torch.from_numpy(link.b.array))
-
+    this module's docstring); ``value="grad"``: their gradients instead. ``decoder``: the
+    chainer ``LSTMDecoder`` that the step decoder mirrors (default: the model's
+    decoder; a hierarchical decoder's ``bottom``)."""
+    enc, dec = chainer_model.encoder, decoder or chainer_model.decoder
     with torch.no_grad():
-        lstm(torch_model.encoder, enc.lstm, "", 0)
-        lstm(torch_model.encoder, enc.lstm, "_reverse", 1)
-        lstm(torch_model.decoder, dec.lstm, "", 0)
+        copy_lstm(torch_model.encoder, enc.lstm, "", 0, value)
+        copy_lstm(torch_model.encoder, enc.lstm, "_reverse", 1, value)
+        copy_lstm(torch_model.decoder, dec.lstm, "", 0, value)
         for module, link in ((torch_model.mu, enc.mu), (torch_model.ln_sigma, enc.ln_sigma),
                              (torch_model.initial_h, dec.initial_h),
                              (torch_model.initial_c, dec.initial_c), (torch_model.out, dec.out),
@@ -137,14 +156,47 @@ def copy_from_chainer(torch_model, chainer_model):
                              (torch_model.made_to_hidden, dec.made.to_hidden),
                              (torch_model.made_to_out, dec.made.to_out),
                              (torch_model.made_direct, dec.made.direct)):
-            linear(module, link)
+            copy_linear(module, link, value)
+
+
+def loss_differences(model, peer, copy, x, eps):
+    """How far the PyTorch ``peer`` (holding ``model``'s values) is from chainer-vae's
+    ``model`` on windows x (B, T, F) and draws eps (B, latent): the relative difference
+    of the negative ELBO (z = mu + sigma * eps, KL to N(0, I), mean over the batch) and
+    the largest relative difference of its gradients, parameter by parameter (chainer's
+    gradients laid out as the peer's weights by ``copy(torch_model, model, "grad")``)."""
+    import copy as copying
+
+    import chainer.functions as F
+
+    from chainer_vae.model import ops
+
+    model.cleargrads()
+    q = model.encoder(x)
+    z = q.distribution.loc + q.distribution.scale * eps
+    log_p = model.decoder(z, x).log_prob(x)
+    loss = F.mean(-log_p + ops.kl_divergence(q, model.prior()))
+    loss.backward()
+    peer.zero_grad()
+    peer_loss = peer.loss(torch.from_numpy(x), torch.from_numpy(eps))
+    peer_loss.backward()
+    expected = copying.deepcopy(peer)
+    copy(expected, model, "grad")
+    worst = 0.0
+    with torch.no_grad():
+        for param, grad in zip(peer.parameters(), expected.parameters()):
+            scale = max(float(grad.abs().max()), 1e-12)
+            worst = max(worst, float((param.grad - grad).abs().max()) / scale)
+    return {"loss": abs(peer_loss.item() - float(loss.array)) / abs(float(loss.array)),
+            "gradients": worst}
 
 
 def differences(model_config):
     """How far this model is from chainer-vae's model of ``model_config`` when both hold
     chainer-vae's values (the MADE's direct weights, zero at first, drawn too): the
     largest differences of log p(x|z), of the encoder's means and of generated means,
-    on random windows. Both compute the same model when all are float32 rounding."""
+    and those of the training loss and its gradients (``loss_differences``), on random
+    windows. Both compute the same model when all are float32 rounding."""
     import chainer
 
     from chainer_vae.model import at_length, build_model
@@ -168,6 +220,8 @@ def differences(model_config):
         peer_loc = peer.encode(torch.from_numpy(x))[0].numpy()
         peer_means = peer.sample(torch.from_numpy(z), 5).numpy()
     means = at_length(model, model_config, 5).decode(z)
+    eps = rng.randn(3, 32).astype(np.float32)
     return {"log_likelihood": float(np.abs(peer_log_p - log_p).max() / np.abs(log_p).max()),
             "encoder_means": float(np.abs(peer_loc - loc).max()),
-            "generated_means": float(np.abs(peer_means - means).max())}
+            "generated_means": float(np.abs(peer_means - means).max()),
+            **loss_differences(model, peer, copy_from_chainer, x, eps)}

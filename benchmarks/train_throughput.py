@@ -1,6 +1,7 @@
 """Training throughput: chainer-vae's own training loop against PyTorch eager.
 
-    python benchmarks/train_throughput.py [--model mlp|lstm] [--iterations N] [--warmup N]
+    python benchmarks/train_throughput.py [--model mlp|lstm|hier] [--iterations N]
+                                          [--warmup N]
                                           [--repeats 5] [--threads N] [--device @cupy:0]
                                           [--json]
 
@@ -15,6 +16,13 @@ lstm --autoregressive --step-made 300 --latent 32 --hidden 256 --batch-size 32 -
 both sides) on the same 64-step JSB Chorales windows (from
 $CHAINER_VAE_DATA/polyphonic/JSB_Chorales.mat when present, else random stand-ins of the
 same shape and note density), batch 32. PyTorch's model is ``torch_lstm_vae.py``.
+
+``--model hier``: the same, with MusicVAE's hierarchical decoder (``chainer-vae train
+--dataset jsb --arch lstm --decoder hier --autoregressive --step-made 300 --latent 32
+--hidden 256 --batch-size 32 --window 64 --hop 32``: JSB's grid is one step per beat, so
+bars of 4 steps, 16 per window): a conductor LSTM 256 over the bars, then the LSTM 256
+decoder with its MADE over the steps of each bar, restarted at every bar; the same
+encoder, windows and batch. PyTorch's model is ``torch_hier_vae.py``.
 
 Runs are interleaved (project, PyTorch, project, ...) and each reports its median speed
 over the repeats: images (windows) per second and ms per step; the ratio is project /
@@ -73,6 +81,7 @@ HIDDEN, LATENT = 400, 20
 # The music model (--model lstm): JSB windows of 64 steps every 32, 88 keys, batch 32.
 LSTM_BATCH, WINDOW, HOP, KEYS = 32, 64, 32, 88
 LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS = 256, 32, 300
+HIER_BAR = 4  # --model hier: steps per bar, so 16 bars per window
 
 
 def load_images(limit=60000):
@@ -109,6 +118,16 @@ def lstm_config():
     return config
 
 
+def hier_config():
+    """The run config of ``chainer-vae train --dataset jsb --arch lstm --decoder hier
+    --autoregressive --step-made 300 --latent 32 --hidden 256 --batch-size 32 --window 64
+    --hop 32``: ``lstm_config`` with the hierarchical decoder, bars of 4 steps (4 beats
+    of JSB's one step per beat)."""
+    config = lstm_config()
+    config.model.decoder, config.model.bar = "hier", HIER_BAR
+    return config
+
+
 def load_windows():
     """JSB Chorales training windows (N, 64, 88) float32 as ``chainer-vae train`` cuts them
     (64 steps every 32), or random stand-ins of that shape and note density."""
@@ -137,16 +156,26 @@ def _torch_lstm_vae():
     return torch_lstm_vae
 
 
+def _torch_hier_vae():
+    """The module of the PyTorch hierarchical model, ``benchmarks/torch_hier_vae.py``."""
+    _torch_lstm_vae()  # its folder on sys.path
+    import torch_hier_vae
+
+    return torch_hier_vae
+
+
 class Benchmark:
     """What differs between the benchmarked models: config, data, batch and PyTorch peer."""
 
     def __init__(self, name):
         self.name = name
-        self.lstm = name == "lstm"
+        self.lstm = name in ("lstm", "hier")  # a music model on JSB windows
         self.batch = LSTM_BATCH if self.lstm else BATCH
         self.unit = "windows" if self.lstm else "images"
 
     def config(self):
+        if self.name == "hier":
+            return hier_config()
         return lstm_config() if self.lstm else benchmark_config()
 
     def load(self):
@@ -168,9 +197,12 @@ class Benchmark:
             return torch_vae()
         import torch
 
-        LSTMVAE = _torch_lstm_vae().LSTMVAE
         torch.manual_seed(0)
-        model = LSTMVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS)
+        if self.name == "hier":
+            model = _torch_hier_vae().HierVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS,
+                                              HIER_BAR)
+        else:
+            model = _torch_lstm_vae().LSTMVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS)
         return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def project_parameters(self):
@@ -361,18 +393,21 @@ def set_threads(requested=None, torch=None):
 
 
 # (iterations, warm-up) by default, per model
-DEFAULT_STEPS = {"mlp": (150, 20), "lstm": (20, 3)}
+DEFAULT_STEPS = {"mlp": (150, 20), "lstm": (20, 3), "hier": (20, 3)}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(DEFAULT_STEPS), default="mlp",
                         help="mlp: the MLP VAE on MNIST (default); lstm: the LSTM + MADE "
-                             "music model on JSB Chorales")
+                             "music model on JSB Chorales; hier: the same with the "
+                             "hierarchical decoder")
     parser.add_argument("--iterations", type=int,
-                        help="timed steps per run (default 150 for mlp, 20 for lstm)")
+                        help="timed steps per run (default 150 for mlp, 20 for lstm "
+                             "and hier)")
     parser.add_argument("--warmup", type=int,
-                        help="untimed steps first (default 20 for mlp, 3 for lstm)")
+                        help="untimed steps first (default 20 for mlp, 3 for lstm and "
+                             "hier)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
@@ -428,7 +463,8 @@ def main(argv=None):
     result["parameters"] = {"project": bench.project_parameters(),
                             "torch": bench.torch_parameters() if torch is not None else None}
     if bench.lstm and torch is not None:  # the two compute one model, or no ratio holds
-        result["peer_differences"] = _torch_lstm_vae().differences(bench.config().model)
+        peer = _torch_hier_vae() if bench.name == "hier" else _torch_lstm_vae()
+        result["peer_differences"] = peer.differences(bench.config().model)
         if max(result["peer_differences"].values()) > 1e-4:
             raise SystemExit("the PyTorch model differs from chainer-vae's: {}".format(
                 result["peer_differences"]))
@@ -448,7 +484,7 @@ def main(argv=None):
 def text_table(result):
     """The result as a small markdown table."""
     where = result["gpu"] or "{} BLAS threads".format(result["numpy_blas_threads"])
-    if result.get("model") == "lstm":
+    if result.get("model") in ("lstm", "hier"):
         return _lstm_table(result, where)
     lines = ["| | images/s (median of {}, {}) |".format(result["repeats"], where), "|---|---|",
              "| chainer-vae | {:.0f} |".format(result["project_img_s"])]
@@ -462,8 +498,9 @@ def text_table(result):
 
 def _lstm_table(result, where):
     params = result["parameters"]
-    lines = ["| LSTM + MADE, batch {} (median of {}, {}) | windows/s | ms per step | "
-             "parameters |".format(result["batch"], result["repeats"], where),
+    name = "hierarchical LSTM + MADE" if result["model"] == "hier" else "LSTM + MADE"
+    lines = ["| {}, batch {} (median of {}, {}) | windows/s | ms per step | "
+             "parameters |".format(name, result["batch"], result["repeats"], where),
              "|---|---:|---:|---:|",
              "| chainer-vae | {:.1f} | {:.1f} | {:,} |".format(
                  result["project_img_s"], result["project_ms_step"], params["project"])]
