@@ -37,6 +37,7 @@ def write_midi_samples(arrays, out_dir, steps_per_beat=4, low=24, threshold=0.2,
                           low=low, high=low + pitches, bpm=bpm)
         if piano_rolls:
             plot_piano_roll(array, out_dir / (stem + ".png"), low=low, threshold=threshold,
+                            steps_per_beat=steps_per_beat, note_state=note_state,
                             title="{} (on above {:g})".format(stem, threshold))
         paths.append(path)
     return paths

@@ -436,3 +436,21 @@ def test_sample_run_of_a_conditional_music_model_names_files_by_label(tmp_path):
     with pytest.raises(ConfigError, match="unknown label 'disco'; the model knows jazz, rock"):
         actions.sample_run(run, tmp_path / "x", label="disco", data=data)
     assert not (tmp_path / "x").exists()
+
+
+def test_the_piano_roll_beside_a_midi_file_is_drawn_on_its_grid_and_layout(tmp_path,
+                                                                            monkeypatch):
+    """A benchmark roll (T, 88), one step a beat, is drawn as 88 keys on that grid, not
+    as a note state of 44 pitches at 4 steps a beat."""
+    drawn = {}
+
+    def record(array, path, **options):
+        drawn.update(options, shape=np.asarray(array).shape)
+
+    monkeypatch.setattr(midi_files, "plot_piano_roll", record)
+    roll = np.zeros((8, 88), np.float32)
+    roll[:, 39] = 1
+    midi_files.write_midi_samples([roll], tmp_path, steps_per_beat=1, low=21,
+                                  note_state=False, threshold=0.5)
+    assert (drawn["steps_per_beat"], drawn["note_state"], drawn["low"]) == (1, False, 21)
+    assert drawn["shape"] == (8, 88)
