@@ -57,7 +57,8 @@ def draw_roll(ax, play, onset=None, low: int = 24, steps_per_beat: int = 4,
     if len(bars):  # one collection, not an artist per bar
         ax.vlines(bars, 0, 1, transform=ax.get_xaxis_transform(), color="tab:blue", alpha=0.25,
                   linewidth=0.8)
-    ax.set_xlabel(f"beats (quarter notes; {steps_per_beat} steps each)")
+    ax.set_xlabel("beats (quarter notes; {} step{} each)".format(
+        steps_per_beat, "" if steps_per_beat == 1 else "s"))
     ax.set_ylabel("MIDI pitch")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # pitches are whole numbers
     ax.set_xlim(0, beats)
