@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from torch_lstm_vae import LSTMVAE, copy_linear, copy_lstm, loss_differences, parameter_count
+from torch_lstm_vae import (LSTMVAE, copy_linear, copy_lstm, forward_differences,
+                            loss_differences)
 from torch_lstm_vae import copy_from_chainer as copy_flat
 
 
@@ -75,8 +76,6 @@ def differences(model_config, batch=3):
     encoder's means, and the relative differences of the training loss and of its
     gradients (``torch_lstm_vae.loss_differences``), on random windows. Both compute
     the same model when all are float32 rounding."""
-    import chainer
-
     from chainer_vae.model import build_model
 
     np.random.seed(0)
@@ -89,14 +88,5 @@ def differences(model_config, batch=3):
     x = (rng.rand(batch, *model_config.input_shape) < 0.05).astype(np.float32)
     z = rng.randn(batch, model_config.latent).astype(np.float32)
     eps = rng.randn(batch, model_config.latent).astype(np.float32)
-    with chainer.no_backprop_mode():
-        log_p = model.decoder(z, x).log_prob(x).array
-        loc = model.encoder(x).distribution.loc.array
-    with torch.no_grad():
-        logits = peer.logits(torch.from_numpy(z), torch.from_numpy(x))
-        peer_log_p = -torch.nn.functional.binary_cross_entropy_with_logits(
-            logits, torch.from_numpy(x), reduction="none").sum((1, 2)).numpy()
-        peer_loc = peer.encode(torch.from_numpy(x))[0].numpy()
-    return {"log_likelihood": float(np.abs(peer_log_p - log_p).max() / np.abs(log_p).max()),
-            "encoder_means": float(np.abs(peer_loc - loc).max()),
+    return {**forward_differences(model, peer, x, z),
             **loss_differences(model, peer, copy_from_chainer, x, eps)}

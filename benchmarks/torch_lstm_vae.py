@@ -197,8 +197,6 @@ def differences(model_config):
     largest differences of log p(x|z), of the encoder's means and of generated means,
     and those of the training loss and its gradients (``loss_differences``), on random
     windows. Both compute the same model when all are float32 rounding."""
-    import chainer
-
     from chainer_vae.model import at_length, build_model
 
     np.random.seed(0)
@@ -210,6 +208,21 @@ def differences(model_config):
     rng = np.random.RandomState(2)
     x = (rng.rand(3, 64, 88) < 0.05).astype(np.float32)
     z = rng.randn(3, 32).astype(np.float32)
+    with torch.no_grad():
+        peer_means = peer.sample(torch.from_numpy(z), 5).numpy()
+    means = at_length(model, model_config, 5).decode(z)
+    eps = rng.randn(3, 32).astype(np.float32)
+    return {**forward_differences(model, peer, x, z),
+            "generated_means": float(np.abs(peer_means - means).max()),
+            **loss_differences(model, peer, copy_from_chainer, x, eps)}
+
+
+def forward_differences(model, peer, x, z):
+    """The largest relative difference of log p(x|z) and the largest difference of the
+    encoder's means between chainer-vae's ``model`` and its PyTorch ``peer`` holding the
+    same weights, on windows ``x`` and latent points ``z`` (NumPy arrays)."""
+    import chainer
+
     with chainer.no_backprop_mode():
         log_p = model.decoder(z, x).log_prob(x).array
         loc = model.encoder(x).distribution.loc.array
@@ -218,10 +231,5 @@ def differences(model_config):
         peer_log_p = -torch.nn.functional.binary_cross_entropy_with_logits(
             logits, torch.from_numpy(x), reduction="none").sum((1, 2)).numpy()
         peer_loc = peer.encode(torch.from_numpy(x))[0].numpy()
-        peer_means = peer.sample(torch.from_numpy(z), 5).numpy()
-    means = at_length(model, model_config, 5).decode(z)
-    eps = rng.randn(3, 32).astype(np.float32)
     return {"log_likelihood": float(np.abs(peer_log_p - log_p).max() / np.abs(log_p).max()),
-            "encoder_means": float(np.abs(peer_loc - loc).max()),
-            "generated_means": float(np.abs(peer_means - means).max()),
-            **loss_differences(model, peer, copy_from_chainer, x, eps)}
+            "encoder_means": float(np.abs(peer_loc - loc).max())}
