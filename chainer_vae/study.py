@@ -206,10 +206,11 @@ def run_mnist(out, plan, device, progress):
 def run_midi(out, name, config, plan, progress, minutes=None):
     """Train ``config`` (a ``midi_config`` or ``hier_config``) into ``out / name`` (for
     at most the epochs ending past ``minutes``), draw its figures, write generated MIDI
-    and compare its prior samples with its held-out windows (``prior_overlap``, under
-    ``MUSIC_METRICS``). A decoder that reads back its own output (autoregressive, or a
-    step MADE) has its samples drawn from p(x|z); the others' are the means above the
-    study's threshold 0.2."""
+    (prior samples, a walk between two prior draws and one between the first and the last
+    held-out window) and compare its prior samples with its held-out windows
+    (``prior_overlap``, under ``MUSIC_METRICS``). A decoder that reads back its own
+    output (autoregressive, or a step MADE) has its samples drawn from p(x|z); the
+    others' are the means above the study's threshold 0.2."""
     run_dir = out / name
     parts = dict.fromkeys([config.model.encoder, config.model.decoder])  # mlp, or lstm-hier
     _say("== MIDI {}, {} VAE ({} epochs{}) -> {}".format(
@@ -231,6 +232,11 @@ def run_midi(out, name, config, plan, progress, minutes=None):
         sampling.decode(run.model, path, sample=1 if drawn else None),
         out / "generated" / name / "interpolation", threshold=0.5 if drawn else 0.2,
         prefix="slerp")
+    # And a walk between two real pieces (the first and the last held-out window), which
+    # a model whose latent carries the music (the hierarchical one) decodes to music.
+    interpolation += sample_run(run_dir, out / "generated" / name / "between_pieces",
+                                interpolate_between=(0, -1), steps=5, methods=("slerp",),
+                                sample=drawn, threshold=0.2, seed=0, data=data)
     metrics = prior_overlap(run.model, data, plan.music_samples, sample=drawn, threshold=0.2,
                             **music_options(config.data))
     log = read_log(run_dir)

@@ -134,6 +134,8 @@ def test_the_study_s_bach_stages_write_the_music_metrics_and_the_page_shows_them
         assert MUSIC_METRICS not in summary[name]  # the metrics live in one place
         assert "{:.3f}".format(found["mean_overlap"]) in out  # the study prints the table
         assert len(list((tmp_path / "generated" / name).glob("sample_*.mid"))) == 2
+        walk = sorted((tmp_path / "generated" / name / "between_pieces").glob("slerp_*.mid"))
+        assert len(walk) == 5 and all(str(p) in summary[name]["midi"] for p in walk)
         assert (tmp_path / "figures" / name / "piano_roll_samples.png").is_file()
     page = (tmp_path / REPORT_FILE).read_text()
     table = page[page.index("Music: prior samples"):]
