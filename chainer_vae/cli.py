@@ -234,7 +234,12 @@ def _add_sample(subparsers):
                    help="z ~ N(0, temperature^2 I)")
     p.add_argument("--threshold", type=number_type(float, Range(0, 1)),
                    help="binarize at this probability (MIDI default 0.2, the study's)")
-    p.add_argument("--bernoulli", action="store_true", help="draw each value from p(x|z)")
+    drawn = p.add_mutually_exclusive_group()
+    drawn.add_argument("--bernoulli", action="store_true", default=None,
+                       help="draw each value from p(x|z) (the default for autoregressive and "
+                            "MADE decoders, whose means along a greedy decoding are no samples)")
+    drawn.add_argument("--means", dest="bernoulli", action="store_false",
+                       help="decode the means (greedily for autoregressive decoders)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--from-test", type=INDEX, metavar="I", help="reconstruct test example I")
     what.add_argument("--interpolate", type=example_type, nargs=2, metavar=("A", "B"),

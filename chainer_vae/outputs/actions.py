@@ -83,7 +83,7 @@ def label_index(run_dir, model_config, label):
     return names.index(str(label))
 
 
-def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=None,
+def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=None, threshold=None,
                from_test=None, interpolate_between=None, steps=8, methods=("linear", "slerp"),
                seed=None, data=None, device=None, length=None, label=None, vary=None,
                distance=1.0, bars=None):
@@ -101,8 +101,8 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     A variation decodes a point at ``distance`` from the piece's encoding (the mean of
     q(z|x)) in a random direction. The MIDI threshold defaults to 0.2 (the study's);
     MNIST images show the probabilities unless a threshold or ``sample`` is asked for.
-    With ``sample`` every array is data drawn from p(x|z) (an autoregressive decoder
-    reading back its draws), not the means. Beside them, ``samples.npz``: the decoder's
+    With ``sample`` (by default for models that ``draws_samples``) every array is data
+    drawn from p(x|z) (an autoregressive decoder reading back its draws), not the means. Beside them, ``samples.npz``: the decoder's
     means (with ``sample``, the draws) as ``means``, their latent points (``z``) and, for
     a conditional model, their ``labels`` and the ``label_names``; an interpolation's
     arrays have a leading axis of ``methods``.
@@ -119,6 +119,8 @@ def sample_run(run_dir, out_dir, n=16, temperature=1.0, sample=False, threshold=
     run = load_run(run_dir, device=device, data=data,
                    with_data=any(isinstance(which, int) for which in chosen))
     config, model = run.config, run.model
+    if sample is None:
+        sample = draws_samples(config.model)
     label = label_index(run_dir, config.model, label)
     music = music_options(config.data)
     is_music = music is not None
