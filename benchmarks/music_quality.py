@@ -41,11 +41,6 @@ from quality_io import run_script
 ACTIVE = 0.01  # variance of a dimension's posterior means above which it is active
 
 
-def rolls(windows, options):
-    """``midi.PianoRoll``s of windows (N, T, F), on above 0.5, as the run writes them."""
-    return as_rolls(windows, **options)
-
-
 def note_f1(decoded, real):
     """F1 of the notes, (pitch, start step), of the decoded rolls against the real ones."""
     hits = found = wanted = 0
@@ -69,18 +64,18 @@ def measure(run_dir, samples=64, pairs=8, limit=None, seed=0):
     begin = time.perf_counter()
     z = sampling.encode(model, test)
     decoded = sampling.decode(model, z)
-    real, back = rolls(test, options), rolls(decoded, options)
+    real, back = as_rolls(test, **options), as_rolls(decoded, **options)
     exact = (np.asarray(decoded) > 0.5) == (test > 0.5)
     with chainer.no_backprop_mode(), chainer.using_config("train", False):
         kl = sampling.to_numpy(ops.kl_divergence(model.encoder(model.device.send(test)),
                                                  model.prior()))
-    prior = rolls(sampling.prior_samples(model, samples, sample=True, seed=seed), options)
+    prior = as_rolls(sampling.prior_samples(model, samples, sample=True, seed=seed), **options)
     ends = rng.choice(len(test), size=(pairs, 2), replace=len(test) < 2 * pairs)
     between, end_f1 = [], []
     for a, b in ends:
         _, path = sampling.interpolate(model, test[a], test[b], 7, "slerp")
-        between += rolls(path[1:-1], options)
-        end_f1.append(note_f1(rolls(path[[0, -1]], options), [real[a], real[b]]))
+        between += as_rolls(path[1:-1], **options)
+        end_f1.append(note_f1(as_rolls(path[[0, -1]], **options), [real[a], real[b]]))
     return {
         "run_dir": str(run_dir), "windows": len(test), "window_steps": int(test.shape[1]),
         "note_f1": note_f1(back, real),
@@ -88,7 +83,7 @@ def measure(run_dir, samples=64, pairs=8, limit=None, seed=0):
         "kl_per_window": float(kl.mean()),
         "active_dimensions": int((z.var(axis=0) > ACTIVE).sum()), "latent": int(z.shape[1]),
         "prior_overlap": compare(real, prior)["mean_overlap"],
-        "ceiling_overlap": compare(real, rolls(train, options))["mean_overlap"],
+        "ceiling_overlap": compare(real, as_rolls(train, **options))["mean_overlap"],
         "interpolation_overlap": compare(real, between)["mean_overlap"],
         "interpolation_end_f1": float(np.mean(end_f1)),
         "seconds": time.perf_counter() - begin}

@@ -10,9 +10,9 @@ train --dataset jsb --arch lstm --autoregressive --step-made 300 --latent 32 --h
 folder (generation costs the same whatever the weights). Three timings, medians over the
 repeats, interleaved:
 
-- ``cli_s``: ``chainer-vae sample RUN --out TMP --length 400`` as a process, start to end
-  (Python start-up, imports, loading the data set and the run, generating n = 16 pieces,
-  writing 16 MIDI files and piano-roll images; needs the data set that the run names);
+- ``cli_s``: ``chainer-vae sample RUN --out TMP --length 400 --means`` (greedy, as the
+  PyTorch loop is) as a process, start to end (Python start-up, imports, loading the run,
+  generating n = 16 pieces, writing 16 MIDI files and piano-roll images);
 - ``project_s``: the generation itself in this process (``sampling.prior_samples`` on the
   run's model at 400 steps, what ``sample`` calls): one step at a time through the LSTM,
   one key at a time through the MADE, 16 pieces at once;

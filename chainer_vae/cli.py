@@ -317,7 +317,7 @@ def _add_study(subparsers):
                         "lr 5e-5 for 150 epochs, Bach at lr 1e-5 for 100 epochs with the "
                         "decoder 20-100-500-15600 and up to 200 overlapping windows a piece, "
                         "no genre stage, the hierarchical model beside it for 200 epochs "
-                        "(about 1.75 hours on 2 CPU cores)")
+                        "(an estimated 1.75 hours on 2 CPU cores)")
     p.add_argument("--device", default="@numpy")
     _add_progress(p)
     p.set_defaults(handler=_study)
