@@ -22,6 +22,7 @@ from .atomic import write_atomically
 from .encode import DEFAULT_MAX_STEPS, RollOptions, roll_from_events
 from .errors import MidiDatasetError, MidiFileError
 from .reader import DEFAULT_MAX_BYTES, parse_midi_bytes, source_bytes
+from .rollstore import Windows
 from .storage import ARCHIVE_DAMAGE
 
 CACHE_VERSION = 1
@@ -276,43 +277,55 @@ def split_pieces(labels: np.ndarray, test_fraction: float, seed: int = 0) -> np.
     return is_test
 
 
-def piece_windows(note_state: np.ndarray, window: int, hop: Optional[int] = None,
+def window_starts(note_state: np.ndarray, window: int, hop: Optional[int] = None,
                   windows_per_piece: Optional[int] = None, rng=None) -> np.ndarray:
-    """Non-empty windows (N, window, 2P) of one piece's note state (steps, 2P).
+    """First steps of the non-empty windows of one piece's note state (steps, 2P).
 
     Windows start every ``hop`` steps (default: ``window`` without ``windows_per_piece``,
     else 1); ``windows_per_piece`` draws that many distinct starts at random (``rng``).
     A window where no pitch plays is skipped; a piece shorter than ``window`` gives one
-    window padded with silence.
+    window (start 0), to be padded with silence.
     """
     width = note_state.shape[1] // 2
-    if len(note_state) < window:
-        note_state = np.vstack([note_state, np.zeros((window - len(note_state), 2 * width), bool)])
+    length = max(len(note_state), window)
     hop = hop or (1 if windows_per_piece else window)
-    starts = np.arange(0, len(note_state) - window + 1, hop)
-    sounding = np.concatenate([[0], np.cumsum(note_state[:, :width].any(axis=1))])
+    starts = np.arange(0, length - window + 1, hop)
+    sounding = np.zeros(length + 1, np.int64)
+    sounding[1:len(note_state) + 1] = np.cumsum(note_state[:, :width].any(axis=1))
+    sounding[len(note_state) + 1:] = sounding[len(note_state)]
     starts = starts[sounding[starts + window] > sounding[starts]]
     if windows_per_piece is not None and len(starts) > windows_per_piece:
         rng = rng if rng is not None else np.random.default_rng(0)
         starts = np.sort(rng.choice(starts, size=windows_per_piece, replace=False))
-    return note_state[starts[:, None] + np.arange(window)]
+    return starts
 
 
-def transposed_windows(windows: np.ndarray, semitones: int) -> tuple:
-    """(windows moved by ``semitones``, mask of the input windows that stay in range).
+def piece_windows(note_state: np.ndarray, window: int, hop: Optional[int] = None,
+                  windows_per_piece: Optional[int] = None, rng=None) -> np.ndarray:
+    """Non-empty windows (N, window, 2P) of one piece's note state (steps, 2P), as
+    :func:`window_starts` chooses them; a piece shorter than ``window`` gives one window
+    padded with silence."""
+    starts = window_starts(note_state, window, hop, windows_per_piece, rng)
+    return np.asarray(Windows([note_state], np.zeros(len(starts)), starts, np.zeros(len(starts)),
+                              window, note_state.shape[1]), dtype=note_state.dtype)
 
-    Windows that would push a note out of the pitch range are left out rather than cut.
-    """
-    width = windows.shape[2] // 2
-    play = windows[:, :, :width]
+
+def shift_fits(note_state: np.ndarray, starts: np.ndarray, window: int,
+               semitones: int) -> np.ndarray:
+    """Which windows (by first step) keep every note within the pitch range when moved
+    by ``semitones``; the others are left out rather than cut."""
+    width = note_state.shape[1] // 2
+    play = note_state[:, :width]
     if semitones > 0:
-        fits = ~play[:, :, width - semitones:].any(axis=(1, 2))
+        edge = play[:, width - semitones:]
     elif semitones < 0:
-        fits = ~play[:, :, :-semitones].any(axis=(1, 2))
+        edge = play[:, :-semitones]
     else:
-        fits = np.ones(len(windows), bool)
-    halves = windows[fits].reshape(int(fits.sum()), windows.shape[1], 2, width)
-    return np.roll(halves, semitones, axis=3).reshape(-1, windows.shape[1], 2 * width), fits
+        return np.ones(len(starts), bool)
+    hits = np.zeros(max(len(note_state), window) + 1, np.int64)
+    hits[1:len(note_state) + 1] = np.cumsum(edge.any(axis=1))
+    hits[len(note_state) + 1:] = hits[len(note_state)]
+    return hits[starts + window] == hits[starts]
 
 
 def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,
@@ -361,12 +374,14 @@ def merge_pieces(*sets: PieceSet) -> PieceSet:
 def split_windows(pieces: PieceSet, is_test: np.ndarray, source, steps_per_beat: int,
                   low: int, high: int, window: int, hop: Optional[int] = None,
                   windows_per_piece: Optional[int] = None, seed: int = 0,
-                  transpose=()) -> WindowSplit:
-    """The windows of ``pieces`` (see :func:`piece_windows`), each piece on the side
+                  transpose=(), lazy: bool = False) -> WindowSplit:
+    """The windows of ``pieces`` (see :func:`window_starts`), each piece on the side
     ``is_test`` gives it; ``transpose`` lists semitone shifts added to the training
     windows only (test stays as written). A piece shorter than ``window`` gives one
     window padded with silence, but pieces none of which fills one window raise
-    :class:`MidiDatasetError` naming ``source``.
+    :class:`MidiDatasetError` naming ``source``. ``lazy``: the windows are
+    :class:`midi.rollstore.Windows`, read from the pieces' note states when asked for
+    (memory: the index), instead of float32 arrays.
     """
     longest = max((len(state) for state in pieces.note_states), default=0)
     if longest < window:
@@ -377,15 +392,16 @@ def split_windows(pieces: PieceSet, is_test: np.ndarray, source, steps_per_beat:
     width = 2 * (high - low)
     sides = {False: _Side(), True: _Side()}
     for index, state in enumerate(pieces.note_states):
-        windows = piece_windows(state, window, hop, windows_per_piece, rng)
+        starts = window_starts(state, window, hop, windows_per_piece, rng)
         side = sides[bool(is_test[index])]
-        side.add(windows, pieces.labels[index], index, 0)
+        side.add(starts, pieces.labels[index], index, 0)
         if not is_test[index]:
             for semitones in transpose:
                 if semitones:
-                    side.add(transposed_windows(windows, semitones)[0], pieces.labels[index],
-                             index, semitones)
-    train, test = sides[False].arrays(window, width), sides[True].arrays(window, width)
+                    fits = shift_fits(state, starts, window, semitones)
+                    side.add(starts[fits], pieces.labels[index], index, semitones)
+    train = sides[False].windows(pieces.note_states, window, width, lazy)
+    test = sides[True].windows(pieces.note_states, window, width, lazy)
     return WindowSplit(
         train=train[0], test=test[0], train_labels=train[1], test_labels=test[1],
         train_pieces=train[2], test_pieces=test[2], train_transpositions=train[3],
@@ -394,21 +410,20 @@ def split_windows(pieces: PieceSet, is_test: np.ndarray, source, steps_per_beat:
 
 
 class _Side:
-    """Windows gathered for one side of the split, with their label, piece, transposition."""
+    """Windows gathered for one side of the split: first step, label, piece, transposition."""
 
     def __init__(self):
-        self.windows, self.labels, self.pieces, self.shifts = [], [], [], []
+        self.starts, self.labels, self.pieces, self.shifts = [], [], [], []
 
-    def add(self, windows: np.ndarray, label: int, piece: int, semitones: int) -> None:
-        self.windows.append(windows)
+    def add(self, starts: np.ndarray, label: int, piece: int, semitones: int) -> None:
+        self.starts.append(np.asarray(starts, np.int64))
         for column, value in ((self.labels, label), (self.pieces, piece), (self.shifts, semitones)):
-            column.append(np.full(len(windows), value, dtype=np.int64))
+            column.append(np.full(len(starts), value, dtype=np.int64))
 
-    def arrays(self, window: int, width: int) -> tuple:
-        """(float32 windows, labels, pieces, transpositions) as arrays."""
-        if not self.windows:
-            empty = np.zeros(0, np.int64)
-            return np.zeros((0, window, width), np.float32), empty, empty, empty
-        return (np.concatenate(self.windows).astype(np.float32),
-                np.concatenate(self.labels), np.concatenate(self.pieces),
-                np.concatenate(self.shifts))
+    def windows(self, states: list, window: int, width: int, lazy: bool) -> tuple:
+        """(windows: float32 array or lazy ``Windows``, labels, pieces, transpositions)."""
+        columns = [np.concatenate(c) if c else np.zeros(0, np.int64)
+                   for c in (self.starts, self.labels, self.pieces, self.shifts)]
+        starts, labels, pieces, shifts = columns
+        windows = Windows(states, pieces, starts, shifts, window, width)
+        return (windows if lazy else np.asarray(windows)), labels, pieces, shifts
