@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .argtypes import integer, probability, real
+from .corpus import CORPORA, load_corpus
 from .dataset import MIDI_SUFFIXES, show_progress
 from .encode import DEFAULT_MAX_STEPS, MAX_STEPS_PER_BEAT, RollOptions, roll_from_events
 from .errors import MidiFileError
@@ -120,14 +121,28 @@ def _parser() -> argparse.ArgumentParser:
     _policy_options(compare)
     compare.set_defaults(command=_compare)
 
-    render = commands.add_parser("render", help="MIDI file(s) to WAV audio with FluidSynth")
+    corpus = commands.add_parser(
+        "corpus", help="a collection of music21's corpus as MIDI files, OUT/<mode>/<piece>.mid, "
+                       "as training converts it (pip install music21)")
+    corpus.add_argument("name", metavar="NAME", help="one of: " + ", ".join(CORPORA))
+    corpus.add_argument("output", metavar="OUT", help="folder")
+    _grid_options(corpus)
+    corpus.set_defaults(command=_corpus)
+
+    render = commands.add_parser("render", help="MIDI file(s) to WAV audio: FluidSynth, or the "
+                                                "built-in synthesizer where it is missing")
     render.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
     render.add_argument("output", metavar="OUT", nargs="?",
                         help=".wav file, or folder (default: beside each MIDI file)")
     render.add_argument("--soundfont", help="a General MIDI .sf2 file (default: $MIDI_SOUNDFONT "
                         "or the one installed by fluid-soundfont-gm)")
     render.add_argument("--sample-rate", type=integer(8000, 96000), default=44100,
-                        help="samples per second, as FluidSynth allows (8000..96000)")
+                        help="samples per second, as FluidSynth allows (8000..96000; the "
+                             "built-in synthesizer makes at most 22050)")
+    render.add_argument("--synth", choices=("auto", "fluidsynth", "builtin"), default="auto",
+                        help="FluidSynth (with --soundfont or an installed GM soundfont), the "
+                             "built-in NumPy synthesizer, or auto: FluidSynth where installed "
+                             "(default)")
     _progress_option(render)
     render.set_defaults(command=_render)
     return parser
@@ -247,14 +262,36 @@ def _compare(args) -> int:
 
 
 def _render(args) -> int:
-    from .render import find_fluidsynth, find_soundfont, render_wav
+    from .render import SYNTH_NAMES, choose_synth, render_wav
 
-    find_fluidsynth(), find_soundfont(args.soundfont)  # one clear error before any file
+    synth = choose_synth(args.synth, args.soundfont)  # one clear error before any file
+    print(f"rendering with {SYNTH_NAMES[synth]}", file=sys.stderr)
 
     def render(source, target):
-        return str(render_wav(source, target, args.soundfont, args.sample_rate))
+        return str(render_wav(source, target, args.soundfont, args.sample_rate, synth=synth))
     return _each(args.input, args.output, MIDI_SUFFIXES, ".wav", render, args.progress,
                  echo=True)
+
+
+def _corpus(args) -> int:
+    """Write the pieces of a corpus, as converted for training, into label folders."""
+    from tqdm.auto import tqdm
+
+    pieces = load_corpus(args.name, args.steps_per_beat, args.low, args.high,
+                         progress=args.progress)
+    out = Path(args.output)
+    for name in pieces.label_names:
+        (out / name).mkdir(parents=True, exist_ok=True)
+    written = tqdm(zip(pieces.pieces, pieces.labels, pieces.note_states), total=len(pieces.pieces),
+                   desc="MIDI files", unit="file", disable=not show_progress(args.progress),
+                   file=sys.stderr)
+    for piece, label, state in written:
+        file_name = piece.split("/")[-1].replace("#", "-") + ".mid"
+        roll_to_midi(state, out / pieces.label_names[label] / file_name,
+                     steps_per_beat=args.steps_per_beat, low=args.low, high=args.high)
+    print(f"{len(pieces.pieces)} pieces of corpus {args.name} written to {out} "
+          f"({len(pieces.errors)} left out)")
+    return 0
 
 
 def _info(args) -> int:

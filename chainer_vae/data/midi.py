@@ -1,8 +1,10 @@
 """A folder of MIDI files as training data: the bridge to the ``midi`` package.
 
 The folder holds ``<label>/*.mid`` (a label is a genre, or a key as in the study's
-``cminor``/``ebmajor``); ``midi.load_windows`` converts the pieces and cuts them into
-note-state windows (T, 2P), split into training and test by piece. With
+``cminor``/``ebmajor``); a source ``corpus:NAME`` is a collection of music21's corpus
+(``midi.corpus``, labelled major/minor). The pieces are converted to note states and cut
+into windows (T, 2P), split into training and test by piece, and read lazily from the
+pieces (``midi.rollstore.Windows``: a corpus is memory-mapped from its cache). With
 ``valid_fraction`` some training pieces are held out for validation too.
 """
 from __future__ import annotations
@@ -15,16 +17,20 @@ import numpy as np
 from chainer_vae.data import polyphonic
 from chainer_vae.data.base import ENV_VAR, Data, data_root, limited
 from chainer_vae.errors import ConfigError, print_warning
+from midi.corpus import load_corpus
 
 DEFAULT_FOLDER = "bach_lute"
+CORPUS_PREFIX = "corpus:"  # a source naming a collection of music21's corpus
 VALID_SEED = 1  # the held-out validation pieces are drawn apart from the test pieces
 BEATS_PER_BAR = 4  # a user's piece is cut at bar lines of 4/4
+NAMED_ERRORS = 3  # pieces left out that a warning names; the others are counted
 
 
-def midi_root(data_dir=None) -> Path:
-    """``data_dir``, else ``$CHAINER_VAE_DATA/bach_lute`` (the study's Bach pieces)."""
+def midi_root(data_dir=None):
+    """``data_dir`` (a folder, or ``corpus:NAME`` as it is), else
+    ``$CHAINER_VAE_DATA/bach_lute`` (the study's Bach pieces)."""
     if data_dir is not None:
-        return Path(data_dir)
+        return data_dir if is_corpus(data_dir) else Path(data_dir)
     if data_root() is not None:
         return data_root() / DEFAULT_FOLDER
     raise ConfigError("--dataset midi needs --data-dir (a folder of <label>/*.mid) or "
@@ -36,15 +42,17 @@ def load_data(config, encoder="mlp", progress=True) -> Data:
     sources in ``config.also``, as a ``DataConfig`` describes them; every encoder reads
     them as they are."""
     root = midi_root(config.data_dir)
-    sources = [_folder_pieces(root, config, progress)]
-    sources += [_source_pieces(source, config, progress) for source in config.also]
+    sources = [_source_pieces(source, config, progress) for source in [root] + config.also]
     pieces = midi.merge_pieces(*(found for found, _ in sources))
     split = midi.split_windows(
         pieces, np.concatenate([is_test for _, is_test in sources]), root,
         config.steps_per_beat, config.low, config.high, config.window, config.hop,
-        config.windows_per_piece, seed=0, transpose=tuple(config.transpose))
-    for path, problem in split.errors:  # converted without them
+        config.windows_per_piece, seed=0, transpose=tuple(config.transpose), lazy=True)
+    for path, problem in split.errors[:NAMED_ERRORS]:  # converted without them
         print_warning("{} left out: {}".format(path, problem))
+    if len(split.errors) > NAMED_ERRORS:
+        print_warning("and {} more pieces left out (Data.details['errors'] lists them)".format(
+            len(split.errors) - NAMED_ERRORS))
     in_valid = _validation_windows(split, config.valid_fraction)
     original = split.train_transpositions == 0
     train, train_labels = limited(split.train[~in_valid], split.train_labels[~in_valid],
@@ -61,6 +69,11 @@ def load_data(config, encoder="mlp", progress=True) -> Data:
                 list(split.label_names), details, valid=valid, valid_labels=valid_labels)
 
 
+def is_corpus(source) -> bool:
+    """Whether a data source names music21's corpus (``corpus:NAME``) rather than a path."""
+    return str(source).startswith(CORPUS_PREFIX)
+
+
 def _folder_pieces(root, config, progress):
     """The pieces of a MIDI folder and which go to test (``test_fraction`` of each label)."""
     pieces = midi.load_pieces(root, steps_per_beat=config.steps_per_beat, low=config.low,
@@ -69,9 +82,14 @@ def _folder_pieces(root, config, progress):
 
 
 def _source_pieces(source, config, progress):
-    """The pieces of one ``--also`` source and which go to test: a polyphonic benchmark
-    (by name, or its ``.mat`` file), labelled by its name and keeping its split (its
-    validation pieces train), or a MIDI folder, split like ``--data-dir``."""
+    """The pieces of one source and which go to test: a polyphonic benchmark (by name, or
+    its ``.mat`` file), labelled by its name and keeping its split (its validation pieces
+    train); a corpus (``corpus:NAME``) or a MIDI folder, ``test_fraction`` of each label's
+    pieces drawn with seed 0."""
+    if is_corpus(source):
+        pieces = load_corpus(str(source)[len(CORPUS_PREFIX):], config.steps_per_beat,
+                             config.low, config.high, progress=progress)
+        return pieces, midi.split_pieces(pieces.labels, config.test_fraction, seed=0)
     if source in polyphonic.DATASETS or str(source).endswith(".mat"):
         name = source if source in polyphonic.DATASETS else Path(source).stem
         path = polyphonic.mat_path(source) if source in polyphonic.DATASETS else Path(source)
