@@ -28,18 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from midi.render import RenderError, find_fluidsynth, find_soundfont, render_wav
+from midi.render import SYNTH_NAMES, choose_synth, render_wav
 
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
 from chainer_vae.data.midi import BEATS_PER_BAR
 from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate, sampling
-from chainer_vae.inference.music import prior_overlap
+from chainer_vae.inference.music import music_options, prior_overlap
 from chainer_vae.outputs import plots
-from chainer_vae.outputs.actions import draws_samples, music_options, plot_run, sample_run
+from chainer_vae.outputs.actions import draws_samples, plot_run, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
-from chainer_vae.outputs.report import MUSIC_METRICS, SUMMARY_FILE, write_report
+from chainer_vae.outputs.report import AUDIO, MUSIC_METRICS, SUMMARY_FILE, write_report
 from chainer_vae.runs import load_run, read_log
 from chainer_vae.training import train
 
@@ -250,15 +250,10 @@ def run_midi(out, name, config, plan, progress, minutes=None):
 
 
 def render_if_possible(midi_files):
-    """WAV files beside ``midi_files`` (their paths, as strings) where FluidSynth and a
-    General MIDI soundfont are installed; none, with one line saying how, where not."""
-    try:
-        find_fluidsynth(), find_soundfont()
-    except RenderError as missing:
-        if midi_files:
-            _say("   no WAV files: {}".format(missing))
-        return []
-    return [str(render_wav(path)) for path in midi_files]
+    """WAV files beside ``midi_files`` (their paths, as strings): FluidSynth where it and a
+    General MIDI soundfont are installed, else the built-in synthesizer."""
+    synth = choose_synth()
+    return [str(render_wav(path, synth=synth)) for path in midi_files]
 
 
 def run_study(out, plan=None, device="@numpy", progress=False):
@@ -291,6 +286,7 @@ def run_study(out, plan=None, device="@numpy", progress=False):
                 name, found["window_steps"], "drawn" if found["drawn"] else
                 "above {:g}".format(found["threshold"]), found["mean_overlap"],
                 found["real_mean_overlap"]))
+    summary[AUDIO] = SYNTH_NAMES[choose_synth()]
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     _say("== done: {}; open {} to look and listen".format(out / SUMMARY_FILE,
                                                           write_report(out)))

@@ -174,8 +174,8 @@ def test_a_midi_file_needs_a_music_run_and_a_conditional_one_its_label(tmp_path,
     assert np.load(tmp_path / "o" / "samples.npz")["labels"].tolist() == [1, 1, 1]
 
 
-def test_wav_beside_each_midi_file_or_one_line_without_fluidsynth(songs_run, tmp_path,
-                                                                   monkeypatch, capsys):
+def test_wav_beside_each_midi_file_by_fluidsynth_or_the_built_in_synthesizer(
+        songs_run, tmp_path, monkeypatch):
     from midi_factories import install_fake
 
     run, songs = songs_run
@@ -183,9 +183,10 @@ def test_wav_beside_each_midi_file_or_one_line_without_fluidsynth(songs_run, tmp
     font.write_bytes(b"sfbk")
     monkeypatch.setenv("MIDI_SOUNDFONT", str(font))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no fluidsynth anywhere
-    assert "fluidsynth: program not found; install FluidSynth" in _error(
-        capsys, ["sample", str(run), "--n", "2", "--wav", "--out", str(tmp_path / "none")])
-    assert not (tmp_path / "none").exists()
+    assert cli.main(["sample", str(run), "--n", "2", "--wav", "--out",
+                     str(tmp_path / "built_in")]) == 0
+    assert sorted(p.name for p in (tmp_path / "built_in").glob("*.wav")) == [
+        "sample_000.wav", "sample_001.wav"]
     install_fake(tmp_path, monkeypatch)
     out = tmp_path / "heard"
     assert cli.main(["sample", str(run), "--vary", str(songs / "low" / "0.mid"), "--n", "2",
