@@ -9,12 +9,12 @@ export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export CHAINER_VAE_DATA ?= $(abspath $(CURDIR)/../shared/data)
 OUT ?= study
 
-.PHONY: install mpi demo test bench gpu-wheels clean
+.PHONY: install mpi demo test bench pretrained gpu-wheels clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,notebooks]'
+	$(PY) -m pip install --quiet -e '.[test,notebooks,corpus]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,6 +29,11 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q tests
+
+# Train, pack and measure the shipped models (chainer_vae/pretrained/, `chainer-vae pretrained`)
+# in runs/pretrained/: about an hour on 2 CPU cores; NAMES="bach-chorales" for some of them.
+pretrained: install
+	$(PY) -m chainer_vae.pretrained.build $(NAMES)
 
 # The peers: pretty_midi, and PyTorch's CPU build (on Linux, PyPI's default torch wheel is
 # the CUDA one, several GB: see the README's Benchmarks section).

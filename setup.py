@@ -9,6 +9,9 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["chainer_vae", "chainer_vae.*", "midi", "midi.*"]),
+    # the shipped models: chainer_vae/pretrained/NAME/{config.json, log, model.npz, card.json}
+    package_data={"chainer_vae.pretrained": ["*/config.json", "*/log", "*/model.npz",
+                                             "*/card.json"]},
     python_requires=">=3.9",
     install_requires=[
         "chainer==7.8.1",
@@ -25,6 +28,8 @@ setup(
         "notebooks": ["nbclient>=0.7", "nbformat>=5", "ipykernel>=6"],
         "bench": ["pretty_midi>=0.2.10"],
         "mpi": ["mpi4py>=3.1"],
+        # music21's corpus as training data (--dataset corpus:NAME, midi-roll corpus)
+        "corpus": ["music21>=9"],
         "gpu": ["cupy>=12"],
     },
     entry_points={

@@ -10,14 +10,15 @@ import json
 import sys
 from pathlib import Path
 
+from midi.corpus import CORPORA
 from midi.errors import MidiFileError
-from midi.render import find_fluidsynth, find_soundfont, render_wav
+from midi.render import choose_synth, render_wav
 
 from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
                                 RunConfig, TrainConfig, default_model_config, number_type,
                                 option_type)
 from chainer_vae.data import DATASETS, LABELLED_DATASETS, default_data_config
-from chainer_vae.data.midi import BEATS_PER_BAR
+from chainer_vae.data.midi import BEATS_PER_BAR, CORPUS_PREFIX, is_corpus
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.distributed import COMMUNICATORS, Distributed
 from chainer_vae.errors import ChainerVAEError, ConfigError
@@ -27,6 +28,7 @@ from chainer_vae.model.layers import ACTIVATIONS
 from chainer_vae.model.likelihoods import LIKELIHOODS
 from chainer_vae.outputs.actions import plot_run, sample_run
 from chainer_vae.outputs.report import write_report
+from chainer_vae import pretrained
 from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 
@@ -54,6 +56,23 @@ ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("
             "also": ("midi",)}
 # what --init-from may change about the source run's model: it decides no weight
 INIT_MODEL_OPTIONS = ("dropout",)
+
+
+def dataset_type(text):
+    """An argparse ``type`` for ``--dataset``: a data set's name or ``corpus:NAME``."""
+    if text in DATASETS or (is_corpus(text) and text[len(CORPUS_PREFIX):] in CORPORA):
+        return text
+    raise argparse.ArgumentTypeError("invalid choice: {!r} (choose from {})".format(
+        text, ", ".join(list(DATASETS) + [CORPUS_PREFIX + name for name in CORPORA])))
+
+
+def run_type(text):
+    """An argparse ``type`` for RUN: a run folder, or a shipped model ``pretrained:NAME``
+    (its folder in the package; an unknown name lists the known ones)."""
+    try:
+        return pretrained.run_folder(text)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def example_type(text):
@@ -90,9 +109,11 @@ def _add_train(subparsers):
     # --resume refuses the options it cannot change.
     p = subparsers.add_parser("train", help="train a VAE; writes a run folder")
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", choices=DATASETS,
-                      help="mnist (default), midi (a folder of <label>/*.mid) or a polyphonic "
-                           "benchmark: {}".format(", ".join(SEQUENCE_DATASETS)))
+    data.add_argument("--dataset", type=dataset_type,
+                      help="mnist (default), midi (a folder of <label>/*.mid), corpus:NAME "
+                           "(music21's corpus: {}; pip install 'chainer-vae[corpus]') or a "
+                           "polyphonic benchmark: {}".format(", ".join(CORPORA),
+                                                             ", ".join(SEQUENCE_DATASETS)))
     data.add_argument("--data-dir", help="MNIST folder (default $CHAINER_VAE_DATA/mnist, else "
                       "downloaded to ~/.cache/chainer_vae/mnist), MIDI root of <label>/*.mid "
                       "(default $CHAINER_VAE_DATA/bach_lute), or the folder or .mat file of a "
@@ -114,7 +135,7 @@ def _add_train(subparsers):
                    help="music: steps between windows (default: window)")
     data.add_argument("--also", nargs="+", metavar="SOURCE",
                       help="MIDI: more pieces beside --data-dir: MIDI folders (<label>/*.mid), "
-                           "benchmarks (jsb, nottingham, musedata, piano-midi) or their .mat "
+                           "corpus:NAME, benchmarks (jsb, nottingham, musedata, piano-midi) or their .mat "
                            "files, converted to the same grid; a benchmark keeps its split")
     _schema_option(data, "--transpose", DataConfig, nargs="*",
                    help="music: extra training copies transposed by these semitones")
@@ -206,7 +227,8 @@ def _add_train(subparsers):
 
 def _add_evaluate(subparsers):
     p = subparsers.add_parser("evaluate", help="ELBO and IWAE log-likelihood of a run")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", type=run_type, metavar="RUN",
+                   help="a run folder, or a shipped model: pretrained:NAME")
     p.add_argument("--split", choices=("test", "valid"), default="test",
                    help="the held-out split to score (default test)")
     p.add_argument("--whole", action="store_true",
@@ -226,7 +248,8 @@ def _add_evaluate(subparsers):
 def _add_sample(subparsers):
     p = subparsers.add_parser(
         "sample", help="generate from a trained run: digits as a PNG grid, music as MIDI files")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", type=run_type, metavar="RUN",
+                   help="a run folder, or a shipped model: pretrained:NAME")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n", type=COUNT, default=16,
                    help="number of samples from the prior, or of --vary's variations")
@@ -264,8 +287,9 @@ def _add_sample(subparsers):
                                    "MIDI folder's label such as jazz; default: every label in "
                                    "turn, a test example's own)")
     p.add_argument("--wav", action="store_true",
-                   help="music: render a WAV beside each MIDI file (FluidSynth and a General "
-                        "MIDI soundfont, or $MIDI_SOUNDFONT)")
+                   help="music: render a WAV beside each MIDI file (FluidSynth with a "
+                        "General MIDI soundfont or $MIDI_SOUNDFONT where installed, else the "
+                        "built-in synthesizer)")
     p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_sample)
@@ -273,7 +297,8 @@ def _add_sample(subparsers):
 
 def _add_plot(subparsers):
     p = subparsers.add_parser("plot", help="draw the study's figures for a trained run")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", type=run_type, metavar="RUN",
+                   help="a run folder, or a shipped model: pretrained:NAME")
     p.add_argument("--out", help="output folder (default RUN_DIR/figures)")
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_plot)
@@ -282,7 +307,8 @@ def _add_plot(subparsers):
 def _add_probe(subparsers):
     p = subparsers.add_parser("probe", help="test error of a classifier fitted on the latent "
                                             "means of a few labelled training examples")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", type=run_type, metavar="RUN",
+                   help="a run folder, or a shipped model: pretrained:NAME")
     p.add_argument("--labels", type=COUNT, nargs="+", default=[100, 600, 1000, 3000],
                    help="labelled training examples, as many of each class (default 100 600 "
                         "1000 3000)")
@@ -303,8 +329,20 @@ def _add_probe(subparsers):
 def _add_report(subparsers):
     p = subparsers.add_parser("report", help="write DIR/index.html: a page with the figures, "
                                              "metrics and music of a run or study folder")
-    p.add_argument("folder", metavar="DIR", help="a run folder or a study folder")
+    p.add_argument("folder", metavar="DIR", type=run_type,
+                   help="a run folder, a study folder, or pretrained:NAME (with --out)")
+    p.add_argument("--out", help="write the page here, showing the pictures and music under "
+                                 "this folder (default DIR)")
     p.set_defaults(handler=_report)
+
+
+def _add_pretrained(subparsers):
+    p = subparsers.add_parser("pretrained", help="list the shipped models (pretrained:NAME): "
+                                                 "data, terms, size, command, figures")
+    p.add_argument("name", nargs="?", choices=pretrained.names() or None, metavar="NAME",
+                   help="one of them: " + ", ".join(pretrained.names()))
+    p.add_argument("--json", action="store_true", help="print one JSON list")
+    p.set_defaults(handler=_pretrained)
 
 
 def _add_study(subparsers):
@@ -347,8 +385,19 @@ def _new_config(args) -> RunConfig:
     model of the --init-from run, with the options given on top."""
     data_options = _given(args, DATA_OPTIONS)
     model_options = _given(args, MODEL_OPTIONS + ("arch",))
+    if is_corpus(data_options.get("dataset", "")):  # a MIDI source that is no folder
+        if "data_dir" in data_options:
+            raise ConfigError("--data-dir: --dataset {} reads music21's corpus, not a folder"
+                              .format(data_options["dataset"]))
+        data_options["data_dir"], data_options["dataset"] = data_options["dataset"], "midi"
     if args.init_from:
-        source = RunConfig.load(args.init_from[0])
+        source = RunConfig.load(pretrained.run_folder(args.init_from[0]))
+        grid = data_options.get("steps_per_beat", source.data.steps_per_beat)
+        if grid != source.data.steps_per_beat:
+            raise ConfigError("--steps-per-beat {}: --init-from {} was trained on a grid of {} "
+                              "steps per beat, MIDI pitches {}-{}; its data must be on that "
+                              "grid".format(grid, args.init_from[0], source.data.steps_per_beat,
+                                            source.data.low, source.data.high - 1))
         fixed = sorted(set(model_options) - set(INIT_MODEL_OPTIONS))
         if fixed:
             raise ConfigError("{}: the model comes from --init-from {}".format(
@@ -437,10 +486,10 @@ def _evaluate(args):
 
 
 def _sample(args):
-    if args.wav:  # before any work: a missing program or soundfont is one line
+    if args.wav:  # before any work
         if RunConfig.load(args.run_dir).data.dataset == "mnist":
             raise ConfigError("--wav renders music; {} models images".format(args.run_dir))
-        find_fluidsynth(), find_soundfont()
+        synth = choose_synth()
     paths = sample_run(args.run_dir, args.out, n=args.n, temperature=args.temperature,
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
@@ -450,10 +499,13 @@ def _sample(args):
     for path in paths:
         print(path)
         if args.wav and path.suffix == ".mid":
-            print(render_wav(path))
+            print(render_wav(path, synth=synth))
 
 
 def _plot(args):
+    if args.out is None and _in_package(args.run_dir):
+        raise ConfigError("{}{} is a shipped model; give --out for its figures".format(
+            pretrained.PREFIX, args.run_dir.name))
     for path in plot_run(args.run_dir, args.out, device=args.device):
         print(path)
 
@@ -473,7 +525,34 @@ def _probe(args):
 
 
 def _report(args):
-    print(write_report(args.folder))
+    if args.out is None and _in_package(args.folder):
+        raise ConfigError("{}{} is a shipped model; give --out for its page (e.g. the folder "
+                          "of its samples)".format(pretrained.PREFIX, args.folder.name))
+    print(write_report(args.folder, args.out))
+
+
+def _in_package(folder):
+    """Whether ``folder`` is a shipped model's, which commands read but never write."""
+    return pretrained.ROOT in Path(folder).resolve().parents
+
+
+def _pretrained(args):
+    names = [args.name] if args.name else pretrained.names()
+    cards = [pretrained.card(name) for name in names]
+    if args.json:
+        print(json.dumps([dict(name=card.name, description=card.description, data=card.data,
+                               terms=card.terms, command=card.command, figures=card.figures,
+                               training_minutes=card.training_minutes, bytes=card.size)
+                          for card in cards]))
+        return
+    for card in cards:
+        figures = ", ".join("{} {}".format(key, "{:.4g}".format(value) if isinstance(
+            value, float) else value) for key, value in card.figures.items()
+            if isinstance(value, (int, float, str)) and key != "run_dir")
+        print("{}{}: {}\n  data: {}\n  terms: {}\n  size: {:.1f} MB, trained {} min by: {}"
+              "\n  measured: {}".format(pretrained.PREFIX, card.name, card.description,
+                                       card.data, card.terms, card.size / 1e6,
+                                       card.training_minutes, card.command, figures))
 
 
 def _study(args):
@@ -495,6 +574,7 @@ def build_parser():
     _add_plot(subparsers)
     _add_probe(subparsers)
     _add_report(subparsers)
+    _add_pretrained(subparsers)
     _add_study(subparsers)
     return parser
 

@@ -30,6 +30,7 @@ from chainer_vae.data import Data, load_data
 from chainer_vae.errors import ConfigError, DamagedFile, RunDirError, print_warning
 from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
 from chainer_vae.model import VAE, build_model, same_weights
+from chainer_vae.pretrained import is_pretrained, run_folder
 
 MODEL_FILE = "model.npz"
 BEST_MODEL_FILE = "best_model.npz"
@@ -289,7 +290,8 @@ def load_run(run_dir, device=None, data=None, progress=False, with_data=True) ->
     ``device`` (default: the run's) and its data (``data`` replaces them when given).
     ``with_data=False`` leaves the data unread (``LoadedRun.data`` is None) when the
     config knows the examples' shape, so that a model can generate where its data set
-    is not."""
+    is not. ``run_dir`` may name a shipped model: ``pretrained:NAME``."""
+    run_dir = run_folder(run_dir)
     config = RunConfig.load(run_dir)
     device = get_device(device if device is not None else config.train.device)
     if data is None and not with_data and config.model.input_shape:
@@ -308,10 +310,11 @@ def initial_weights(run_dirs) -> tuple:
     ``model.npz`` of one run folder, or the mean of those of several runs of one model.
 
     Returns (the first run's ``ModelConfig``, a model holding the parameters, the run
-    folders as absolute paths). Runs whose models have other parameters are a
-    ``ConfigError``.
+    folders as absolute paths, or ``pretrained:NAME`` for a shipped model). Runs whose
+    models have other parameters are a ``ConfigError``.
     """
-    run_dirs = [Path(run_dir) for run_dir in run_dirs]
+    given = list(run_dirs)
+    run_dirs = [run_folder(run_dir) for run_dir in given]
     if not run_dirs:
         raise ConfigError("--init-from needs at least one run folder")
     config = RunConfig.load(run_dirs[0]).model
@@ -327,7 +330,8 @@ def initial_weights(run_dirs) -> tuple:
         sources = [dict(model.namedparams()) for model in models]
         for name, param in mean.namedparams():
             param.array[...] = numpy.mean([source[name].array for source in sources], axis=0)
-    return config, mean, [str(run_dir.resolve()) for run_dir in run_dirs]
+    return config, mean, [text if is_pretrained(text) else str(run_dir.resolve())
+                          for text, run_dir in zip(given, run_dirs)]
 
 
 __all__ = ["BEST_MODEL_FILE", "LATENTS_FILE", "LOCK_FILE", "LOG_FILE", "MODEL_FILE",

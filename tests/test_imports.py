@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 RANKS = {
     "chainer_vae._compat": 0, "chainer_vae.errors": 0,
     "chainer_vae": 1, "chainer_vae.files": 1, "chainer_vae.resources": 1,
+    "chainer_vae.pretrained": 1,
     "chainer_vae.config": 2,
     "chainer_vae.model": 3, "chainer_vae.data": 3,
     "chainer_vae.runs": 4,
@@ -23,6 +24,7 @@ RANKS = {
     "chainer_vae.outputs": 8,
     "chainer_vae.study": 9,
     "chainer_vae.cli": 10,
+    "chainer_vae.pretrained.build": 11,
 }
 
 
