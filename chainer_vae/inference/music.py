@@ -1,4 +1,5 @@
-"""How much a music model's prior samples resemble held-out music: MGEval's mean overlap.
+"""How musical a music model is: its prior samples against held-out music (MGEval's mean
+overlap), and MusicVAE's measures of its reconstructions (``music_quality``).
 
 ``midi.metrics.compare`` (Yang & Lerch, 2018) compares two sets of pieces feature by
 feature; its ``mean_overlap`` is 1 when the generated pieces lie among the reference
@@ -7,12 +8,31 @@ the same way, give the figure a model can hope for (the ceiling).
 """
 from __future__ import annotations
 
+import time
+
+import chainer
 import midi
 import numpy
 from midi.metrics import FEATURES, compare
 
 from chainer_vae.data import examples_array
+from chainer_vae.errors import ConfigError
+from chainer_vae.inference import sampling
 from chainer_vae.inference.sampling import prior_samples, random_state
+from chainer_vae.model import ops
+from chainer_vae.runs import load_run
+
+ACTIVE = 0.01  # variance of a dimension's posterior means above which it is active
+
+
+def music_options(data_config):
+    """How a run's examples are written as music: ``steps_per_beat``, ``low`` (MIDI pitch
+    of the first column) and ``note_state`` (True for (T, 2P) note states, False for
+    (T, 88) play-only rolls of the polyphonic benchmarks); None for images."""
+    if data_config.dataset == "mnist":
+        return None
+    return dict(steps_per_beat=data_config.steps_per_beat, low=data_config.low,
+                note_state=data_config.dataset == "midi")
 
 
 def as_rolls(windows, steps_per_beat=4, low=24, note_state=True):
@@ -39,7 +59,7 @@ def prior_overlap(model, data, n=64, sample=False, threshold=0.2, seed=0, **musi
     The samples are drawn from p(x|z) with ``sample`` (right for an autoregressive
     decoder, whose means are not samples), else the decoder's means above
     ``threshold``. ``music``: ``steps_per_beat``, ``low`` and ``note_state`` (as
-    ``outputs.actions.music_options`` gives them). Returns a JSON-ready dict:
+    ``music_options`` gives them). Returns a JSON-ready dict:
     ``mean_overlap`` (the samples'), ``real_mean_overlap`` (the training windows'),
     ``features`` (the samples' overlap per feature), ``samples``, ``held_out`` (windows),
     ``window_steps`` and how the samples were made (``drawn``, ``threshold``)."""
@@ -54,3 +74,73 @@ def prior_overlap(model, data, n=64, sample=False, threshold=0.2, seed=0, **musi
             "features": {name: found[name]["overlap"] for name in FEATURES},
             "samples": int(n), "held_out": len(test), "window_steps": int(test.shape[1]),
             "drawn": bool(sample), "threshold": None if sample else threshold}
+
+
+def held_out_f1(model, data, limit=None, **music):
+    """Note F1 of the reconstructions (posterior mean, decoded greedily, on above 0.5) of
+    the first ``limit`` held-out (test) windows of ``data`` against the windows' own
+    notes; ``music`` as for ``as_rolls``."""
+    test = examples_array(data.test, limit)
+    decoded = sampling.decode(model, sampling.encode(model, test))
+    return note_f1(as_rolls(decoded, **music), as_rolls(test, **music))
+
+
+def note_f1(decoded, real):
+    """F1 of the notes, (pitch, start step), of the decoded rolls against the real ones."""
+    hits = found = wanted = 0
+    for mine, theirs in zip(decoded, real):
+        a = {(int(p), int(s)) for p, s in mine.notes()[:, :2]}
+        b = {(int(p), int(s)) for p, s in theirs.notes()[:, :2]}
+        hits, found, wanted = hits + len(a & b), found + len(a), wanted + len(b)
+    return 2 * hits / (found + wanted) if found + wanted else 1.0
+
+
+def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0) -> dict:
+    """MusicVAE's and MGEval's measures of a music run (a folder or ``pretrained:NAME``) on
+    its held-out (test) windows, as a JSON-ready dict.
+
+    Reconstruction from the posterior mean: ``note_f1`` (the notes, as (pitch, start
+    step), of the decoded window on above 0.5 against the window's own) and
+    ``exact_steps`` (the share of steps reproduced exactly); ``kl_per_window`` (nats);
+    ``active_dimensions`` (variance of the posterior means above 0.01, as Burda et al.
+    count them); ``prior_overlap``: ``samples`` prior samples drawn from p(x|z) against
+    the held-out windows (MGEval's mean overlapping area), beside ``ceiling_overlap``,
+    as many training windows drawn at random; ``interpolation_overlap`` and
+    ``interpolation_end_f1``: slerp walks of 7 points between ``pairs`` pairs of held-out
+    windows. ``limit``: the first N held-out windows only.
+    """
+    run = load_run(run_dir)
+    model, options = run.model, music_options(run.config.data)
+    if options is None:
+        raise ConfigError("{}: not a music run ({})".format(run_dir, run.config.data.dataset))
+    test = examples_array(run.data.test, limit)
+    rng = numpy.random.RandomState(seed)
+    picked = rng.choice(len(run.data.train), min(max(len(test), 2), len(run.data.train)),
+                        replace=False)
+    train = examples_array([run.data.train[i] for i in numpy.sort(picked)])
+    begin = time.perf_counter()
+    z = sampling.encode(model, test)
+    decoded = sampling.decode(model, z)
+    real, back = as_rolls(test, **options), as_rolls(decoded, **options)
+    exact = (numpy.asarray(decoded) > 0.5) == (test > 0.5)
+    with chainer.no_backprop_mode(), chainer.using_config("train", False):
+        kl = sampling.to_numpy(ops.kl_divergence(model.encoder(model.device.send(test)),
+                                                 model.prior()))
+    prior = as_rolls(sampling.prior_samples(model, samples, sample=True, seed=seed), **options)
+    ends = rng.choice(len(test), size=(pairs, 2), replace=len(test) < 2 * pairs)
+    between, end_f1 = [], []
+    for a, b in ends:
+        _, path = sampling.interpolate(model, test[a], test[b], 7, "slerp")
+        between += as_rolls(path[1:-1], **options)
+        end_f1.append(note_f1(as_rolls(path[[0, -1]], **options), [real[a], real[b]]))
+    return {
+        "run_dir": str(run_dir), "windows": len(test), "window_steps": int(test.shape[1]),
+        "note_f1": note_f1(back, real),
+        "exact_steps": float(exact.all(axis=2).mean()),
+        "kl_per_window": float(kl.mean()),
+        "active_dimensions": int((z.var(axis=0) > ACTIVE).sum()), "latent": int(z.shape[1]),
+        "prior_overlap": compare(real, prior)["mean_overlap"],
+        "ceiling_overlap": compare(real, as_rolls(train, **options))["mean_overlap"],
+        "interpolation_overlap": compare(real, between)["mean_overlap"],
+        "interpolation_end_f1": float(numpy.mean(end_f1)),
+        "seconds": time.perf_counter() - begin}

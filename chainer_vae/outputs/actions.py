@@ -10,6 +10,7 @@ from chainer_vae.data.midi import BEATS_PER_BAR, piece_window
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import write_arrays
 from chainer_vae.inference import sampling
+from chainer_vae.inference.music import music_options
 from chainer_vae.model import at_length
 from chainer_vae.outputs import plots
 from chainer_vae.outputs.gifs import write_latent_gifs
@@ -23,16 +24,6 @@ MAX_GRID = 10000  # samples in one PNG grid
 SAMPLES_FILE = "samples.npz"  # the arrays ``sample`` drew, beside its pictures or MIDI
 EXAMPLE_COPIES = 16  # arrays of a sample's size decoding one holds (an estimate)
 CHUNK = 256  # samples drawn and written at a time
-
-
-def music_options(data_config):
-    """How a run's examples are written as music: ``steps_per_beat``, ``low`` (MIDI pitch
-    of the first column) and ``note_state`` (True for (T, 2P) note states, False for
-    (T, 88) play-only rolls of the polyphonic benchmarks); None for images."""
-    if data_config.dataset == "mnist":
-        return None
-    return dict(steps_per_beat=data_config.steps_per_beat, low=data_config.low,
-                note_state=data_config.dataset == "midi")
 
 
 def _test_example(data, index):
