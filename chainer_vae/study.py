@@ -30,16 +30,19 @@ from typing import Optional
 
 from midi.render import SYNTH_NAMES, choose_synth, render_wav
 
+from chainer_vae import pretrained
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
+from chainer_vae.data import load_data
 from chainer_vae.data.midi import BEATS_PER_BAR
 from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate, sampling
-from chainer_vae.inference.music import music_options, prior_overlap
+from chainer_vae.inference.music import held_out_f1, music_options, prior_overlap
 from chainer_vae.outputs import plots
 from chainer_vae.outputs.actions import draws_samples, plot_run, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
-from chainer_vae.outputs.report import AUDIO, MUSIC_METRICS, SUMMARY_FILE, write_report
+from chainer_vae.outputs.report import (AUDIO, MUSIC_METRICS, PRETRAINED_FOLDER, SUMMARY_FILE,
+                                       write_report)
 from chainer_vae.runs import load_run, read_log
 from chainer_vae.training import train
 
@@ -64,6 +67,10 @@ class StudyPlan:
     # training copies moved by these semitones; none: in 1.5 minutes more epochs over the
     # real windows beat more windows, and the held-out pieces keep their own keys
     bach_hier_transpose: tuple = ()
+    # the shipped model the Bach pieces are also heard from, as it is and fine-tuned for as
+    # long as the hierarchical model trains from scratch (None: neither stage)
+    finetune_from: Optional[str] = "bach-chorales"
+    finetune_lr: float = 3e-4
     genre_epochs: int = 3  # 0: no genre stage
     genre_windows_per_piece: Optional[int] = 4
     iw_samples: int = 500
@@ -120,6 +127,11 @@ class StudyPlan:
         """The ``RunConfig`` of this plan's hierarchical run on the Bach folder ``root``."""
         return hier_config(root, self.bach_hier_epochs, device, self.bach_hier_transpose,
                            self.limit)
+
+    def bach_finetuned(self, root, device):
+        """The ``RunConfig`` of this plan's fine-tuning of ``finetune_from`` on ``root``."""
+        return finetune_config(self.finetune_from, root, self.bach_hier_epochs, device,
+                               self.finetune_lr, self.limit)
 
     def genre(self, root, device):
         """The ``RunConfig`` of this plan's genre run: the conv VAE on the folder ``root``."""
@@ -205,20 +217,55 @@ def run_mnist(out, plan, device, progress):
 
 def run_midi(out, name, config, plan, progress, minutes=None):
     """Train ``config`` (a ``midi_config`` or ``hier_config``) into ``out / name`` (for
-    at most the epochs ending past ``minutes``), draw its figures, write generated MIDI
-    (prior samples, a walk between two prior draws and one between the first and the last
-    held-out window) and compare its prior samples with its held-out windows
-    (``prior_overlap``, under ``MUSIC_METRICS``). A decoder that reads back its own
-    output (autoregressive, or a step MADE) has its samples drawn from p(x|z); the
-    others' are the means above the study's threshold 0.2."""
+    at most the epochs ending past ``minutes``), then write what ``music_outputs`` does."""
     run_dir = out / name
     parts = dict.fromkeys([config.model.encoder, config.model.decoder])  # mlp, or lstm-hier
-    _say("== MIDI {}, {} VAE ({} epochs{}) -> {}".format(
+    _say("== MIDI {}, {} VAE ({} epochs{}{}) -> {}".format(
         config.data.data_dir, "-".join(parts), config.train.epochs,
-        "" if minutes is None else ", at most {:g} minutes".format(minutes), run_dir))
+        "" if minutes is None else ", at most {:g} minutes".format(minutes),
+        ", from " + config.train.init_from[0] if config.train.init_from else "", run_dir))
     train(config, run_dir, progress=progress, max_minutes=minutes)
-    run = load_run(run_dir)
-    data = run.data
+    return music_outputs(out, name, load_run(run_dir), run_dir, plan)
+
+
+def run_pretrained(out, name, model_name, root, plan, progress):
+    """Shipped model ``model_name`` as it is on the MIDI folder ``root`` (on its grid and
+    windows, split by piece as every run on ``root`` is): what ``music_outputs`` writes."""
+    run_dir = pretrained.model_folder(model_name)
+    source = RunConfig.load(run_dir)
+    _say("== MIDI {}, {}{} as it is (no training on it) -> {}".format(
+        root, pretrained.PREFIX, model_name, out / "generated" / name))
+    config = dataclasses.replace(source.data, data_dir=str(root), transpose=[],
+                                 valid_fraction=0.0, limit=plan.limit)
+    data = load_data(config, source.model.encoder, progress=progress)
+    return music_outputs(out, name, load_run(run_dir, data=data), run_dir, plan, trained=False)
+
+
+def finetune_config(model_name, root, epochs, device, lr, limit=None):
+    """Shipped model ``model_name``'s run, fine-tuned on the MIDI folder ``root``: its model,
+    grid and windows, every training piece of ``root`` (no validation pieces, no
+    transposed copies), Adam at ``lr`` from its parameters."""
+    source = RunConfig.load(pretrained.model_folder(model_name))
+    data = dataclasses.replace(source.data, data_dir=str(root), transpose=[],
+                               valid_fraction=0.0, limit=limit)
+    train_config = dataclasses.replace(
+        source.train, epochs=epochs, device=device, lr=lr, select="last",
+        init_from=[pretrained.PREFIX + model_name], snapshot_every=max(1, epochs),
+        keep_snapshots=1)
+    return RunConfig(data=data, model=source.model, train=train_config)
+
+
+def music_outputs(out, name, run, run_dir, plan, trained=True):
+    """Draw the figures of a music run (``run``, loaded with the data to compare against)
+    into ``out/figures/name``, write generated MIDI into ``out/generated/name`` (prior
+    samples, a walk between two prior draws and one between the first and the last
+    held-out window) and measure it on the held-out windows (``MUSIC_METRICS``: the
+    prior samples' MGEval overlap, ``prior_overlap``, and the note F1 of the
+    reconstructions, ``held_out_f1``). A decoder that reads back its own output
+    (autoregressive, or a step MADE) has its samples drawn from p(x|z); the others' are
+    the means above the study's threshold 0.2. ``trained``: the run was trained on these
+    data, so its last test loss is theirs (a shipped model's is not)."""
+    config, data = run.config, run.data
     drawn = draws_samples(config.model)
     plot_run(run_dir, out / "figures" / name, data=data)
     generated = sample_run(run_dir, out / "generated" / name, n=plan.n_generated,
@@ -239,14 +286,18 @@ def run_midi(out, name, config, plan, progress, minutes=None):
                                 sample=drawn, threshold=0.2, seed=0, data=data)
     metrics = prior_overlap(run.model, data, plan.music_samples, sample=drawn, threshold=0.2,
                             **music_options(config.data))
-    log = read_log(run_dir)
+    metrics["note_f1"] = held_out_f1(run.model, data, **music_options(config.data))
     midi_files = [str(p) for p in generated + interpolation if p.suffix == ".mid"]
     wav_files = render_if_possible(midi_files)
-    _say("   {} epochs, test loss {:.1f} nats per window; {} MIDI files{} in {}".format(
-        log[-1]["epoch"], log[-1]["validation/main/loss"], len(midi_files),
-        " with WAV" if wav_files else "", out / "generated" / name))
-    return {"test_loss": log[-1]["validation/main/loss"], "midi": midi_files,
-            "wav": wav_files, MUSIC_METRICS: metrics}
+    result = {"midi": midi_files, "wav": wav_files, MUSIC_METRICS: metrics}
+    if trained:
+        log = read_log(run_dir)
+        result["test_loss"] = log[-1]["validation/main/loss"]
+        _say("   {} epochs, test loss {:.1f} nats per window".format(
+            log[-1]["epoch"], result["test_loss"]))
+    _say("   {} MIDI files{} in {}".format(len(midi_files), " with WAV" if wav_files else "",
+                                          out / "generated" / name))
+    return result
 
 
 def render_if_possible(midi_files):
@@ -256,12 +307,31 @@ def render_if_possible(midi_files):
     return [str(render_wav(path, synth=synth)) for path in midi_files]
 
 
+def pretrained_samples(out, n=8):
+    """``n`` prior samples of every shipped music model into ``out/pretrained/NAME/``
+    (MIDI, piano rolls, WAV): what a listener meets first; {name: MIDI files}."""
+    written = {}
+    for name in pretrained.names():
+        config = RunConfig.load(pretrained.model_folder(name))
+        if config.data.dataset == "mnist":
+            continue
+        paths = sample_run(pretrained.PREFIX + name, out / PRETRAINED_FOLDER / name, n=n, seed=0)
+        written[name] = [str(path) for path in paths if path.suffix == ".mid"]
+        render_if_possible(written[name])
+        _say("== {}{}: {} prior samples in {}".format(pretrained.PREFIX, name, n,
+                                                      out / PRETRAINED_FOLDER / name))
+    return written
+
+
 def run_study(out, plan=None, device="@numpy", progress=False):
     """Run every stage of the study under ``out``; returns (and writes) the summary."""
     plan = plan or StudyPlan.quick()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    heard = pretrained_samples(out)
     summary = run_mnist(out, plan, device, progress)
+    if heard:
+        summary[PRETRAINED_FOLDER] = {"midi": sum(heard.values(), [])}
     root = data_root()
     if root is not None and (root / "bach_lute").is_dir():
         summary["bach_mlp"] = run_midi(out, "bach_mlp", plan.bach(root / "bach_lute", device),
@@ -270,6 +340,15 @@ def run_study(out, plan=None, device="@numpy", progress=False):
             summary["bach_hier"] = run_midi(out, "bach_hier",
                                             plan.bach_hier(root / "bach_lute", device), plan,
                                             progress, minutes=plan.bach_hier_minutes)
+        if plan.finetune_from in pretrained.names():
+            summary["bach_pretrained"] = run_pretrained(
+                out, "bach_pretrained", plan.finetune_from, root / "bach_lute", plan, progress)
+            summary["bach_finetuned"] = run_midi(
+                out, "bach_finetuned", plan.bach_finetuned(root / "bach_lute", device), plan,
+                progress, minutes=plan.bach_hier_minutes)
+        elif plan.finetune_from:
+            _say("== no {}{} in this package: the Bach pieces are not heard from a "
+                 "pretrained model".format(pretrained.PREFIX, plan.finetune_from))
     else:
         _say("== MIDI skipped: set {} to a data root with bach_lute/".format(ENV_VAR))
     if plan.genre_epochs and root is not None and (root / "genre_midi").is_dir():
@@ -282,10 +361,11 @@ def run_study(out, plan=None, device="@numpy", progress=False):
         _say("== music: mean overlap of prior samples with the held-out windows (MGEval; "
              "real training windows: the ceiling)")
         for name, found in music.items():
-            _say("   {:12s} {:4d} steps  {:9s}  {:.3f}  (real {:.3f})".format(
-                name, found["window_steps"], "drawn" if found["drawn"] else
-                "above {:g}".format(found["threshold"]), found["mean_overlap"],
-                found["real_mean_overlap"]))
+            _say("   {:15s} {:4d} steps  {:9s}  {:.3f}  (real {:.3f}), note F1 of "
+                 "reconstructions {:.3f}".format(
+                     name, found["window_steps"], "drawn" if found["drawn"] else
+                     "above {:g}".format(found["threshold"]), found["mean_overlap"],
+                     found["real_mean_overlap"], found["note_f1"]))
     summary[AUDIO] = SYNTH_NAMES[choose_synth()]
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     _say("== done: {}; open {} to look and listen".format(out / SUMMARY_FILE,

@@ -18,11 +18,14 @@ from urllib.parse import quote
 from chainer_vae.config import CONFIG_FILE, RunConfig
 from chainer_vae.errors import RunDirError
 from chainer_vae.files import atomic_write_text
+from chainer_vae.pretrained import CARD_FILE, card
 from chainer_vae.runs import LOG_FILE, read_log
 
 REPORT_FILE = "index.html"
 SUMMARY_FILE = "summary.json"  # what ``chainer-vae study`` writes
 MUSIC_METRICS = "music_metrics"  # its key for the music runs' prior samples against real music
+AUDIO = "audio"  # its key for what rendered the WAV files
+PRETRAINED_FOLDER = "pretrained"  # a study's samples of the shipped models: shown first
 PICTURES = (".png", ".gif")
 MAX_PER_FOLDER = 200  # media shown per subfolder; the rest are counted
 LOG_ROWS = 5
@@ -66,25 +69,30 @@ window.addEventListener("load", function () {
 """
 
 
-def write_report(folder):
-    """Write ``folder/index.html`` (atomically) for a run folder (it holds config.json)
-    or a study folder (summary.json); returns its path."""
+def write_report(folder, out=None):
+    """Write ``out/index.html`` (atomically; ``out`` defaults to ``folder``) for a run
+    folder (it holds config.json; a shipped model's also its card) or a study folder
+    (summary.json), showing the pictures and music under ``out``; returns its path."""
     folder = Path(folder)
-    if (folder / CONFIG_FILE).is_file():
+    out = folder if out is None else Path(out)
+    if (folder / CARD_FILE).is_file():
+        title, head = "pretrained:" + folder.name, _card_section(folder) + _run_section(folder)
+    elif (folder / CONFIG_FILE).is_file():
         title, head = "run " + folder.name, _run_section(folder)
     elif (folder / SUMMARY_FILE).is_file():
         title, head = "study " + folder.name, _study_section(folder)
     else:
         raise RunDirError("{}: neither a run folder ({}) nor a study folder ({})".format(
             folder, CONFIG_FILE, SUMMARY_FILE))
-    body = [head] + [_media_section(folder, subfolder, files)
-                     for subfolder, files in _media(folder)]
+    out.mkdir(parents=True, exist_ok=True)
+    body = [head] + [_media_section(out, subfolder, files)
+                     for subfolder, files in _media(out)]
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<title>{title}</title>\n<style>{style}</style>\n</head>\n<body>\n"
             "<h1>chainer-vae: {title}</h1>\n{body}\n<p id=\"load-check\">loading ...</p>\n"
             "<script>{script}</script>\n</body>\n</html>\n").format(
                 title=_text(title), style=STYLE, body="\n".join(body), script=CHECK_SCRIPT)
-    path = folder / REPORT_FILE
+    path = out / REPORT_FILE
     atomic_write_text(path, page)
     return path
 
@@ -136,6 +144,17 @@ def _run_section(folder):
     return "\n".join(parts)
 
 
+def _card_section(folder):
+    """What a shipped model is: its card (description, data, terms, command, figures)."""
+    found = card(folder.name)
+    rows = [("model", found.description), ("data", found.data), ("terms", found.terms),
+            ("trained by", found.command), ("training", "{} min".format(
+                found.training_minutes))]
+    rows += [(key, value) for key, value in found.figures.items()
+             if isinstance(value, (int, float, str)) and key != "run_dir"]
+    return "<h2>Pretrained model</h2>\n" + _table(rows) + "\n"
+
+
 def _study_section(folder):
     try:
         summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
@@ -152,6 +171,8 @@ def _study_section(folder):
         files = len(result.get("midi", []))
         rows.append([name, scores, "{} MIDI files".format(files) if files else ""])
     parts = ["<h2>Summary</h2>", _table(rows, ["run", "scores (nats)", "generated"])]
+    if isinstance(summary.get(AUDIO), str):
+        parts.append("<p>Audio rendered by {}.</p>".format(_text(summary[AUDIO])))
     music = summary.get(MUSIC_METRICS)
     if isinstance(music, dict) and music:
         rows = [[name, found.get("window_steps", ""),
@@ -178,7 +199,8 @@ def _media(folder):
     for files in groups.values():
         rolls = {path.with_suffix(".png") for path in files if path.suffix == ".mid"}
         files[:] = [path for path in files if path not in rolls]
-    return sorted(groups.items())
+    first = folder / PRETRAINED_FOLDER
+    return sorted(groups.items(), key=lambda item: (first not in item[0].parents, item[0]))
 
 
 def _media_section(folder, subfolder, files):
