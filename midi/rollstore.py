@@ -3,8 +3,11 @@
 A roll store is a folder holding ``states.bin`` (every piece's bool note state
 (steps, 2P), one after the other, row-major) and ``pieces.json`` (each piece's name,
 label and first row; the label names; the grid; the pieces left out). Written once,
-through a temporary folder and a rename, it is opened memory-mapped: a corpus of any
-size costs the pages that are read, not its size.
+through a temporary folder and a rename, it is opened lazily: each piece is a
+:class:`StoredPiece` whose rows are read with positioned reads (``os.pread``) when they
+are indexed. A corpus of any size then costs the rows being read, not its size (the
+pages of a memory-mapped file would count in the process's resident memory as they are
+touched, and an epoch touches them all).
 
 :class:`Windows` is a window data set over note states (in memory or memory-mapped):
 ``len``, ``shape``, ``windows[i]`` (one float32 window), ``windows[mask or indices]``
@@ -33,8 +36,8 @@ STORE_VERSION = 1
 @dataclass
 class StoredPieces:
     """What ``open_store`` reads: the pieces' names, labels, label names, note states
-    (read-only memory-mapped views, one per piece), pieces left out (name, problem) and
-    the store's own description (``info``: grid, source, anything its writer kept)."""
+    (a :class:`StoredPiece` each), pieces left out (name, problem) and the store's own
+    description (``info``: grid, source, anything its writer kept)."""
 
     pieces: list
     labels: np.ndarray
@@ -97,9 +100,51 @@ class StoreWriter:
         return False
 
 
+class StoredPiece:
+    """One piece of a roll store, (steps, 2P) bool, read from the file when indexed:
+    ``piece[a:b]``, ``piece[a:b, columns]``, ``piece[i]``, ``len``, ``shape`` and
+    ``numpy.asarray(piece)`` act as on the array."""
+
+    dtype = np.dtype(bool)
+    ndim = 2
+
+    def __init__(self, handle, first: int, rows: int, width: int):
+        self.handle, self.first, self.rows, self.width = handle, first, rows, width
+
+    def __len__(self):
+        return self.rows
+
+    @property
+    def shape(self) -> tuple:
+        return (self.rows, self.width)
+
+    def __getitem__(self, key):
+        rows, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(rows, (int, np.integer)):
+            index = int(rows) + (self.rows if rows < 0 else 0)
+            if not 0 <= index < self.rows:
+                raise IndexError(f"row {rows} of {self.rows}")
+            return self._read(index, index + 1)[0][rest]
+        if not isinstance(rows, slice) or rows.step not in (None, 1):
+            return np.asarray(self)[key]
+        start, stop, _ = rows.indices(self.rows)
+        return self._read(start, max(start, stop))[(slice(None),) + rest]
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self._read(0, self.rows)
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        size = (stop - start) * self.width
+        data = os.pread(self.handle.fileno(), size, (self.first + start) * self.width)
+        if len(data) != size:
+            raise MidiDatasetError(self.handle.name, "the roll store was cut short")
+        return np.frombuffer(data, dtype=bool).reshape(stop - start, self.width)
+
+
 def open_store(path) -> StoredPieces:
-    """The pieces of the roll store at ``path``, memory-mapped; a
-    :class:`MidiDatasetError` naming the folder when it is missing or damaged."""
+    """The pieces of the roll store at ``path``, each a :class:`StoredPiece` read on
+    demand; a :class:`MidiDatasetError` naming the folder when it is missing or damaged."""
     path = Path(path)
     try:
         index = json.loads((path / INDEX_FILE).read_text(encoding="utf-8"))
@@ -111,13 +156,13 @@ def open_store(path) -> StoredPieces:
         size = os.path.getsize(path / STATES_FILE)
         if size != expected:
             raise ValueError(f"{STATES_FILE} holds {size} bytes, not {expected}")
-        states = (np.memmap(path / STATES_FILE, dtype=bool, mode="r", shape=(offsets[-1], width))
-                  if expected else np.zeros((0, width), bool))
+        handle = open(path / STATES_FILE, "rb")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise MidiDatasetError(str(path), f"not a readable roll store ({error})") from None
+    states = [StoredPiece(handle, a, b - a, width) for a, b in zip(offsets[:-1], offsets[1:])]
     return StoredPieces(pieces=pieces, labels=labels, label_names=list(index["label_names"]),
-                        note_states=[states[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
-                        errors=[tuple(e) for e in index["errors"]], info=dict(index["info"]))
+                        note_states=states, errors=[tuple(e) for e in index["errors"]],
+                        info=dict(index["info"]))
 
 
 class Windows:
