@@ -223,9 +223,11 @@ def score_events(score, source: str) -> MidiEvents:
             end = start + max(_ticks(element.quarterLength), 1)
             rows += [(start, end, pitch.midi, track) for pitch in element.pitches]
     flat = score.flatten()
-    signatures = [(_ticks(s.offset + pickup), s.numerator, s.denominator)
+    # what stands at the start holds from the padded pickup on
+    signatures = [(_ticks(s.offset + pickup) if s.offset else 0, s.numerator, s.denominator)
                   for s in flat.getElementsByClass(meter.TimeSignature)]
-    tempos = [(_ticks(m.offset + pickup), int(round(60e6 / m.getQuarterBPM())))
+    tempos = [(_ticks(m.offset + pickup) if m.offset else 0,
+               int(round(60e6 / m.getQuarterBPM())))
               for m in flat.getElementsByClass(tempo.MetronomeMark) if m.getQuarterBPM()]
     notes = np.array(rows, np.int64).reshape(-1, 4)
     end_tick = int(max(notes[:, 1].max(initial=0), _ticks(score.highestTime + pickup)))
