@@ -95,7 +95,7 @@ def main(argv=None):
     for result in results:
         result["peak_vs_1x_lazy"] = result["peak_mb"] / base
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"corpus": args.corpus, "rows": results}, indent=2))
     else:
         print("copies  windows  train windows  store MB  peak MB  x 1x lazy  windows/s")
         for r in results:

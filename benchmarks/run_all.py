@@ -47,6 +47,7 @@ BENCHMARKS = (
     ("sample_speed", ["sample_speed.py", "--json"]),
     ("step_breakdown", ["step_breakdown.py", "--json"]),
     ("midi_speed", ["midi_speed.py", "--json"]),
+    ("corpus_memory", ["corpus_memory.py", "--json"]),
     ("mpi_throughput", ["mpi_throughput.py", "--json"]),
 )
 
@@ -157,6 +158,18 @@ def markdown(results):
                                         _fmt(speed["genre_files_per_second_parallel"], 0),
                                         speed["workers"],
                                         _fmt(speed["genre_files_per_second_one_core"], 0)), ""]
+    memory = results.get("corpus_memory", {"skipped": "not run"})
+    lines += ["**An epoch over a roll store** (copies of a music21 corpus, 4-bar windows "
+              "a bar apart, batches of 100):", ""]
+    if "skipped" in memory:
+        lines += ["skipped: " + memory["skipped"], ""]
+    else:
+        lines += ["| copies | windows | training windows | peak MB | x the 1x lazy peak | "
+                  "windows/s |", "|---:|---|---:|---:|---:|---:|"]
+        lines += ["| {copies} | {windows} | {train_windows} | {peak_mb:.1f} | "
+                  "{peak_vs_1x_lazy:.2f} | {windows_per_second:.0f} |".format(**row)
+                  for row in memory["rows"]]
+        lines += [""]
     mpi = results["mpi_throughput"]
     lines += ["**Data-parallel training** (ChainerMN, same effective batch):", ""]
     if "skipped" in mpi:

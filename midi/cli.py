@@ -265,10 +265,14 @@ def _render(args) -> int:
     from .render import SYNTH_NAMES, choose_synth, render_wav
 
     synth = choose_synth(args.synth, args.soundfont)  # one clear error before any file
-    print(f"rendering with {SYNTH_NAMES[synth]}", file=sys.stderr)
+    said = []
 
     def render(source, target):
-        return str(render_wav(source, target, args.soundfont, args.sample_rate, synth=synth))
+        done = str(render_wav(source, target, args.soundfont, args.sample_rate, synth=synth))
+        if not said:  # once, after a file rendered: which synthesizer made the sound
+            print(f"rendered with {SYNTH_NAMES[synth]}", file=sys.stderr)
+            said.append(True)
+        return done
     return _each(args.input, args.output, MIDI_SUFFIXES, ".wav", render, args.progress,
                  echo=True)
 

@@ -7,7 +7,8 @@ the result is packed into ``chainer_vae/pretrained/NAME/`` (``config.json``, ``l
 ``FLOAT16_TOLERANCE``, else float32) and measured on the packed weights: the test
 split's negative ELBO (``evaluate``, seed 0, which the tests reproduce) and, for music,
 ``chainer_vae.inference.music.music_quality``. ``card.json`` keeps the command, the data
-and their terms, the training time and those figures.
+and their terms, the training time and those figures. A music model's 8 prior samples
+(MIDI, and their piano rolls in one picture) go to ``docs/samples/`` for the README.
 """
 from __future__ import annotations
 
@@ -16,21 +17,26 @@ import json
 import shlex
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import midi
 import numpy
+from midi.corpus import CORPORA
 
 from chainer_vae import cli
 from chainer_vae.config import CONFIG_FILE, RunConfig
 from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
 from chainer_vae.inference import evaluate
 from chainer_vae.inference.music import music_quality
-from chainer_vae.pretrained import CARD_FILE, ROOT
+from chainer_vae.outputs.actions import sample_run
+from chainer_vae.outputs.plots import plot_piano_rolls
+from chainer_vae.pretrained import CARD_FILE, PREFIX, ROOT
 from chainer_vae.runs import LOG_FILE, MODEL_FILE, read_log
-from midi.corpus import CORPORA
 
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"  # what the README shows
 FLOAT16_TOLERANCE = 0.002  # relative change of the test loss that float16 storage may cause
 EVALUATION = {"iw_samples": 1, "seed": 0, "progress": False}  # the figure the tests reproduce
 MNIST_TERMS = ("MNIST (LeCun, Cortes and Burges), commonly cited as CC BY-SA 3.0; "
@@ -124,6 +130,24 @@ def pack(name, run, target=None) -> Path:
     return target
 
 
+def listening_samples(name, out=SAMPLES) -> Path:
+    """The 8 prior samples the README shows of shipped music model ``name``:
+    ``out/name/sample_00i.mid`` and ``out/name.png`` (their piano rolls, four in a row)."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [path for path in sample_run(PREFIX + name, folder, n=8, seed=0)
+                 if path.suffix == ".mid"]
+        (out / name).mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            shutil.copyfile(path, out / name / path.name)
+    config = RunConfig.load(ROOT / name).data
+    rolls = [midi.midi_to_roll(str(out / name / path.name), config.steps_per_beat, config.low,
+                               config.high).to_note_state() for path in paths]
+    rows = [numpy.vstack(rolls[:4]), numpy.vstack(rolls[4:])]
+    return plot_piano_rolls(rows, out / (name + ".png"), titles=[
+        "{}{}: prior samples 1-4 (4 bars each)".format(PREFIX, name), "samples 5-8"],
+        low=config.low, steps_per_beat=config.steps_per_beat)
+
+
 def _write(path, arrays):
     with atomic_output(path) as temporary:
         with open(temporary, "wb") as stream:
@@ -147,6 +171,8 @@ def main(argv=None):
         run = Path(args.work) / name if args.pack_only else train_recipe(name, args.work)
         print("{}: packed into {} ({:.0f} s)".format(name, pack(name, run), time.time() - begin),
               file=sys.stderr)
+        if RECIPES[name].music:
+            print("{}: samples in {}".format(name, listening_samples(name)), file=sys.stderr)
 
 
 if __name__ == "__main__":
