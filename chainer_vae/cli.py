@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from midi.cli import tolerant_output
 from midi.corpus import CORPORA
 from midi.errors import MidiFileError
 from midi.render import choose_synth, render_wav
@@ -585,6 +586,7 @@ USER_ERRORS = (ChainerVAEError, MidiFileError, OSError)
 
 
 def main(argv=None):
+    tolerant_output()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # usage errors (2) and --help (0)

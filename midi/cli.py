@@ -14,13 +14,15 @@ import sys
 from pathlib import Path
 
 from .argtypes import integer, probability, real
+from .atomic import FULL
 from .corpus import CORPORA, load_corpus
 from .dataset import MIDI_SUFFIXES, show_progress
 from .encode import DEFAULT_MAX_STEPS, MAX_STEPS_PER_BEAT, RollOptions, roll_from_events
-from .errors import MidiFileError
+from .errors import DiskFullError, MidiFileError
 from .info import describe_midi
 from .reader import DEFAULT_MAX_BYTES, read_midi
 from .storage import load_roll, save_roll
+from .walk import files_below
 from .writer import DEFAULT_MAX_NOTES, MAX_BPM, MIN_BPM, roll_to_midi
 
 PROGRAM = "midi-roll"
@@ -33,6 +35,7 @@ LIMIT = 2 ** 40
 
 def main(argv=None) -> int:
     """Run the command line; return the exit status (0 fine, 2 bad input)."""
+    tolerant_output()
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:  # usage errors (2, one line) and --help (0)
@@ -47,9 +50,21 @@ def main(argv=None) -> int:
         return 2
 
 
+def tolerant_output() -> None:
+    """Let stdout and stderr show any file name: bytes that are no text in the terminal's
+    encoding (a name that is no UTF-8) print as replacement characters, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def _error(message) -> None:
     """One line on stderr, whatever the message holds (a file name with a newline...)."""
     print(f"{PROGRAM}: error: {_one_line(message)}", file=sys.stderr)
+
+
+def _warning(message) -> None:
+    print(f"{PROGRAM}: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def _one_line(message) -> str:
@@ -234,9 +249,8 @@ def _pieces(folder: str, options: RollOptions) -> list:
     """The rolls of every MIDI or .npz file below ``folder`` (or the one file)."""
     if not os.path.exists(folder):
         raise MidiFileError(folder, "no such file or folder")
-    paths = ([folder] if not os.path.isdir(folder) else sorted(
-        str(path) for path in Path(folder).rglob("*")
-        if path.suffix.lower() in MIDI_SUFFIXES + ROLL_SUFFIXES and path.is_file()))
+    paths = ([folder] if not os.path.isdir(folder) else [
+        str(path) for path in files_below(folder, MIDI_SUFFIXES + ROLL_SUFFIXES, warn=_warning)])
     if not paths:
         raise MidiFileError(folder, "holds no MIDI or .npz files")
     return [_roll_of(path, options) for path in paths]
@@ -323,8 +337,7 @@ def _each(source: str, target, suffixes: tuple, new_suffix, action, progress,
             target = os.path.join(target, Path(source).with_suffix(new_suffix).name)
         print(action(source, target))
         return 0
-    sources = sorted(str(path) for path in Path(source).rglob("*")
-                     if path.suffix.lower() in suffixes and path.is_file())
+    sources = [str(path) for path in files_below(source, suffixes, warn=_warning)]
     if not sources:
         raise MidiFileError(source, f"holds no {'/'.join(suffixes)} files")
     from tqdm.auto import tqdm
@@ -338,9 +351,12 @@ def _each(source: str, target, suffixes: tuple, new_suffix, action, progress,
                 try:
                     destination.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as error:
-                    raise MidiFileError(str(destination.parent), f"cannot make the folder: "
-                                        f"{error.strerror or error}") from None
+                    kind = DiskFullError if error.errno in FULL else MidiFileError
+                    raise kind(str(destination.parent), f"cannot make the folder: "
+                                                        f"{error.strerror or error}") from None
             line = action(path, None if destination is None else str(destination))
+        except DiskFullError:
+            raise  # every later file would fail the same way: one line, and stop
         except (MidiFileError, ValueError) as error:
             failures += 1
             named = error if isinstance(error, MidiFileError) else f"{path}: {error}"

@@ -23,6 +23,7 @@ from .encode import DEFAULT_MAX_STEPS, RollOptions, roll_from_events
 from .errors import MidiDatasetError, MidiFileError
 from .reader import DEFAULT_MAX_BYTES, parse_midi_bytes, source_bytes
 from .rollstore import Windows
+from .walk import files_below
 from .storage import ARCHIVE_DAMAGE
 
 CACHE_VERSION = 1
@@ -115,8 +116,9 @@ def midi_files(root, labels=None) -> tuple:
 
 def _midi_in(folder: Path, recursive: bool = True) -> list:
     """Sorted paths of MIDI files in ``folder``."""
-    candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(str(path) for path in candidates
+    if recursive:
+        return [str(path) for path in files_below(folder, MIDI_SUFFIXES)]
+    return sorted(str(path) for path in folder.iterdir()
                   if path.suffix.lower() in MIDI_SUFFIXES and path.is_file())
 
 

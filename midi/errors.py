@@ -36,6 +36,11 @@ class RollFileError(MidiFileError, ValueError):
     """A saved piano-roll archive (``.npz``) is missing, unreadable or lacks its arrays."""
 
 
+class DiskFullError(MidiFileError, OSError):
+    """A file could not be written because its file system is full (or over quota): every
+    later write would fail too, so a folder conversion stops at the first one."""
+
+
 class MidiDatasetError(MidiFileError):
     """A data-set folder is missing or holds no usable MIDI file."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .roll import PianoRoll
+from .walk import shown_name
 
 MAX_COLUMNS = 4096
 """Most time columns drawn: a longer roll is shown as the maximum over blocks of steps
@@ -99,7 +100,8 @@ def plot_roll(roll: PianoRoll, path=None, title: str = None, ax=None):
         ax = figure.add_subplot()
     figure = ax.figure
     draw_roll(ax, roll.play, roll.onset, roll.low, roll.steps_per_beat)
-    ax.set_title(title if title is not None else (roll.source or "piano roll"), fontsize=9)
+    ax.set_title(shown_name(title if title is not None else (roll.source or "piano roll")),
+                 fontsize=9)
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)

@@ -58,8 +58,13 @@ def load_pieces(path):
         raise DataError("{}: no such file".format(path))
     try:
         raw = scipy.io.loadmat(str(path))
-    except (ValueError, OSError, TypeError, scipy.io.matlab.MatReadError) as error:
-        raise DataError("{}: not a readable .mat file ({})".format(path, error)) from None
+    except NotImplementedError:  # scipy's word for MATLAB v7.3, an HDF5 file
+        raise DataError("{}: a MATLAB v7.3 (HDF5) file, which is not read here; save it as "
+                        "v7 (MATLAB: save(name, '-v7'); Python: scipy.io.savemat)".format(
+                            path)) from None
+    except Exception as error:  # damage surfaces as IndexError, zlib.error, ValueError...
+        raise DataError("{}: not a readable .mat file ({}: {})".format(
+            path, type(error).__name__, error)) from None
     splits = {}
     for name, key in MAT_KEYS.items():
         if key not in raw:
@@ -71,6 +76,9 @@ def load_pieces(path):
 
 def _roll(cell, path, key, index):
     roll = np.asarray(cell)
+    if roll.dtype.kind not in "biuf":  # complex, text, nested cells: no piano roll
+        raise DataError("{}: {}[{}] holds {} values, not a binary piano roll".format(
+            path, key, index, roll.dtype))
     if roll.ndim != 2 or roll.shape[1] != KEYS or roll.shape[0] < 1:
         raise DataError("{}: {}[{}] has shape {}, expected (T, {})".format(
             path, key, index, roll.shape, KEYS))

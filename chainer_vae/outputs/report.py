@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 from urllib.parse import quote
 
+from midi.walk import files_below
+
 from chainer_vae.config import CONFIG_FILE, RunConfig
-from chainer_vae.errors import RunDirError
+from chainer_vae.errors import RunDirError, print_warning
 from chainer_vae.files import atomic_write_text
 from chainer_vae.pretrained import CARD_FILE, card
 from chainer_vae.runs import LOG_FILE, read_log
@@ -98,11 +101,14 @@ def write_report(folder, out=None):
 
 
 def _text(value):
-    return html.escape(str(value))
+    """``value`` as HTML text; bytes of a file name that are no UTF-8 shown as U+FFFD."""
+    return html.escape(str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def _link(folder, path):
-    return quote(path.relative_to(folder).as_posix())
+    """A relative link to ``path``: its bytes percent-encoded, so that any file name (one
+    that is no UTF-8 too) links to its file."""
+    return quote(os.fsencode(path.relative_to(folder).as_posix()))
 
 
 def _table(rows, header=None):
@@ -193,9 +199,8 @@ def _media(folder):
     """[(subfolder, [media files])] under ``folder``, in path order; snapshots, arrays
     and the report itself are left out, and a piano roll beside its MIDI file goes with it."""
     groups = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix.lower() in PICTURES + (".mid",):
-            groups.setdefault(path.parent, []).append(path)
+    for path in files_below(folder, PICTURES + (".mid",), warn=print_warning):
+        groups.setdefault(path.parent, []).append(path)
     for files in groups.values():
         rolls = {path.with_suffix(".png") for path in files if path.suffix == ".mid"}
         files[:] = [path for path in files if path not in rolls]

@@ -215,3 +215,47 @@ def test_a_hierarchical_model_scores_whole_pieces_padded_to_whole_bars(tiny_root
                      "--epochs", "1", "--out", str(tmp_path / "four"), "--no-progress"]) == 0
     four = json.loads((tmp_path / "four" / "config.json").read_text())
     assert four["data"]["window"] == 16  # 4 bars of 4 beats by default, not the data set's
+
+
+def test_a_version_7_3_file_is_refused_with_how_to_convert(tmp_path):
+    v73 = tmp_path / "v73.mat"  # an HDF5 file behind MATLAB's 128-byte v7.3 header
+    v73.write_bytes(b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116, b" ") + b"\x00" * 8
+                    + b"\x00\x02IM" + b"\x89HDF\r\n\x1a\n" + b"\x00" * 200)
+    with pytest.raises(DataError, match=r"v73.mat: a MATLAB v7.3 \(HDF5\) file.*-v7"):
+        polyphonic.load_pieces(v73)
+
+
+@pytest.mark.parametrize("values, problem", [
+    (np.ones((4, 88)) * (1 + 1j), "complex128 values"),
+    (np.full((4, 88), np.nan), "not a binary piano roll"),
+    (np.full((4, 88), 0.5), "not a binary piano roll")])
+def test_complex_nan_and_grey_rolls_are_refused(tmp_path, values, problem):
+    import scipy.io
+
+    bad = tmp_path / "bad.mat"
+    scipy.io.savemat(str(bad), {key: mat_cells([values]) for key in LENGTHS})
+    with pytest.raises(DataError, match=r"bad.mat: traindata\[0\] .*" + problem):
+        polyphonic.load_pieces(bad)
+
+
+def test_any_damage_to_the_file_is_one_typed_error(tmp_path):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    good = write_mat(tmp_path / "good.mat").read_bytes()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+              HealthCheck.function_scoped_fixture])
+    @given(cut=st.integers(0, len(good)), flips=st.lists(
+        st.tuples(st.integers(0, len(good) - 1), st.integers(1, 255)), max_size=4))
+    def damaged(cut, flips):
+        data = bytearray(good)
+        for position, mask in flips:
+            data[position] ^= mask
+        path = tmp_path / "damaged.mat"
+        path.write_bytes(bytes(data[:cut]) if cut < len(good) else bytes(data))
+        try:
+            polyphonic.load_pieces(path)
+        except DataError as error:
+            assert str(error).startswith(str(path))
+
+    damaged()
