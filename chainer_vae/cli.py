@@ -37,6 +37,9 @@ ARCHES = ("mlp", "conv", "lstm")
 COUNT = number_type(int, AT_LEAST_ONE)
 INDEX = number_type(int, NON_NEGATIVE)
 HIER_BARS = 4  # bars of a window for --decoder hier unless --window says otherwise
+# The largest --temperature and --distance, in prior standard deviations: a z beyond
+# some tens of them lies where no training example encodes, and 1e39 overflows float32.
+MAX_SPREAD = 100.0
 # The options of ``train`` that fill each section of config.json, by their dest names
 # (the names of the config fields they set).
 DATA_OPTIONS = ("dataset", "data_dir", "also", "binarize", "classes", "train_per_class",
@@ -254,8 +257,8 @@ def _add_sample(subparsers):
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n", type=COUNT, default=16,
                    help="number of samples from the prior, or of --vary's variations")
-    p.add_argument("--temperature", type=number_type(float, NON_NEGATIVE), default=1.0,
-                   help="z ~ N(0, temperature^2 I)")
+    p.add_argument("--temperature", type=number_type(float, Range(0, MAX_SPREAD)), default=1.0,
+                   help="z ~ N(0, temperature^2 I) (0 to {:g})".format(MAX_SPREAD))
     p.add_argument("--threshold", type=number_type(float, Range(0, 1)),
                    help="binarize at this probability (MIDI default 0.2, the study's)")
     drawn = p.add_mutually_exclusive_group()
@@ -274,9 +277,9 @@ def _add_sample(subparsers):
     what.add_argument("--vary", type=example_type, metavar="X",
                       help="--n variations of X (a test example index or, for music, a MIDI "
                            "file): decode points at --distance from its encoding")
-    p.add_argument("--distance", type=number_type(float, NON_NEGATIVE), default=1.0,
+    p.add_argument("--distance", type=number_type(float, Range(0, MAX_SPREAD)), default=1.0,
                    help="--vary: how far from the encoding, in prior standard deviations "
-                        "(default 1)")
+                        "(default 1, at most {:g})".format(MAX_SPREAD))
     length = p.add_mutually_exclusive_group()
     length.add_argument("--length", type=COUNT, metavar="STEPS",
                         help="LSTM models: prior samples of this many time steps (default: "

@@ -186,6 +186,7 @@ class RunConfig:
         if self.data.low >= self.data.high:
             raise ConfigError("{}the lowest pitch {} is not below the highest {}".format(
                 "" if source is None else source + ": ", self.data.low, self.data.high))
+        self._check_music_shape(source)
         grey = self.data.dataset == "mnist" and self.data.binarize == "none"
         if self.model.likelihood == "continuous-bernoulli" and not grey:
             raise ConfigError("{}the continuous-bernoulli likelihood models grey levels: it "
@@ -195,6 +196,25 @@ class RunConfig:
                                   if self.data.dataset == "mnist"
                                   else "--dataset " + self.data.dataset))
         return self
+
+    def _check_music_shape(self, source):
+        """A music model's example shape (steps, values) against the data's window and
+        pitch range, and a hierarchical decoder's bars against the window: fields that a
+        hand-edited config.json can set apart (set by the data, a 2-D shape is known)."""
+        data, model = self.data, self.model
+        where = "" if source is None else source + ": "
+        if data.dataset == "mnist" or len(model.input_shape) != 2:
+            return
+        pitches = data.high - data.low
+        width = pitches if data.dataset != "midi" else 2 * pitches
+        if tuple(model.input_shape) != (data.window, width):
+            raise ConfigError("{}model.input_shape {} does not fit data.window {} and the pitch "
+                              "range data.low {} to data.high {}: ({}, {}) expected".format(
+                                  where, list(model.input_shape), data.window, data.low,
+                                  data.high, data.window, width))
+        if model.decoder == "hier" and data.window % model.bar:
+            raise ConfigError("{}data.window {} is no whole number of model.bar {} steps".format(
+                where, data.window, model.bar))
 
     @classmethod
     def from_dict(cls, raw, source="config"):

@@ -28,6 +28,11 @@ class DamagedFile(ChainerVAEError, ValueError):
     or not what it claims; the message names it."""
 
 
+class NotFinite(ChainerVAEError, ValueError):
+    """Arrays about to be written hold NaN or infinity (a model or option that overflowed);
+    nothing is written."""
+
+
 class TrainingDiverged(ChainerVAEError, RuntimeError):
     """The loss became NaN or infinite; the last good snapshot is kept."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy
 
-from chainer_vae.errors import DamagedFile
+from chainer_vae.errors import DamagedFile, NotFinite
 
 
 @contextlib.contextmanager
@@ -52,9 +52,23 @@ def atomic_write_text(path, text):
         stream.write(text.encode("utf-8"))
 
 
+def require_finite(array, path):
+    """``array`` as it is when every value is finite, else a ``NotFinite`` naming the file
+    ``path`` it was to be written to: the last check before a write, so that no NaN ever
+    reaches a MIDI, PNG or array file."""
+    values = numpy.asarray(array)
+    if values.dtype.kind in "fc" and not numpy.isfinite(values).all():
+        raise NotFinite("{}: not written: {} of its {} values are not finite (NaN or "
+                        "infinity): the model's output overflowed".format(
+                            path, int((~numpy.isfinite(values)).sum()), values.size))
+    return array
+
+
 def write_arrays(path, arrays):
     """Write ``arrays`` (a dict of name -> array) to ``path`` as a compressed ``.npz``,
-    atomically; returns the path."""
+    atomically, once each is checked finite (``require_finite``); returns the path."""
+    for array in arrays.values():
+        require_finite(array, path)
     with atomic_binary(path) as stream:
         numpy.savez_compressed(stream, **arrays)
     return Path(path)

@@ -216,3 +216,44 @@ def test_labels_and_grey_levels_are_refused_in_one_line(run, conditional_run, to
     code, _, err = run_cli(capsys, *args)
     assert_one_line(code, err, *words)
     assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--temperature", "1e39"], ["--temperature", "must be in [0, 100]", "1e39"]),
+    (["--temperature", "100.5"], ["--temperature", "must be in [0, 100]"]),
+    (["--vary", "0", "--distance", "1e308"], ["--distance", "must be in [0, 100]"]),
+    (["--vary", "0", "--distance", "inf"], ["--distance", "finite"])])
+def test_absurd_spreads_are_refused_before_any_work(run, tmp_path, capsys, args, words):
+    code, _, err = run_cli(capsys, "sample", run, "--out", tmp_path / "o", *args)
+    assert_one_line(code, err, *words)
+    assert not (tmp_path / "o").exists()
+    assert run_cli(capsys, "sample", run, "--out", tmp_path / "o", "--temperature", "100",
+                   "--n", "2")[0] == 0  # the bound itself gives finite samples
+
+
+def test_samples_that_are_not_finite_are_never_written(run, tmp_path, capsys, monkeypatch):
+    from chainer_vae.inference import sampling
+
+    real = sampling.decode
+    monkeypatch.setattr(sampling, "decode", lambda *a, **k: real(*a, **k) * np.nan)
+    code, _, err = run_cli(capsys, "sample", run, "--out", tmp_path / "o", "--n", "4")
+    assert_one_line(code, err, "samples.png: not written", "not finite")
+    assert not list((tmp_path / "o").glob("*.png")) and not list((tmp_path / "o").glob("*.npz"))
+
+
+@pytest.mark.parametrize("edit,words", [
+    ({"data": {"low": 100, "high": 128}}, ["model.input_shape [8, 4]", "(8, 56) expected"]),
+    ({"data": {"window": 12}}, ["data.window 12", "(12, 4) expected"]),
+    ({"model": {"input_shape": [8, 4], "bar": 3}}, ["data.window 8 is no whole number of "
+                                                     "model.bar 3"])])
+def test_fields_of_config_json_are_checked_against_each_other(tmp_path, capsys, edit, words):
+    config = RunConfig()
+    config.data.dataset, config.data.window, config.data.low, config.data.high = "midi", 8, 60, 62
+    config.model.decoder, config.model.bar, config.model.input_shape = "hier", 4, (8, 4)
+    raw = config.to_dict()
+    for section, values in edit.items():
+        raw[section].update(values)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(__import__("json").dumps(raw))
+    code, _, err = run_cli(capsys, "sample", tmp_path / "run", "--out", tmp_path / "o")
+    assert_one_line(code, err, str(tmp_path / "run" / "config.json"), *words)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -99,3 +100,22 @@ def test_sample_with_any_option_values(trained, tmp_path_factory, options, berno
     check(code, err)
     if code == 2:
         assert not (out / "s").exists()
+
+
+# Values at and beyond the bounds of the spreads (--temperature, --distance: [0, 100]).
+SPREADS = st.one_of(NUMBERS, st.sampled_from(["100", "100.0000001", "99.99", "1e39", "1e308"]),
+                    st.floats(0, 1e6).map(repr))
+
+
+@SETTINGS
+@given(temperature=SPREADS, distance=SPREADS)
+def test_spreads_at_and_beyond_their_bounds(trained, tmp_path_factory, temperature, distance):
+    out = tmp_path_factory.mktemp("spread") / "s"
+    code, err = run(["sample", str(trained), "--out", str(out), "--n", "2", "--vary", "0",
+                     "--temperature", temperature, "--distance", distance])
+    check(code, err)
+    if code == 0:
+        saved = np.load(out / "samples.npz")
+        assert all(np.isfinite(saved[key]).all() for key in saved.files)
+    else:
+        assert not out.exists()

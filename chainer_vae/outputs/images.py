@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy
 
 from chainer_vae.data.images import image_layout
-from chainer_vae.files import atomic_output
+from chainer_vae.files import atomic_output, require_finite
 from chainer_vae.inference.sampling import to_numpy
 
 
@@ -41,7 +41,7 @@ def write_image_grid(images, path, ncols=None, shape=None, scale=4, invert=False
     Returns the path."""
     from matplotlib import image as mpimage
 
-    grid = tile(as_images(images, shape), ncols, pad=1, pad_value=0.5)
+    grid = tile(as_images(require_finite(images, path), shape), ncols, pad=1, pad_value=0.5)
     grid = numpy.clip(grid, 0.0, 1.0)
     if invert:
         grid = 1.0 - grid

@@ -7,6 +7,7 @@ import midi
 import numpy
 
 from chainer_vae.errors import ConfigError
+from chainer_vae.files import require_finite
 from chainer_vae.inference.sampling import to_numpy
 from chainer_vae.outputs.plots import plot_piano_roll
 
@@ -22,7 +23,8 @@ def write_midi_samples(arrays, out_dir, steps_per_beat=4, low=24, threshold=0.2,
     with as many digits as ``total`` files (default: these) need. Returns the .mid paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    arrays = [numpy.asarray(to_numpy(a), dtype=numpy.float32) for a in arrays]
+    arrays = [require_finite(numpy.asarray(to_numpy(a), dtype=numpy.float32), out_dir)
+              for a in arrays]
     total = len(arrays) if total is None else total
     digits = max(3, len(str(max(total - 1, 0))))
     paths = []

@@ -2,8 +2,11 @@
 that are no UTF-8 and a full disk end in one line each, never a traceback."""
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -108,3 +111,29 @@ def test_a_full_disk_stops_a_folder_conversion_at_the_first_file(tmp_path, monke
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0]
     assert not list((tmp_path / "rolls").iterdir())  # no half-written file left behind
+
+
+def test_any_file_name_is_converted_and_shown(tmp_path):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    names = st.binary(min_size=1, max_size=30).filter(
+        lambda name: b"/" not in name and b"\x00" not in name and name not in (b".", b".."))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[
+        HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(name=names)
+    def any_name(name):
+        folder = tmp_path / "songs"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(tmp_path / "out", ignore_errors=True)
+        folder.mkdir()
+        song(folder / os.fsdecode(name + b".mid"))
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            assert cli.main(["encode", str(folder), str(tmp_path / "out"), "--no-progress"]) == 0
+            (folder / "summary.json").write_text("{}")
+            assert vae_cli.main(["report", str(folder)]) == 0
+        assert "Traceback" not in stderr.getvalue()
+        (folder / "index.html").read_text(encoding="utf-8")  # valid UTF-8 whatever the name
+
+    any_name()
