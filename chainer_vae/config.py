@@ -23,13 +23,16 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 6
+CONFIG_VERSION = 7
 # Keys a config.json of an older version may lack (their default is what those runs did).
 ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
             3: {"model": {"conditional", "label_names"}},
             4: {"model": {"bar"}, "train": {"free_bits"}},
             5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}},
-            6: {"data": {"also"}}}
+            6: {"data": {"also"}},
+            7: {"model": {"label_input"}}}
+# What a config.json older than a key's version did, where that is not the key's default.
+LEGACY = {7: {"model": {"label_input": False}}}
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,9 @@ class ModelConfig:
     # the order of their indices (set from the data when the model is first built)
     conditional: bool = False
     label_names: List[str] = _field([])
+    # a conditional encoder's features read the label beside x too (Sohn et al.); runs of
+    # config versions before 7 read it at the encoder's head only
+    label_input: bool = True
     bar: int = _field(16, AT_LEAST_ONE)  # steps of a bar, for the hierarchical decoder
 
 
@@ -281,7 +287,9 @@ def _section(cls, values, source, name, version):
             source, name, ", ".join(sorted(missing))))
     for key, value in values.items():
         _check(value, _hints(cls)[key], _spec(cls, key), name, source)
-    return cls(**values)
+    legacy = {key: value for since, sections in LEGACY.items() if version < since
+              for key, value in sections.get(name, {}).items() if key not in values}
+    return cls(**{**legacy, **values})
 
 
 def _spec(cls, name):

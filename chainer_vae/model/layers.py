@@ -43,13 +43,18 @@ def with_labels(h, y, labels):
     """
     if not labels:
         return h
+    return F.concat([h, label_weights(y, labels, h.dtype)], axis=1)
+
+
+def label_weights(y, labels, dtype):
+    """Labels y (B,) as one-hot rows (B, labels) of ``dtype``; label weights (B, labels)
+    as they are (see ``with_labels``)."""
     if y is None:
         raise ConfigError("this model was trained with --conditional: it needs the label of "
                           "each example")
     y = chainer.as_array(y)
     xp = chainer.backend.get_array_module(y)
-    weights = y.astype(h.dtype) if y.ndim == 2 else xp.eye(labels, dtype=h.dtype)[y]
-    return F.concat([h, weights], axis=1)
+    return y.astype(dtype) if y.ndim == 2 else xp.eye(labels, dtype=dtype)[y]
 
 
 def conv_grid(height, width, n_layers):

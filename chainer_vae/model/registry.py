@@ -68,11 +68,12 @@ def parameter_count(config: ModelConfig) -> int:
     shape, latent, hidden = tuple(config.input_shape), config.latent, list(config.hidden)
     labels = label_count(config)
     code = latent + labels  # what the decoder reads where it reads z
+    beside_x = labels if config.label_input else 0  # what the encoder's features read too
     n_params = 2 if config.likelihood == "gaussian" and config.learned_variance else 1
     flat = int(numpy.prod(shape))
     total = 2 * latent  # the prior's loc and scale
     if config.encoder == "mlp":
-        sizes = [flat] + hidden
+        sizes = [flat + beside_x] + hidden
         total += sum(_linear(a, b) for a, b in zip(sizes, sizes[1:]))
         total += 2 * _linear(sizes[-1] + labels, latent)
     elif config.encoder == "conv":
@@ -81,12 +82,12 @@ def parameter_count(config: ModelConfig) -> int:
         channels = [n_channels] + list(config.channels)
         dense = hidden[0] if hidden else 256
         total += sum(a * b * CONV_KERNEL ** 2 + b for a, b in zip(channels, channels[1:]))
-        total += (_linear(channels[-1] * grid[0] * grid[1], dense)
+        total += (_linear(channels[-1] * grid[0] * grid[1] + beside_x, dense)
                   + 2 * _linear(dense + labels, latent))
     elif config.encoder == "lstm":
         _, features = sequence_shape(shape)
         size, directions = (hidden[0] if hidden else 256), 2 if config.bidirectional else 1
-        total += (_lstm(features, size, directions)
+        total += (_lstm(features + beside_x, size, directions)
                   + 2 * _linear(directions * size + labels, latent))
     if config.decoder == "mlp":
         sizes = [code] + decoders.mlp_hidden(hidden, config.decoder_hidden)
@@ -134,7 +135,7 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
                    dropout=config.dropout, labels=label_count(config), bar=config.bar,
-                   decoder_hidden=tuple(config.decoder_hidden))
+                   decoder_hidden=tuple(config.decoder_hidden), label_input=config.label_input)
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
     encoder = encoder_cls(config.input_shape, config.latent, **options)
@@ -152,6 +153,7 @@ def same_weights(first: ModelConfig, second: ModelConfig) -> bool:
         if config.encoder in SEQUENCE_ENCODERS and config.decoder in SEQUENCE_DECODERS:
             shape = shape[1:]
         return dataclasses.replace(config, input_shape=shape, dropout=0.0,
+                                   label_input=config.label_input and config.conditional,
                                    decoder_hidden=decoders.mlp_hidden(config.hidden,
                                                                       config.decoder_hidden))
     return weights_of(first) == weights_of(second)

@@ -102,7 +102,9 @@ def test_the_linear_conditional_model_scores_the_closed_form_log_p_x_given_y():
     model.decoder.out.b.array[...] = b
     cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma ** 2)
     A = cov @ W.T / sigma ** 2  # the posterior mean is A (x - V e_y - b)
-    model.encoder.mu.W.array[...] = np.concatenate([A, -A @ V], axis=1)
+    # the encoder reads [x, e_y] (features without hidden layers: x and the label beside
+    # it), then e_y again at its head: the second copy of the label gets no weight
+    model.encoder.mu.W.array[...] = np.concatenate([A, -A @ V, np.zeros((latent, 3))], axis=1)
     model.encoder.mu.b.array[...] = -A @ b
     model.encoder.ln_sigma.W.array[...] = 0
     model.encoder.ln_sigma.b.array[...] = 0.5 * np.log(np.diag(cov))
@@ -121,3 +123,30 @@ def test_the_linear_conditional_model_scores_the_closed_form_log_p_x_given_y():
     assert np.abs(expected - exact).min() > 0.1
     np.testing.assert_allclose(model.log_likelihood(x, 3, y=other), expected, rtol=1e-4,
                                atol=1e-4)
+
+
+@pytest.mark.parametrize("encoder,shape", [("mlp", (12,)), ("conv", (1, 8, 8)), ("lstm", (6, 5))])
+def test_the_encoders_features_read_the_label_beside_x(encoder, shape):
+    from chainer_vae.model.registry import parameter_count
+
+    model, config = conditional(encoder, "mlp", shape, {})
+    assert sum(p.size for p in model.params()) + 2 * config.latent == parameter_count(config)
+    for link in (model.encoder.mu, model.encoder.ln_sigma):  # the head no longer sees y
+        link.W.array[:, -3:] = 0
+    x = np.random.RandomState(2).rand(4, *shape).astype(np.float32)
+    with chainer.no_backprop_mode():
+        a = model.encoder(x, np.zeros(4, np.int32)).mean.array
+        b = model.encoder(x, np.full(4, 2, np.int32)).mean.array
+    assert not np.allclose(a, b)  # the features did
+    old, _ = conditional(encoder, "mlp", shape, {"label_input": False})
+    assert sum(p.size for p in old.params()) < sum(p.size for p in model.params())
+
+
+def test_runs_of_config_version_6_keep_the_label_at_the_head_only():
+    from chainer_vae.config import RunConfig
+
+    raw = RunConfig().to_dict()
+    raw["version"] = 6
+    del raw["model"]["label_input"]
+    assert RunConfig.from_dict(raw).model.label_input is False
+    assert RunConfig.from_dict(RunConfig().to_dict()).model.label_input is True
