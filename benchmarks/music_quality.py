@@ -36,9 +36,13 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=64, help="prior samples compared")
     parser.add_argument("--pairs", type=int, default=8, help="interpolations")
     parser.add_argument("--limit", type=int, help="held-out windows used (default: all)")
+    parser.add_argument("--data-dir", help="measure on the pieces of this MIDI folder (on the "
+                                           "run's grid, split by piece as a run on it is) "
+                                           "instead of the run's own")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = music_quality(args.run_dir, args.samples, args.pairs, args.limit)
+    result = music_quality(args.run_dir, args.samples, args.pairs, args.limit,
+                           data_dir=args.data_dir)
     if args.json:
         print(json.dumps(result))
     else:

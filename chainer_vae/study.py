@@ -33,11 +33,11 @@ from midi.render import SYNTH_NAMES, choose_synth, render_wav
 from chainer_vae import pretrained
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
-from chainer_vae.data import load_data
 from chainer_vae.data.midi import BEATS_PER_BAR
 from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate, sampling
-from chainer_vae.inference.music import held_out_f1, music_options, prior_overlap
+from chainer_vae.inference.music import (held_out_f1, music_options, on_other_pieces,
+                                         prior_overlap)
 from chainer_vae.outputs import plots
 from chainer_vae.outputs.actions import draws_samples, plot_run, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
@@ -231,14 +231,11 @@ def run_midi(out, name, config, plan, progress, minutes=None):
 def run_pretrained(out, name, model_name, root, plan, progress):
     """Shipped model ``model_name`` as it is on the MIDI folder ``root`` (on its grid and
     windows, split by piece as every run on ``root`` is): what ``music_outputs`` writes."""
-    run_dir = pretrained.model_folder(model_name)
-    source = RunConfig.load(run_dir)
     _say("== MIDI {}, {}{} as it is (no training on it) -> {}".format(
         root, pretrained.PREFIX, model_name, out / "generated" / name))
-    config = dataclasses.replace(source.data, data_dir=str(root), transpose=[],
-                                 valid_fraction=0.0, limit=plan.limit)
-    data = load_data(config, source.model.encoder, progress=progress)
-    return music_outputs(out, name, load_run(run_dir, data=data), run_dir, plan, trained=False)
+    run = on_other_pieces(pretrained.PREFIX + model_name, root, plan.limit, progress)
+    return music_outputs(out, name, run, pretrained.model_folder(model_name), plan,
+                         trained=False)
 
 
 def finetune_config(model_name, root, epochs, device, lr, limit=None):

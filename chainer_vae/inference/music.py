@@ -8,6 +8,7 @@ the same way, give the figure a model can hope for (the ceiling).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import chainer
@@ -15,11 +16,13 @@ import midi
 import numpy
 from midi.metrics import FEATURES, compare
 
-from chainer_vae.data import examples_array
+from chainer_vae.config import RunConfig
+from chainer_vae.data import examples_array, load_data
 from chainer_vae.errors import ConfigError
 from chainer_vae.inference import sampling
 from chainer_vae.inference.sampling import prior_samples, random_state
 from chainer_vae.model import ops
+from chainer_vae.pretrained import run_folder
 from chainer_vae.runs import load_run
 
 ACTIVE = 0.01  # variance of a dimension's posterior means above which it is active
@@ -95,7 +98,22 @@ def note_f1(decoded, real):
     return 2 * hits / (found + wanted) if found + wanted else 1.0
 
 
-def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0) -> dict:
+def on_other_pieces(run_dir, data_dir, limit=None, progress=False):
+    """The run ``run_dir`` (a folder or ``pretrained:NAME``) loaded with the pieces of the
+    MIDI folder ``data_dir`` in place of its own data: on its grid and windows, split by
+    piece as a run on that folder is (no transposed copies, no validation pieces), to
+    measure it on music it was not trained on. ``limit``: the first N windows of each
+    split only."""
+    config = RunConfig.load(run_folder(run_dir))
+    if config.data.dataset != "midi":
+        raise ConfigError("{}: a model of {}, not of MIDI folders; it reads no other pieces"
+                          .format(run_dir, config.data.dataset))
+    data = dataclasses.replace(config.data, data_dir=str(data_dir), also=[], transpose=[],
+                               valid_fraction=0.0, limit=limit)
+    return load_run(run_dir, data=load_data(data, config.model.encoder, progress=progress))
+
+
+def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0, data_dir=None) -> dict:
     """MusicVAE's and MGEval's measures of a music run (a folder or ``pretrained:NAME``) on
     its held-out (test) windows, as a JSON-ready dict.
 
@@ -107,9 +125,10 @@ def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0) -> dict:
     the held-out windows (MGEval's mean overlapping area), beside ``ceiling_overlap``,
     as many training windows drawn at random; ``interpolation_overlap`` and
     ``interpolation_end_f1``: slerp walks of 7 points between ``pairs`` pairs of held-out
-    windows. ``limit``: the first N held-out windows only.
+    windows. ``limit``: the first N held-out windows only. ``data_dir``: measured on the
+    pieces of that MIDI folder instead of the run's own (``on_other_pieces``).
     """
-    run = load_run(run_dir)
+    run = load_run(run_dir) if data_dir is None else on_other_pieces(run_dir, data_dir)
     model, options = run.model, music_options(run.config.data)
     if options is None:
         raise ConfigError("{}: not a music run ({})".format(run_dir, run.config.data.dataset))
