@@ -65,6 +65,9 @@ ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("
             "also": ("midi",)}
 # what --init-from may change about the source run's model: it decides no weight
 INIT_MODEL_OPTIONS = ("dropout",)
+# the objective a run started with --init-from keeps unless told otherwise: a model trained
+# with free bits loses its latent when fine-tuned without them
+INIT_OBJECTIVE = ("free_bits", "beta")
 
 
 def dataset_type(text):
@@ -441,6 +444,8 @@ def _new_config(args) -> RunConfig:
     train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
     if args.init_from:
         train_config.init_from = list(args.init_from)
+        for name in set(INIT_OBJECTIVE) - set(_given(args, TRAIN_OPTIONS)):
+            setattr(train_config, name, getattr(source.train, name))
     if (train_config.select == "valid" and "valid_fraction" not in data_options
             and data.dataset not in SEQUENCE_DATASETS and not data.valid_fraction):
         data.valid_fraction = 0.1
