@@ -204,24 +204,24 @@ class RunConfig:
         return self
 
     def _check_music_shape(self, source):
-        """A music model's example shape (steps, values) against the data's window and
-        pitch range, and a hierarchical decoder's bars against the window: fields that a
-        hand-edited config.json can set apart (set by the data, a 2-D shape is known)."""
+        """A MIDI model's example width against the data's pitch range, and a hierarchical
+        decoder's bars against its steps: fields that a hand-edited config.json can set
+        apart (once the data set the shape: 2-D for music)."""
         data, model = self.data, self.model
         where = "" if source is None else source + ": "
         if data.dataset == "mnist" or len(model.input_shape) != 2:
             return
-        # MIDI folders: a note state of the pitch range; the benchmarks: their 88 keys,
-        # whatever data.low and data.high say
-        width = 2 * (data.high - data.low) if data.dataset == "midi" else model.input_shape[1]
-        if tuple(model.input_shape) != (data.window, width):
-            raise ConfigError("{}model.input_shape {} does not fit data.window {} and the pitch "
-                              "range data.low {} to data.high {}: ({}, {}) expected".format(
-                                  where, list(model.input_shape), data.window, data.low,
-                                  data.high, data.window, width))
-        if model.decoder == "hier" and data.window % model.bar:
-            raise ConfigError("{}data.window {} is no whole number of model.bar {} steps".format(
-                where, data.window, model.bar))
+        steps, width = model.input_shape
+        # a note state of the pitch range; the benchmarks' 88 keys are theirs, whatever
+        # data.low and data.high say
+        if data.dataset == "midi" and width != 2 * (data.high - data.low):
+            raise ConfigError("{}model.input_shape {} does not fit the pitch range data.low {} "
+                              "to data.high {}: {} values a step (play | onset) expected".format(
+                                  where, list(model.input_shape), data.low, data.high,
+                                  2 * (data.high - data.low)))
+        if model.decoder == "hier" and steps % model.bar:
+            raise ConfigError("{}model.input_shape {}: {} steps are no whole number of model.bar "
+                              "{} steps".format(where, list(model.input_shape), steps, model.bar))
 
     @classmethod
     def from_dict(cls, raw, source="config"):

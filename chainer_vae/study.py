@@ -337,13 +337,13 @@ def run_study(out, plan=None, device="@numpy", progress=False):
             summary["bach_hier"] = run_midi(out, "bach_hier",
                                             plan.bach_hier(root / "bach_lute", device), plan,
                                             progress, minutes=plan.bach_hier_minutes)
-        if plan.finetune_from in pretrained.names():
+        if plan.bach_hier_epochs and plan.finetune_from in pretrained.names():
             summary["bach_pretrained"] = run_pretrained(
                 out, "bach_pretrained", plan.finetune_from, root / "bach_lute", plan, progress)
             summary["bach_finetuned"] = run_midi(
                 out, "bach_finetuned", plan.bach_finetuned(root / "bach_lute", device), plan,
                 progress, minutes=plan.bach_hier_minutes)
-        elif plan.finetune_from:
+        elif plan.bach_hier_epochs and plan.finetune_from:
             _say("== no {}{} in this package: the Bach pieces are not heard from a "
                  "pretrained model".format(pretrained.PREFIX, plan.finetune_from))
     else:

@@ -242,9 +242,9 @@ def test_samples_that_are_not_finite_are_never_written(run, tmp_path, capsys, mo
 
 
 @pytest.mark.parametrize("edit,words", [
-    ({"data": {"low": 100, "high": 128}}, ["model.input_shape [8, 4]", "(8, 56) expected"]),
-    ({"data": {"window": 12}}, ["data.window 12", "(12, 4) expected"]),
-    ({"model": {"input_shape": [8, 4], "bar": 3}}, ["data.window 8 is no whole number of "
+    ({"data": {"low": 100, "high": 128}}, ["model.input_shape [8, 4]", "data.low 100 to "
+                                           "data.high 128: 56 values a step"]),
+    ({"model": {"input_shape": [8, 4], "bar": 3}}, ["8 steps are no whole number of "
                                                      "model.bar 3"])])
 def test_fields_of_config_json_are_checked_against_each_other(tmp_path, capsys, edit, words):
     config = RunConfig()

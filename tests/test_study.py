@@ -81,16 +81,22 @@ def test_run_study_trains_the_plan_s_bach_config_and_no_genre_stage_for_the_pape
     monkeypatch.setattr(study, "data_root", lambda: tmp_path / "data")
     monkeypatch.setattr(study, "run_mnist", lambda *args: {})
     monkeypatch.setattr(study, "run_midi", run_midi)
+    monkeypatch.setattr(study, "run_pretrained", lambda out, name, *args: trained.append(
+        (name, None, None)) or {})
+    monkeypatch.setattr(study, "pretrained_samples", lambda out: {})
     monkeypatch.setattr(study, "write_report", lambda out: out / "index.html")
     plan, bach = StudyPlan.paper(), tmp_path / "data" / "bach_lute"
     study.run_study(tmp_path / "out", plan, device="@numpy")
     assert trained == [("bach_mlp", plan.bach(bach, "@numpy"), None),
-                       ("bach_hier", plan.bach_hier(bach, "@numpy"), None)]
+                       ("bach_hier", plan.bach_hier(bach, "@numpy"), None),
+                       ("bach_pretrained", None, None),
+                       ("bach_finetuned", plan.bach_finetuned(bach, "@numpy"), None)]
     trained.clear()
     study.run_study(tmp_path / "out", StudyPlan.quick(), device="@numpy")
+    minutes = StudyPlan.quick().bach_hier_minutes
     assert [(name, minutes) for name, _, minutes in trained] == [
-        ("bach_mlp", None), ("bach_hier", StudyPlan.quick().bach_hier_minutes),
-        ("genre_conv", None)]
+        ("bach_mlp", None), ("bach_hier", minutes), ("bach_pretrained", None),
+        ("bach_finetuned", minutes), ("genre_conv", None)]
     trained.clear()
     study.run_study(tmp_path / "out", dataclasses.replace(StudyPlan.smoke(), bach_hier_epochs=0),
                     device="@numpy")
@@ -126,8 +132,12 @@ def test_the_study_s_bach_stages_write_the_music_metrics_and_the_page_shows_them
     summary = study.run_study(tmp_path, plan, device="@numpy")
     out = capsys.readouterr().out
     music = json.loads((tmp_path / SUMMARY_FILE).read_text())[MUSIC_METRICS]
-    assert music == summary[MUSIC_METRICS] and list(music) == ["bach_mlp", "bach_hier"]
-    for name, window, drawn in (("bach_mlp", 100, False), ("bach_hier", 64, True)):
+    stages = ["bach_mlp", "bach_hier", "bach_pretrained", "bach_finetuned"]
+    assert music == summary[MUSIC_METRICS] and list(music) == stages
+    for name in stages:  # the reconstructions of the held-out windows, scored
+        assert 0 <= music[name]["note_f1"] <= 1
+    for name, window, drawn in (("bach_mlp", 100, False), ("bach_hier", 64, True),
+                                ("bach_pretrained", 64, True), ("bach_finetuned", 64, True)):
         found = music[name]
         assert (found["window_steps"], found["drawn"], found["samples"]) == (
             window, drawn, plan.music_samples)
@@ -139,6 +149,9 @@ def test_the_study_s_bach_stages_write_the_music_metrics_and_the_page_shows_them
         assert len(walk) == 5 and all(str(p) in summary[name]["midi"] for p in walk)
         assert (tmp_path / "figures" / name / "piano_roll_samples.png").is_file()
     page = (tmp_path / REPORT_FILE).read_text()
+    heard = sorted((tmp_path / "pretrained" / "bach-chorales").glob("sample_*.mid"))
+    assert len(heard) == 8 and all(path.with_suffix(".wav").is_file() for path in heard)
+    assert page.index("<h2>pretrained/bach-chorales</h2>") < page.index("<h2>generated/")
     table = page[page.index("Music: prior samples"):]
     assert "bach_hier</td><td>64</td><td>drawn" in table
     assert "bach_mlp</td><td>100</td><td>above 0.2" in table
