@@ -39,10 +39,12 @@ def main(argv=None):
     parser.add_argument("--data-dir", help="measure on the pieces of this MIDI folder (on the "
                                            "run's grid, split by piece as a run on it is) "
                                            "instead of the run's own")
+    parser.add_argument("--hop", type=int, help="with --data-dir: steps between its windows "
+                                                "(default: the run's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = music_quality(args.run_dir, args.samples, args.pairs, args.limit,
-                           data_dir=args.data_dir)
+                           data_dir=args.data_dir, hop=args.hop)
     if args.json:
         print(json.dumps(result))
     else:

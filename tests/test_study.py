@@ -156,6 +156,7 @@ def test_the_study_s_bach_stages_write_the_music_metrics_and_the_page_shows_them
     assert "bach_hier</td><td>64</td><td>drawn" in table
     assert "bach_mlp</td><td>100</td><td>above 0.2" in table
     assert "{:.4g}".format(music["bach_hier"]["real_mean_overlap"]) in table
+    assert "<td>{:.4g}</td>".format(music["bach_finetuned"]["note_f1"]) in table
 
 
 def test_the_study_command_offers_the_paper_preset():

@@ -98,22 +98,24 @@ def note_f1(decoded, real):
     return 2 * hits / (found + wanted) if found + wanted else 1.0
 
 
-def on_other_pieces(run_dir, data_dir, limit=None, progress=False):
+def on_other_pieces(run_dir, data_dir, limit=None, progress=False, hop=None):
     """The run ``run_dir`` (a folder or ``pretrained:NAME``) loaded with the pieces of the
     MIDI folder ``data_dir`` in place of its own data: on its grid and windows, split by
     piece as a run on that folder is (no transposed copies, no validation pieces), to
     measure it on music it was not trained on. ``limit``: the first N windows of each
-    split only."""
+    split only; ``hop``: steps between windows (default: the run's)."""
     config = RunConfig.load(run_folder(run_dir))
     if config.data.dataset != "midi":
         raise ConfigError("{}: a model of {}, not of MIDI folders; it reads no other pieces"
                           .format(run_dir, config.data.dataset))
     data = dataclasses.replace(config.data, data_dir=str(data_dir), also=[], transpose=[],
-                               valid_fraction=0.0, limit=limit)
+                               valid_fraction=0.0, limit=limit,
+                               hop=config.data.hop if hop is None else hop)
     return load_run(run_dir, data=load_data(data, config.model.encoder, progress=progress))
 
 
-def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0, data_dir=None) -> dict:
+def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0, data_dir=None,
+                  hop=None) -> dict:
     """MusicVAE's and MGEval's measures of a music run (a folder or ``pretrained:NAME``) on
     its held-out (test) windows, as a JSON-ready dict.
 
@@ -126,9 +128,11 @@ def music_quality(run_dir, samples=64, pairs=8, limit=None, seed=0, data_dir=Non
     as many training windows drawn at random; ``interpolation_overlap`` and
     ``interpolation_end_f1``: slerp walks of 7 points between ``pairs`` pairs of held-out
     windows. ``limit``: the first N held-out windows only. ``data_dir``: measured on the
-    pieces of that MIDI folder instead of the run's own (``on_other_pieces``).
+    pieces of that MIDI folder instead of the run's own (``on_other_pieces``, windows
+    ``hop`` steps apart).
     """
-    run = load_run(run_dir) if data_dir is None else on_other_pieces(run_dir, data_dir)
+    run = (load_run(run_dir) if data_dir is None
+           else on_other_pieces(run_dir, data_dir, hop=hop))
     model, options = run.model, music_options(run.config.data)
     if options is None:
         raise ConfigError("{}: not a music run ({})".format(run_dir, run.config.data.dataset))

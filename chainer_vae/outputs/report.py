@@ -184,14 +184,17 @@ def _study_section(folder):
         rows = [[name, found.get("window_steps", ""),
                  "drawn" if found.get("drawn") else "above {}".format(found.get("threshold")),
                  found.get("mean_overlap", ""), found.get("real_mean_overlap", ""),
+                 found.get("note_f1", ""),
                  "{} / {}".format(found.get("samples", ""), found.get("held_out", ""))]
                 for name, found in music.items() if isinstance(found, dict)]
         parts += ["<h2>Music: prior samples against held-out windows</h2>",
                   "<p>MGEval's mean overlapping area with the run's held-out windows (1: as "
                   "close to them as real music) of its prior samples, beside that of as "
-                  "many real training windows (the ceiling).</p>",
+                  "many real training windows (the ceiling), and the note F1 of its "
+                  "reconstructions of the held-out windows.</p>",
                   _table(rows, ["run", "window (steps)", "prior samples", "mean overlap",
-                                "real windows (ceiling)", "windows (samples / held-out)"])]
+                                "real windows (ceiling)", "note F1",
+                                "windows (samples / held-out)"])]
     return "\n".join(parts)
 
 
