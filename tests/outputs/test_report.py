@@ -89,14 +89,17 @@ def test_a_study_s_music_metrics_get_a_table_of_their_own(tmp_path, capsys):
         "bach_mlp": {"test_loss": 900.5, "midi": ["a.mid"]},
         "music_metrics": {"bach_mlp": dict(metrics, window_steps=100, mean_overlap=0.25,
                                            drawn=False, threshold=0.2),
-                          "bach_hier": dict(metrics, drawn=True, threshold=None)}}))
+                          "bach_hier": dict(metrics, drawn=True, threshold=None,
+                                            note_f1=0.1234)}}))
     assert run_cli(capsys, "report", tmp_path)[0] == 0
     page = (tmp_path / REPORT_FILE).read_text()
     runs, music = page.split("Music: prior samples against held-out windows")
     assert "<td>bach_mlp</td>" in runs and "<td>music_metrics</td>" not in runs  # not a run
     assert ("<tr><td>bach_hier</td><td>64</td><td>drawn</td><td>0.6123</td><td>0.87</td>"
-            "<td>64 / 168</td></tr>") in music
-    assert "<tr><td>bach_mlp</td><td>100</td><td>above 0.2</td><td>0.25</td>" in music
+            "<td>0.1234</td><td>64 / 168</td></tr>") in music
+    # a summary written before the note F1 was measured: an empty cell
+    assert ("<tr><td>bach_mlp</td><td>100</td><td>above 0.2</td><td>0.25</td><td>0.87</td>"
+            "<td></td>") in music
 
 
 def render(page, screenshot):
