@@ -25,7 +25,7 @@ from typing import List, Optional
 import chainer
 import numpy
 
-from chainer_vae.config import RunConfig
+from chainer_vae.config import CONFIG_FILE, RunConfig
 from chainer_vae.data import Data, load_data
 from chainer_vae.errors import ConfigError, DamagedFile, RunDirError, print_warning
 from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
@@ -295,14 +295,23 @@ def load_run(run_dir, device=None, data=None, progress=False, with_data=True) ->
     config = RunConfig.load(run_dir)
     device = get_device(device if device is not None else config.train.device)
     if data is None and not with_data and config.model.input_shape:
-        model = build_model(config.model)
+        model = _built(run_dir, lambda: build_model(config.model))
     else:
         if data is None:
             data = load_data(config.data, config.model.encoder, progress=progress)
-        model = build_for(config, data)
+        model = _built(run_dir, lambda: build_for(config, data))
     model = load_weights(model, Path(run_dir) / MODEL_FILE)
     model.to_device(device)
     return LoadedRun(config, model, data, device)
+
+
+def _built(run_dir, build):
+    """``build()``, a model of a saved config: one it cannot build (sizes beyond this
+    machine's memory, labels the data lack) is a ``ConfigError`` naming its config.json."""
+    try:
+        return build()
+    except ConfigError as error:
+        raise ConfigError("{}: {}".format(Path(run_dir) / CONFIG_FILE, error)) from None
 
 
 def initial_weights(run_dirs) -> tuple:

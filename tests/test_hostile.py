@@ -257,3 +257,14 @@ def test_fields_of_config_json_are_checked_against_each_other(tmp_path, capsys, 
     (tmp_path / "run" / "config.json").write_text(__import__("json").dumps(raw))
     code, _, err = run_cli(capsys, "sample", tmp_path / "run", "--out", tmp_path / "o")
     assert_one_line(code, err, str(tmp_path / "run" / "config.json"), *words)
+
+
+def test_a_config_whose_model_does_not_fit_in_memory_is_named(run, tmp_path, capsys):
+    import json
+
+    edited = copy_of(run, tmp_path)
+    raw = json.loads((edited / "config.json").read_text())
+    raw["model"]["hidden"] = [10 ** 9]  # a billion units: no machine holds the weights
+    (edited / "config.json").write_text(json.dumps(raw))
+    code, _, err = run_cli(capsys, "sample", edited, "--out", tmp_path / "o")
+    assert_one_line(code, err, str(edited / "config.json"), "would need", "of memory")
