@@ -371,7 +371,8 @@ def _walk_events(chunk: bytes, strict: bool, state: _TrackState) -> None:
                         open_notes[key] = [(tick, velocity)]
                     else:
                         if started and len(started) >= 16 and type(started) is list:
-                            # _FIFO_AFTER, spelt out: this loop is the hot path.
+                            # 16 open notes of one key: past them a list's pop(0), linear,
+                            # gives way to a deque (a literal: this loop is the hot path)
                             started = open_notes[key] = _Fifo(started)
                         started.append((tick, velocity))
                 elif started:
@@ -410,10 +411,6 @@ def _walk_events(chunk: bytes, strict: bool, state: _TrackState) -> None:
         state.tick = tick
 
 
-_FIFO_AFTER = 16
-"""Open notes of one key beyond which a list's pop(0) (linear) gives way to a deque."""
-
-
 class _Fifo(deque):
     """The open notes of one key when many sound at once: ``pop(0)`` in constant time.
 
@@ -422,7 +419,14 @@ class _Fifo(deque):
     as all the notes still open."""
 
     def pop(self, index: int = -1):
-        return self.popleft() if index == 0 else super().pop()
+        """Remove and return item ``index``, as ``list.pop`` does (0 in constant time)."""
+        if index == 0:
+            return self.popleft()
+        if index == -1:
+            return super().pop()
+        item = self[index]
+        del self[index]
+        return item
 
 
 def _variable_tail(chunk: bytes, pos: int, value: int) -> tuple:

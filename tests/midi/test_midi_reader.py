@@ -213,3 +213,13 @@ def test_errors_pickle_for_worker_processes():
 def test_written_files_read_back(tmp_path):
     path = save(midi_file(note_track([(60, 0, 10)])), tmp_path / "x.mid")
     assert notes_of(read_midi(path)) == [(0, 10, 0, 60, 100)]
+
+
+def test_the_deque_of_open_notes_pops_like_a_list():
+    from midi.reader import _Fifo
+
+    for index in (0, -1, 1, -2, 3):
+        items = list(range(6))
+        fifo = _Fifo(items)
+        assert fifo.pop(index) == items.pop(index) and list(fifo) == items
+    assert _Fifo([1, 2]).pop() == 2

@@ -109,7 +109,8 @@ def test_latent_projection():
                                np.linalg.norm(plane[:, None] - plane[None], axis=2), atol=1e-8)
     assert points[:, 0].var() > points[:, 1].var()
     same, names = plots.latent_projection(plane)
-    np.testing.assert_array_equal(same, plane) and names == ("z1", "z2")
+    np.testing.assert_array_equal(same, plane)
+    assert tuple(names) == ("z1", "z2")
     line, _ = plots.latent_projection(plane[:, :1])
     assert line.shape == (200, 2) and (line[:, 1] == 0).all()
 
