@@ -10,10 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-from midi.cli import tolerant_output
 from midi.corpus import CORPORA
 from midi.errors import MidiFileError
 from midi.render import choose_synth, render_wav
+from midi.walk import tolerant_output
 
 from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
                                 RunConfig, TrainConfig, default_model_config, number_type,

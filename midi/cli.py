@@ -22,7 +22,7 @@ from .errors import DiskFullError, MidiFileError
 from .info import describe_midi
 from .reader import DEFAULT_MAX_BYTES, read_midi
 from .storage import load_roll, save_roll
-from .walk import files_below
+from .walk import files_below, tolerant_output
 from .writer import DEFAULT_MAX_NOTES, MAX_BPM, MIN_BPM, roll_to_midi
 
 PROGRAM = "midi-roll"
@@ -48,14 +48,6 @@ def main(argv=None) -> int:
     except MemoryError:
         _error(f"{args.input}: out of memory; lower --max-steps or --max-bytes")
         return 2
-
-
-def tolerant_output() -> None:
-    """Let stdout and stderr show any file name: bytes that are no text in the terminal's
-    encoding (a name that is no UTF-8) print as replacement characters, never a crash."""
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="replace")
 
 
 def _error(message) -> None:

@@ -292,9 +292,7 @@ def window_starts(note_state: np.ndarray, window: int, hop: Optional[int] = None
     length = max(len(note_state), window)
     hop = hop or (1 if windows_per_piece else window)
     starts = np.arange(0, length - window + 1, hop)
-    sounding = np.zeros(length + 1, np.int64)
-    sounding[1:len(note_state) + 1] = np.cumsum(note_state[:, :width].any(axis=1))
-    sounding[len(note_state) + 1:] = sounding[len(note_state)]
+    sounding = _running_count(note_state[:, :width].any(axis=1), length)
     starts = starts[sounding[starts + window] > sounding[starts]]
     if windows_per_piece is not None and len(starts) > windows_per_piece:
         rng = rng if rng is not None else np.random.default_rng(0)
@@ -324,10 +322,18 @@ def shift_fits(note_state: np.ndarray, starts: np.ndarray, window: int,
         edge = play[:, :-semitones]
     else:
         return np.ones(len(starts), bool)
-    hits = np.zeros(max(len(note_state), window) + 1, np.int64)
-    hits[1:len(note_state) + 1] = np.cumsum(edge.any(axis=1))
-    hits[len(note_state) + 1:] = hits[len(note_state)]
+    hits = _running_count(edge.any(axis=1), max(len(note_state), window))
     return hits[starts + window] == hits[starts]
+
+
+def _running_count(flags: np.ndarray, length: int) -> np.ndarray:
+    """``count[t]``: how many of ``flags[:t]`` are set, for t in 0..length (steps past the
+    end of ``flags``, a piece padded with silence, add none); a window [a, a + w) holds
+    ``count[a + w] - count[a]`` of them."""
+    count = np.zeros(length + 1, np.int64)
+    count[1:len(flags) + 1] = np.cumsum(flags)
+    count[len(flags) + 1:] = count[len(flags)]
+    return count
 
 
 def load_windows(root, steps_per_beat: int = 4, low: int = 24, high: int = 102,

@@ -212,9 +212,6 @@ class Windows:
         batch = self.get_batch(np.arange(len(self)))
         return batch if dtype is None else batch.astype(dtype, copy=False)
 
-    def astype(self, dtype, copy=True):
-        return np.asarray(self, dtype=dtype)
-
     def _window(self, index: int) -> np.ndarray:
         state = self.states[self.pieces[index]]
         start = self.starts[index]

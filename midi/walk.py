@@ -68,3 +68,11 @@ def shown_name(path) -> str:
     """A path (or any text) as text that any terminal, page or picture can show: bytes of
     a file name that are no UTF-8 replaced by U+FFFD."""
     return os.fsencode(os.fspath(path)).decode("utf-8", "replace")
+
+
+def tolerant_output() -> None:
+    """Let stdout and stderr show any file name: bytes that are no text in the terminal's
+    encoding (a name that is no UTF-8) print as replacement characters, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")

@@ -27,9 +27,10 @@ def test_every_recipe_is_shipped_and_within_the_budget():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_a_shipped_model_reproduces_its_recorded_test_loss(name, data_root):
+def test_a_shipped_model_reproduces_its_recorded_test_loss(name, data_root, monkeypatch):
     if not (data_root / "mnist").is_dir():
         pytest.skip("needs the MNIST files under $CHAINER_VAE_DATA")
+    monkeypatch.setenv("CHAINER_VAE_DATA", str(data_root))
     card = pretrained.card(name)
     found = evaluate(pretrained.PREFIX + name, **build.EVALUATION)
     assert -found.elbo == pytest.approx(card.figures["test_loss"], rel=2e-3)
