@@ -52,7 +52,7 @@ DATA_OPTIONS = ("dataset", "data_dir", "also", "binarize", "classes", "train_per
                 "valid_fraction")
 MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "decoder_hidden", "activation",
                  "channels", "likelihood", "sigma", "learned_variance", "autoregressive",
-                 "step_made", "dropout", "conditional", "bar")
+                 "step_made", "dropout", "conditional", "bar", "bar_handover")
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
                  "snapshot_every", "keep_snapshots", "average", "select", "free_bits",
                  "weight_decay")
@@ -64,7 +64,7 @@ ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("
             "transpose": ("midi",) + SEQUENCE_DATASETS, "valid_fraction": ("mnist", "midi"),
             "also": ("midi",)}
 # what --init-from may change about the source run's model: it decides no weight
-INIT_MODEL_OPTIONS = ("dropout",)
+INIT_MODEL_OPTIONS = ("dropout", "bar_handover")
 # the objective a run started with --init-from keeps unless told otherwise: a model trained
 # with free bits loses its latent when fine-tuned without them
 INIT_OBJECTIVE = ("free_bits", "beta")
@@ -185,6 +185,10 @@ def _add_train(subparsers):
     _schema_option(model, "--bar", ModelConfig, metavar="STEPS",
                    help="hier decoder: steps of a bar (default: 4 beats of --steps-per-beat; "
                         "--window must be a whole number of bars, default 4 bars)")
+    model.add_argument("--bar-handover", action=argparse.BooleanOptionalAction, default=None,
+                       help="hier decoder, autoregressive: each bar reads the previous bar's "
+                            "last step first, as MusicVAE (default: on; an --init-from run "
+                            "keeps its own)")
     _schema_option(model, "--dropout", ModelConfig, metavar="RATE",
                    help="lstm decoder: drop this fraction of its hidden units in training "
                         "(default 0)")

@@ -23,16 +23,17 @@ from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
-CONFIG_VERSION = 7
+CONFIG_VERSION = 8
 # Keys a config.json of an older version may lack (their default is what those runs did).
 ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
             3: {"model": {"conditional", "label_names"}},
             4: {"model": {"bar"}, "train": {"free_bits"}},
             5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}},
             6: {"data": {"also"}},
-            7: {"model": {"label_input"}}}
+            7: {"model": {"label_input"}},
+            8: {"model": {"bar_handover"}}}
 # What a config.json older than a key's version did, where that is not the key's default.
-LEGACY = {7: {"model": {"label_input": False}}}
+LEGACY = {7: {"model": {"label_input": False}}, 8: {"model": {"bar_handover": False}}}
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,9 @@ class ModelConfig:
     # config versions before 7 read it at the encoder's head only
     label_input: bool = True
     bar: int = _field(16, AT_LEAST_ONE)  # steps of a bar, for the hierarchical decoder
+    # an autoregressive hierarchical decoder's bar reads the previous bar's last step first
+    # (MusicVAE); runs of config versions before 8 read zeros there
+    bar_handover: bool = True
 
 
 @dataclass

@@ -64,6 +64,8 @@ ADDED_KEYS = [
     (4, {"model": {"bar": 16}, "train": {"free_bits": 0.0}}),
     (5, {"model": {"decoder_hidden": []}, "train": {"weight_decay": 0.0}}),
     (6, {"data": {"also": []}}),
+    (7, {"model": {"label_input": False}}),
+    (8, {"model": {"bar_handover": False}}),
 ]
 
 

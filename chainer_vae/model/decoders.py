@@ -16,7 +16,7 @@ import numpy
 from chainer_vae.model import ops
 from chainer_vae.model.layers import (CONV_KERNEL, CONV_PAD, CONV_STRIDE, MLP, activation,
                                       conv_grid, image_shape, sequence_shape, with_labels)
-from chainer_vae.model.likelihoods import mean_of
+from chainer_vae.model.likelihoods import at_temperature, mean_of
 from chainer_vae.model.made import StepMADE
 
 
@@ -41,12 +41,14 @@ class _Decoder(chainer.Chain):
         """Raw outputs (B, n_params, *output_shape) for codes (B, latent + labels)."""
         raise NotImplementedError
 
-    def generate(self, z, sample=False, y=None):
+    def generate(self, z, sample=False, y=None, temperature=1.0):
         """The mean of p(x|z, y) for each z, shape (B, *output_shape): probabilities for a
         Bernoulli likelihood, locations for a Gaussian one, the continuous Bernoulli's
-        mean for that one; with ``sample``, binary data drawn from a Bernoulli one."""
+        mean for that one; with ``sample``, binary data drawn from a Bernoulli one. A
+        ``temperature`` other than 1 divides the Bernoulli logits (``at_temperature``)."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
-            means = mean_of(self(z, y=y))
+            raw = self.raw(self.code(z, y))
+            means = mean_of(self.likelihood(at_temperature(self.likelihood, raw, temperature)))
         return fed_back(self.likelihood, means, sample) if sample else means
 
 
@@ -90,15 +92,16 @@ class MLPDecoder(_Decoder):
             out = out + self.made(ops.reshape(x, (x.shape[0], self._features)), h)
         return ops.reshape(out, (code.shape[0], self.likelihood.n_params) + self.output_shape)
 
-    def generate(self, z, sample=False, y=None):
+    def generate(self, z, sample=False, y=None, temperature=1.0):
         """The means of the conditionals of values drawn one at a time, or with ``sample``
         the values drawn (see ``_Decoder.generate`` when the values are independent)."""
         if not self.step_made:
-            return super().generate(z, sample, y)
+            return super().generate(z, sample, y, temperature)
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             h = self.trunk(chainer.as_variable(self.code(z, y)))
             base = ops.linear(h, self.out.W, self.out.b).array
-            means, values = self.made.generate(h, base, made_choice(self.likelihood, sample))
+            means, values = self.made.generate(h, base, made_choice(self.likelihood, sample,
+                                                                    temperature))
         return (values if sample else means).reshape((len(base),) + self.output_shape)
 
 
@@ -197,27 +200,33 @@ class LSTMDecoder(_Decoder):
         return ops.reshape(F.transpose(out, (0, 2, 1, 3)),
                          (batch, self.likelihood.n_params) + self.output_shape)
 
-    def raw(self, z, x=None):
+    def raw(self, z, x=None, first=None):
+        """Raw outputs for codes z; an autoregressive decoder's first step reads ``first``
+        (B, F) as its previous step (zeros when None), the others x's previous step."""
         if self._reads_x:
             if x is None:
                 raise ValueError("an autoregressive decoder needs x for teacher forcing")
             x = ops.reshape(x, (x.shape[0], self._steps, self._features))
         previous = None
         if self.autoregressive:
-            previous = F.pad(x[:, :-1], ((0, 0), (1, 0), (0, 0)), "constant")
+            if first is None:
+                previous = F.pad(x[:, :-1], ((0, 0), (1, 0), (0, 0)), "constant")
+            else:
+                previous = F.concat((F.expand_dims(first, 1), x[:, :-1]), axis=1)
         _, hs, out = self._step_outputs(self._initial_state(z), z, previous)
         if self.step_made:
             out = self._with_made(out, hs, x)
         return self._to_raw(out)
 
-    def generate(self, z, sample=False, y=None):
+    def generate(self, z, sample=False, y=None, temperature=1.0, first=None):
         """The mean of p(x|z, y) for independent values; otherwise one step
         (autoregressive) and one value within a step (``step_made``) at a time, each output
         fed back (a Bernoulli draw with ``sample``, else the mean rounded for Bernoulli
         data, the mean for other data); returns the means of the conditionals along the
-        way, or with ``sample`` the values drawn."""
+        way, or with ``sample`` the values drawn. An autoregressive decoder's first step
+        reads ``first`` (B, F) as its previous step (zeros when None)."""
         if not self._reads_x:
-            return super().generate(z, sample, y)
+            return super().generate(z, sample, y, temperature)
         xp = self.xp
         z = chainer.as_variable(self.code(z, y))
         batch = z.shape[0]
@@ -225,35 +234,37 @@ class LSTMDecoder(_Decoder):
             state = self._initial_state(z)
             if not self.autoregressive:  # every step's state is known up front
                 _, hs, out = self._step_outputs(state, z)
-                means, values = self._generate_steps(out, hs, sample)
+                means, values = self._generate_steps(out, hs, sample, temperature)
                 return (values if sample else means).reshape((batch,) + self.output_shape)
             # One step at a time, on arrays: the LSTM's weights are stacked once
             # (``stepper``), and each step is a few array operations.
             step = self.lstm.stepper(context=z.array)
-            draw = self.made.stepper(made_choice(self.likelihood, sample)) \
+            draw = self.made.stepper(made_choice(self.likelihood, sample, temperature)) \
                 if self.step_made else None
             h, c = (s.array for s in state)
-            previous = xp.zeros((batch, self._features), dtype=z.dtype)
+            previous = (xp.zeros((batch, self._features), dtype=z.dtype) if first is None
+                        else xp.asarray(first, dtype=z.dtype))
             means = []
             for _ in range(self._steps):
                 h, c = step(h, c, previous)
                 hs = chainer.Variable(h[-1][:, None])
                 mean, previous = self._generate_steps(self.out(hs, n_batch_axes=2), hs, sample,
-                                                      draw)
+                                                      temperature, draw)
                 means.append(previous if sample else mean)
                 previous = previous[:, 0]
             return xp.concatenate(means, axis=1).reshape((batch,) + self.output_shape)
 
-    def _generate_steps(self, out, hs, sample, draw=None):
+    def _generate_steps(self, out, hs, sample, temperature, draw=None):
         """The means (B, T, F) and fed-back values (B, T, F) of T steps whose LSTM outputs
-        ``out`` and states ``hs`` are known; with the MADE, one value at a time (``draw``:
-        its ``stepper``, when the caller keeps one)."""
+        ``out`` and states ``hs`` are known, at ``temperature``; with the MADE, one value
+        at a time (``draw``: its ``stepper``, when the caller keeps one)."""
         batch, steps = out.shape[:2]
         if not self.step_made:
+            out = at_temperature(self.likelihood, out, temperature)
             mean = self._mean(out, (batch, steps, self.likelihood.n_params, self._features))
             return mean, fed_back(self.likelihood, mean, sample)
         if draw is None:
-            draw = self.made.stepper(made_choice(self.likelihood, sample))
+            draw = self.made.stepper(made_choice(self.likelihood, sample, temperature))
         means, values = draw(ops.reshape(hs, (batch * steps, -1)),
                              out.array.reshape(batch * steps, -1))
         shape = (batch, steps, self._features)
@@ -279,11 +290,12 @@ def fed_back(likelihood, mean, sample):
     return (mean >= 0.5).astype(mean.dtype)
 
 
-def made_choice(likelihood, sample):
+def made_choice(likelihood, sample, temperature=1.0):
     """``choose`` for ``StepMADE.generate``: raw outputs (N, n_params) of one value ->
-    the mean of its conditional and the value fed back, arrays (N,)."""
+    the mean of its conditional at ``temperature`` and the value fed back, arrays (N,)."""
+
     def choose(raw):
-        mean = likelihood.mean(raw[:, :, None])[:, 0]
+        mean = likelihood.mean(at_temperature(likelihood, raw[:, :, None], temperature))[:, 0]
         return mean, fed_back(likelihood, mean, sample)
     return choose
 

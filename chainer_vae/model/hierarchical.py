@@ -3,8 +3,14 @@
 A flat LSTM decoder that reads the previous step can model a piece well while ignoring z:
 everything it needs is in the steps it has already written. Here a conductor LSTM turns z
 into one embedding per bar, and a bottom decoder writes each bar from its embedding alone:
-its state and the step it reads back start afresh at every bar, so what a bar needs to
-know about the rest of the piece has to pass through the conductor, hence through z.
+its state starts afresh at every bar, so what a bar needs to know about the rest of the
+piece has to pass through the conductor, hence through z.
+
+With ``handover`` (MusicVAE's choice, and the default of new runs), an autoregressive bottom
+decoder's first step of a bar reads the previous bar's last step: the data's in training, the
+step drawn (or rounded, greedy) when generating, so bars are then written one after another.
+Without it (runs of config versions before 8) every bar reads zeros there, and cannot know
+which notes are already sounding: prior samples then stack chords on each bar's first step.
 
 Shapes: z (B, latent); a piece x (B, T, F) of T = U bars of ``bar`` steps each; the
 conductor's embeddings (B, U, H); the bottom decoder is an ``LSTMDecoder`` over the B * U
@@ -20,7 +26,7 @@ import chainer.links as L
 
 from chainer_vae.errors import ConfigError
 from chainer_vae.model import ops
-from chainer_vae.model.decoders import LSTMDecoder, _Decoder
+from chainer_vae.model.decoders import LSTMDecoder, _Decoder, fed_back
 from chainer_vae.model.layers import sequence_shape
 
 
@@ -30,13 +36,15 @@ class HierarchicalDecoder(_Decoder):
     docstring). ``bar`` is the number of steps of a bar."""
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), bar=16,
-                 autoregressive=False, step_made=0, dropout=0.0, labels=0, **unused):
+                 autoregressive=False, step_made=0, dropout=0.0, labels=0, handover=False,
+                 **unused):
         super().__init__(output_shape, likelihood, labels)
         steps, self._features = sequence_shape(output_shape)
         if bar < 1 or steps % bar:
             raise ConfigError("the hierarchical decoder needs windows of whole bars: {} steps "
                               "are not a whole number of bars of {}".format(steps, bar))
         self._bar, self._bars = bar, steps // bar
+        self.handover = handover and autoregressive
         conductor, code = hidden[0] if hidden else 256, latent + labels
         with self.init_scope():
             self.initial_h = L.Linear(code, conductor)
@@ -59,20 +67,42 @@ class HierarchicalDecoder(_Decoder):
 
     def raw(self, z, x=None):
         batch = z.shape[0]
-        bars = None
+        bars = first = None
         if x is not None:
             bars = ops.reshape(x, (batch * self._bars, self._bar, self._features))
-        raw = self.bottom.raw(self.embeddings(z), bars)  # (B * U, n_params, bar, F)
+            if self.handover:
+                first = self._handed_over(chainer.as_array(x), batch)
+        raw = self.bottom.raw(self.embeddings(z), bars, first)  # (B * U, n_params, bar, F)
         n_params = raw.shape[1]
         raw = ops.reshape(raw, (batch, self._bars, n_params, self._bar, self._features))
         return ops.reshape(F.transpose(raw, (0, 2, 1, 3, 4)),
                            (batch, n_params) + self.output_shape)
 
-    def generate(self, z, sample=False, y=None):
+    def _handed_over(self, x, batch):
+        """The step each bar reads before its first, (B * U, F): zeros for a piece's first
+        bar, the previous bar's last step of x (B, T, F) for the others."""
+        last = x.reshape(batch, self._bars, self._bar, self._features)[:, :, -1]
+        first = self.xp.zeros_like(last)
+        first[:, 1:] = last[:, :-1]
+        return first.reshape(batch * self._bars, self._features)
+
+    def generate(self, z, sample=False, y=None, temperature=1.0):
         """The means of p(x|z, y) (with ``sample``, values drawn), bar by bar from the
-        conductor's embeddings: (B, T, F).
-        The bars of a piece are written side by side, since none reads another."""
+        conductor's embeddings, the logits divided by ``temperature``: (B, T, F).
+        Without hand-over the bars of a piece are written side by side, since none reads
+        another; with it, one bar after another."""
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             embedded = self.embeddings(self.code(z, y)).array
-        means = self.bottom.generate(embedded, sample)
-        return means.reshape((len(means) // self._bars,) + self.output_shape)
+        batch = len(embedded) // self._bars
+        if not self.handover:
+            means = self.bottom.generate(embedded, sample, temperature=temperature)
+            return means.reshape((batch,) + self.output_shape)
+        embedded = embedded.reshape(batch, self._bars, -1)
+        bars, first = [], None
+        for u in range(self._bars):
+            bar = self.bottom.generate(embedded[:, u], sample, temperature=temperature,
+                                       first=first)
+            # what the next bar reads: the step drawn, or the greedy step (see ``fed_back``)
+            first = bar[:, -1] if sample else fed_back(self.likelihood, bar[:, -1], False)
+            bars.append(bar)
+        return self.xp.concatenate(bars, axis=1).reshape((batch,) + self.output_shape)

@@ -194,6 +194,22 @@ def make_likelihood(name, sigma=1.0, learned_variance=False):
     return cls()
 
 
+def at_temperature(likelihood, raw, temperature):
+    """Raw outputs whose logits are divided by ``temperature`` (> 0), MusicVAE's sampling
+    temperature: below 1 the Bernoulli probabilities move towards 0 and 1 (fewer, surer
+    notes), above 1 towards 1/2. Only a Bernoulli likelihood has logits to scale; any other
+    takes the temperature 1 alone (a ``ConfigError`` otherwise)."""
+    if temperature == 1:
+        return raw
+    if not temperature > 0:
+        raise ConfigError("the temperature must be above 0, got {!r}".format(temperature))
+    if not isinstance(likelihood, BernoulliLikelihood):
+        name = next(key for key, cls in LIKELIHOODS.items() if isinstance(likelihood, cls))
+        raise ConfigError("a temperature scales Bernoulli logits; this model's likelihood is "
+                          "{}".format(name))
+    return raw * (1.0 / temperature)
+
+
 def mean_of(distribution):
     """The mean of p(x|z) as an array: probabilities for Bernoulli, locations for Gaussian,
     ``continuous_bernoulli_mean`` for the continuous Bernoulli."""

@@ -135,6 +135,7 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
                    dropout=config.dropout, labels=label_count(config), bar=config.bar,
+                   handover=config.bar_handover,
                    decoder_hidden=tuple(config.decoder_hidden), label_input=config.label_input)
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
@@ -146,13 +147,13 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
 def same_weights(first: ModelConfig, second: ModelConfig) -> bool:
     """Whether models built from the two configs have the same parameters (names and
     shapes): the configs may differ in what decides no weight, the length of LSTM
-    sequences and the dropout rate, and in whether the mirror of the encoder is the
+    sequences, the dropout rate and the bar hand-over, and in whether the mirror of the encoder is the
     mlp decoder's default or spelled out."""
     def weights_of(config):
         shape = tuple(config.input_shape)
         if config.encoder in SEQUENCE_ENCODERS and config.decoder in SEQUENCE_DECODERS:
             shape = shape[1:]
-        return dataclasses.replace(config, input_shape=shape, dropout=0.0,
+        return dataclasses.replace(config, input_shape=shape, dropout=0.0, bar_handover=False,
                                    label_input=config.label_input and config.conditional,
                                    decoder_hidden=decoders.mlp_hidden(config.hidden,
                                                                       config.decoder_hidden))

@@ -60,10 +60,10 @@ class VAE(chainer.Chain):
         with chainer.no_backprop_mode(), chainer.using_config("train", False):
             return self.encoder(x, y).distribution.loc.array
 
-    def decode(self, z, sample=False, y=None):
+    def decode(self, z, sample=False, y=None, temperature=1.0):
         """The mean of p(x|z, y) as an array (B, *data_shape), or with ``sample`` data drawn
-        from it; see ``Decoder.generate``."""
-        return self.decoder.generate(z, sample=sample, y=y)
+        from it, the decoder's logits divided by ``temperature``; see ``Decoder.generate``."""
+        return self.decoder.generate(z, sample=sample, y=y, temperature=temperature)
 
     def sample_prior(self, n):
         """n draws of z from the prior, shape (n, latent)."""

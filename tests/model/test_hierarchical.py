@@ -16,10 +16,11 @@ from tiny_models import frequencies, randomised
 BAR, BARS, KEYS = 3, 2, 2
 
 
-def decoder(autoregressive=True, step_made=4, bars=BARS, seed=0):
+def decoder(autoregressive=True, step_made=4, bars=BARS, seed=0, handover=False, keys=KEYS):
     np.random.seed(seed)
-    made = HierarchicalDecoder((bars * BAR, KEYS), 2, make_likelihood("bernoulli"), hidden=[6],
-                               bar=BAR, autoregressive=autoregressive, step_made=step_made)
+    made = HierarchicalDecoder((bars * BAR, keys), 2, make_likelihood("bernoulli"), hidden=[6],
+                               bar=BAR, autoregressive=autoregressive, step_made=step_made,
+                               handover=handover)
     return randomised(made, seed)
 
 
@@ -36,7 +37,7 @@ def test_shapes_and_gradients_reach_every_parameter():
 
 
 def test_a_bar_reads_nothing_of_the_other_bars_but_their_shared_z():
-    made = decoder()
+    made = decoder(handover=False)
     z = np.random.RandomState(1).randn(3, 2).astype(np.float32)
     x = (np.random.RandomState(2).rand(3, BARS * BAR, KEYS) > 0.5).astype(np.float32)
     changed = x.copy()
@@ -57,9 +58,32 @@ def test_the_probabilities_of_every_piece_sum_to_one():
     assert np.exp(log_p).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("autoregressive,step_made", [(True, 4), (False, 4), (True, 0)])
-def test_generated_means_are_the_conditionals_of_the_rounded_piece(autoregressive, step_made):
-    made = decoder(autoregressive, step_made, seed=5)
+def test_with_handover_a_bar_reads_the_last_step_of_the_bar_before_and_nothing_else():
+    made = decoder(handover=True)
+    z = np.random.RandomState(1).randn(3, 2).astype(np.float32)
+    x = (np.random.RandomState(2).rand(3, BARS * BAR, KEYS) > 0.5).astype(np.float32)
+    inner, last = x.copy(), x.copy()
+    inner[:, :BAR - 1] = 1 - inner[:, :BAR - 1]  # the first bar but its last step
+    last[:, BAR - 1] = 1 - last[:, BAR - 1]
+    with chainer.no_backprop_mode():
+        before, changed_inner, changed_last = (made.raw(z, v).array for v in (x, inner, last))
+    np.testing.assert_array_equal(before[:, :, BAR:], changed_inner[:, :, BAR:])
+    assert not np.allclose(before[:, :, BAR], changed_last[:, :, BAR])  # the next bar's step 0
+
+
+def test_handover_needs_a_decoder_that_reads_its_previous_step():
+    assert decoder(handover=True).handover
+    assert not decoder(autoregressive=False, handover=True).handover
+
+
+HANDOVER_CASES = [(True, 4, False), (False, 4, False), (True, 0, False), (True, 4, True),
+                  (True, 0, True)]
+
+
+@pytest.mark.parametrize("autoregressive,step_made,handover", HANDOVER_CASES)
+def test_generated_means_are_the_conditionals_of_the_rounded_piece(autoregressive, step_made,
+                                                                   handover):
+    made = decoder(autoregressive, step_made, seed=5, handover=handover)
     z = np.random.RandomState(4).randn(5, 2).astype(np.float32)
     means = made.generate(z)
     rounded = (means >= 0.5).astype(np.float32)
@@ -69,16 +93,18 @@ def test_generated_means_are_the_conditionals_of_the_rounded_piece(autoregressiv
     np.testing.assert_allclose(means, teacher_forced, atol=1e-6)
 
 
-@pytest.mark.parametrize("autoregressive,step_made", [(True, 4), (False, 4), (True, 0)])
-def test_drawn_pieces_follow_p_x_given_z(autoregressive, step_made):
-    """Decoding with ``sample`` feeds each bar's draws back: the 64 one-bar pieces appear
-    as often as p(x|z) says (each frequency within 4 standard errors)."""
-    made = decoder(autoregressive, step_made, bars=1, seed=5)
+@pytest.mark.parametrize("autoregressive,step_made,handover", HANDOVER_CASES)
+def test_drawn_pieces_follow_p_x_given_z(autoregressive, step_made, handover):
+    """Decoding with ``sample`` feeds each step's draws back (and, with hand-over, each
+    bar's last step to the next bar): the 64 pieces (one bar of two keys, or two bars of
+    one key) appear as often as p(x|z) says (each frequency within 4 standard errors)."""
+    bars, keys = (2, 1) if handover else (1, KEYS)
+    made = decoder(autoregressive, step_made, bars=bars, seed=5, handover=handover, keys=keys)
     n = 20000
     z = np.tile(np.random.RandomState(3).randn(1, 2).astype(np.float32), (n, 1))
     draws = made.generate(z, sample=np.random.RandomState(0))
-    every_x = np.array(list(itertools.product([0, 1], repeat=BAR * KEYS)),
-                       np.float32).reshape(-1, BAR, KEYS)
+    every_x = np.array(list(itertools.product([0, 1], repeat=bars * BAR * keys)),
+                       np.float32).reshape(-1, bars * BAR, keys)
     with chainer.no_backprop_mode():
         exact = np.exp(made(z[:64], every_x).log_prob(every_x).array.astype(np.float64))
     error = np.sqrt(exact * (1 - exact) / n)
