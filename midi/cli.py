@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("generated", metavar="GENERATED", help="a folder of generated pieces")
     compare.add_argument("--beats-per-bar", type=integer(1, 64), default=4,
                          help="beats in a bar, for notes per bar (default 4)")
+    compare.add_argument("--structure", action="store_true",
+                         help="also compare how bars repeat (repeated_bars, bar_distances: "
+                              "for pieces of several bars, e.g. 16)")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
     _grid_options(compare)
     _policy_options(compare)
@@ -250,12 +253,13 @@ def _pieces(folder: str, options: RollOptions) -> list:
 
 def _compare(args) -> int:
     from .metrics import FEATURES, compare
+    from .structure import STRUCTURE_FEATURES
 
     options = _options(args)
     real, generated = _pieces(args.real, options), _pieces(args.generated, options)
     if len(real) < 2:
         raise MidiFileError(args.real, "a reference set needs at least two pieces")
-    result = compare(real, generated, args.beats_per_bar)
+    result = compare(real, generated, args.beats_per_bar, structure=args.structure)
     if args.json:
         print(json.dumps(dict(result, real=len(real), generated=len(generated))))
         return 0
@@ -264,6 +268,10 @@ def _compare(args) -> int:
     for name in FEATURES:
         print(f"{name:26s} {result[name]['overlap']:8.3f} {result[name]['kl']:8.3f}")
     print(f"{'mean overlap':26s} {result['mean_overlap']:8.3f}")
+    if args.structure:
+        for name in STRUCTURE_FEATURES:
+            print(f"{name:26s} {result[name]['overlap']:8.3f} {result[name]['kl']:8.3f}")
+        print(f"{'structure overlap':26s} {result['structure_overlap']:8.3f}")
     return 0
 
 

@@ -12,13 +12,15 @@ count, pitch-class histogram, pitch-class transition matrix, pitch range, averag
 interval, notes per bar, average inter-onset interval, note-length histogram) and
 three more: polyphony, the share of empty steps and the share of notes in the best
 fitting of the 24 major and natural minor scales. Units: pitches in semitones, time in
-beats (quarter notes), bars of ``beats_per_bar`` beats. ``compare`` compares two sets.
+beats (quarter notes), bars of ``beats_per_bar`` beats. ``compare`` compares two sets, and
+with ``structure`` also on how their bars repeat (``midi.structure``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .roll import PianoRoll
+from .structure import STRUCTURE_FEATURES, structure_features
 
 # Note lengths in beats of MGEval's twelve classes: whole, half, quarter, 8th, 16th,
 # their dotted forms, and half, quarter and 8th triplets.
@@ -124,9 +126,11 @@ def overlap_and_kl(intra, inter):
 
 
 def compare(reference, generated, beats_per_bar: int = 4, max_pieces: int = MAX_PIECES,
-            seed: int = 0) -> dict:
+            seed: int = 0, structure: bool = False) -> dict:
     """MGEval's comparison of two sets of ``PianoRoll``s (the reference needs two pieces
-    or more): {feature: {"overlap", "kl"}} and ``mean_overlap``, the mean OA. A set of
+    or more): {feature: {"overlap", "kl"}} and ``mean_overlap``, the mean OA over
+    ``FEATURES``. With ``structure``, the ``STRUCTURE_FEATURES`` too (compared the same
+    way; pieces of several bars) and ``structure_overlap``, their mean OA. A set of
     more than ``max_pieces`` pieces is represented by ``max_pieces`` of them drawn at
     random (``seed``), so the distances between pieces (their number grows with the
     square of the set's size) stay within memory; MGEval compares sets of a fixed size."""
@@ -138,10 +142,20 @@ def compare(reference, generated, beats_per_bar: int = 4, max_pieces: int = MAX_
                             for pieces in (reference, generated))
     ref = set_features(reference, beats_per_bar)
     gen = set_features(generated, beats_per_bar)
+    names = FEATURES
+    if structure:
+        names += STRUCTURE_FEATURES
+        for found, pieces in ((ref, reference), (gen, generated)):
+            rows = [structure_features(roll, beats_per_bar) for roll in pieces]
+            found.update({name: np.stack([row[name] for row in rows])
+                          for name in STRUCTURE_FEATURES})
     result = {}
-    for name in FEATURES:
+    for name in names:
         overlap, kl = overlap_and_kl(_distances(ref[name], ref[name], True),
                                      _distances(gen[name], ref[name], False))
         result[name] = {"overlap": overlap, "kl": kl}
     result["mean_overlap"] = float(np.mean([result[name]["overlap"] for name in FEATURES]))
+    if structure:
+        result["structure_overlap"] = float(np.mean([result[name]["overlap"]
+                                                     for name in STRUCTURE_FEATURES]))
     return result

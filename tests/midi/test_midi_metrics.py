@@ -140,5 +140,9 @@ def test_midi_roll_compare_prints_the_table_and_json(tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "6 generated pieces against 6 real ones"
     assert table[-1].startswith("mean overlap") and float(table[-1].split()[-1]) > 0.8
+    assert main(["compare", str(tmp_path / "real"), str(tmp_path / "real"), "--structure"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in table[-3:]] == ["repeated_bars", "bar_distances",
+                                                        "structure"]
     assert main(["compare", str(tmp_path / "nowhere"), str(tmp_path / "real")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
