@@ -11,7 +11,7 @@ setup(
     packages=find_packages(include=["chainer_vae", "chainer_vae.*", "midi", "midi.*"]),
     # the shipped models: chainer_vae/pretrained/NAME/{config.json, log, model.npz, card.json}
     package_data={"chainer_vae.pretrained": ["*/config.json", "*/log", "*/model.npz",
-                                             "*/card.json"]},
+                                             "*/card.json", "*/attributes.json"]},
     python_requires=">=3.9",
     install_requires=[
         "chainer==7.8.1",

@@ -10,7 +10,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy
 from midi.corpus import CORPORA
+from midi.attributes import ATTRIBUTES
 from midi.errors import MidiFileError
 from midi.render import choose_synth, render_wav
 from midi.walk import tolerant_output
@@ -23,12 +25,14 @@ from chainer_vae.data.midi import BEATS_PER_BAR, CORPUS_PREFIX, is_corpus
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.distributed import COMMUNICATORS, Distributed
 from chainer_vae.errors import ChainerVAEError, ConfigError
-from chainer_vae.inference import evaluate
+from chainer_vae.inference import attributes, evaluate
 from chainer_vae.inference.probe import CLASSIFIERS, probe
 from chainer_vae.model.layers import ACTIVATIONS
 from chainer_vae.model.likelihoods import LIKELIHOODS
-from chainer_vae.outputs.actions import plot_run, sample_run
+from chainer_vae.outputs.actions import plot_run
+from chainer_vae.outputs.sample import sample_run
 from chainer_vae.outputs.report import write_report
+from chainer_vae.runs import load_run
 from chainer_vae import pretrained
 from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
@@ -42,9 +46,11 @@ HIER_BARS = 4  # bars of a window for --decoder hier unless --window says otherw
 # and prior samples then follow z rather than the label asked for (benchmarks/README.md:
 # 78.7 % agreement at 20, 89.3 % at 8, 98.5 % at 4).
 CONDITIONAL_MNIST_LATENT = 4
-# The largest --temperature and --distance, in prior standard deviations: a z beyond
-# some tens of them lies where no training example encodes, and 1e39 overflows float32.
+# The largest --prior-scale, --distance and --attribute amount, in prior standard
+# deviations (and the largest --temperature): a z beyond some tens of them lies where no
+# training example encodes, and 1e39 overflows float32.
 MAX_SPREAD = 100.0
+AMOUNT = number_type(float, Range(-MAX_SPREAD, MAX_SPREAD))
 # The options of ``train`` that fill each section of config.json, by their dest names
 # (the names of the config fields they set).
 DATA_OPTIONS = ("dataset", "data_dir", "also", "binarize", "classes", "train_per_class",
@@ -96,6 +102,20 @@ def example_type(text):
         raise argparse.ArgumentTypeError("{}: neither a test example's index nor a MIDI "
                                          "file".format(text))
     return Path(text)
+
+
+def attribute_type(text):
+    """An argparse ``type`` for ``--attribute NAME=AMOUNT``: (attribute, amount), the name
+    one of ``midi.attributes.ATTRIBUTES`` (or the one it is part of), the amount a number
+    within +-MAX_SPREAD."""
+    name, equals, amount = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError("{!r}: expected NAME=AMOUNT, e.g. note_density=+1"
+                                         .format(text))
+    try:
+        return attributes.attribute_name(name.strip()), AMOUNT(amount)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -269,8 +289,18 @@ def _add_sample(subparsers):
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n", type=COUNT, default=16,
                    help="number of samples from the prior, or of --vary's variations")
-    p.add_argument("--temperature", type=number_type(float, Range(0, MAX_SPREAD)), default=1.0,
-                   help="z ~ N(0, temperature^2 I) (0 to {:g})".format(MAX_SPREAD))
+    p.add_argument("--temperature", type=number_type(float, Range(0, MAX_SPREAD, low_open=True)),
+                   default=1.0,
+                   help="divide the decoder's logits by T (MusicVAE's sampling temperature; "
+                        "Bernoulli models): below 1 surer, above 1 wilder (default 1, at most "
+                        "{:g})".format(MAX_SPREAD))
+    p.add_argument("--prior-scale", type=number_type(float, Range(0, MAX_SPREAD)), default=1.0,
+                   metavar="S", help="prior samples from z ~ N(0, S^2 I) (default 1)")
+    p.add_argument("--attribute", type=attribute_type, action="append", metavar="NAME=AMOUNT",
+                   help="music: move prior samples, --from-test and --vary along the run's "
+                        "attribute vectors (chainer-vae attributes): {}; 1 is the distance "
+                        "between the bottom and top quartiles' mean codes; repeatable"
+                   .format(", ".join(ATTRIBUTES)))
     p.add_argument("--threshold", type=number_type(float, Range(0, 1)),
                    help="binarize at this probability (MIDI default 0.2, the study's)")
     drawn = p.add_mutually_exclusive_group()
@@ -309,6 +339,20 @@ def _add_sample(subparsers):
     p.add_argument("--seed", type=number_type(int, SEED), default=0)
     p.add_argument("--device", help="Chainer device (default: the run's)")
     p.set_defaults(handler=_sample)
+
+
+def _add_attributes(subparsers):
+    p = subparsers.add_parser(
+        "attributes", help="music: latent directions that add note density, mean pitch, pitch "
+                           "range, polyphony or notes in scale (for sample --attribute)")
+    p.add_argument("run_dir", type=run_type, metavar="RUN",
+                   help="a music run folder, or a shipped model: pretrained:NAME")
+    p.add_argument("--windows", type=COUNT, default=4000,
+                   help="training windows drawn at random to measure them on (default 4000)")
+    p.add_argument("--seed", type=number_type(int, SEED), default=0)
+    p.add_argument("--device", help="Chainer device (default: the run's)")
+    _add_progress(p)
+    p.set_defaults(handler=_attributes)
 
 
 def _add_plot(subparsers):
@@ -511,7 +555,8 @@ def _sample(args):
         if RunConfig.load(args.run_dir).data.dataset == "mnist":
             raise ConfigError("--wav renders music; {} models images".format(args.run_dir))
         synth = choose_synth()
-    paths = sample_run(args.run_dir, args.out, n=args.n, temperature=args.temperature,
+    paths = sample_run(args.run_dir, args.out, n=args.n, scale=args.prior_scale,
+                       temperature=args.temperature, amounts=dict(args.attribute or ()),
                        sample=args.bernoulli, threshold=args.threshold,
                        from_test=args.from_test, interpolate_between=args.interpolate,
                        steps=args.steps, seed=args.seed, device=args.device,
@@ -521,6 +566,19 @@ def _sample(args):
         print(path)
         if args.wav and path.suffix == ".mid":
             print(render_wav(path, synth=synth))
+
+
+def _attributes(args):
+    run = load_run(args.run_dir, device=args.device, progress=_progress(args))
+    found = attributes.compute(run, windows=args.windows, seed=args.seed)
+    path = attributes.save(found, args.run_dir)
+    print("{} windows; the mean attribute of the bottom and top quartiles, the vector's "
+          "length:".format(found.windows))
+    for name in ATTRIBUTES:
+        print("{:14s} {:9.3f} {:9.3f} {:8.3f}".format(name, found.low[name], found.high[name],
+                                                      float(numpy.linalg.norm(
+                                                          found.vectors[name]))))
+    print(path)
 
 
 def _plot(args):
@@ -592,6 +650,7 @@ def build_parser():
     _add_train(subparsers)
     _add_evaluate(subparsers)
     _add_sample(subparsers)
+    _add_attributes(subparsers)
     _add_plot(subparsers)
     _add_probe(subparsers)
     _add_report(subparsers)

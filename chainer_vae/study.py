@@ -39,7 +39,8 @@ from chainer_vae.inference import evaluate, sampling
 from chainer_vae.inference.music import (held_out_f1, music_options, on_other_pieces,
                                          prior_overlap)
 from chainer_vae.outputs import plots
-from chainer_vae.outputs.actions import draws_samples, plot_run, sample_run
+from chainer_vae.outputs.actions import plot_run
+from chainer_vae.outputs.sample import draws_samples, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
 from chainer_vae.outputs.report import (AUDIO, MUSIC_METRICS, PRETRAINED_FOLDER, SUMMARY_FILE,
                                        write_report)

@@ -114,17 +114,19 @@ def encode(model, x, batch_size=500, labels=None):
     return numpy.concatenate(parts).astype(numpy.float32, copy=False)
 
 
-def decode(model, z, batch_size=500, labels=None, sample=None):
+def decode(model, z, batch_size=500, labels=None, sample=None, temperature=1.0):
     """The means of p(x|z, y) (probabilities for a Bernoulli likelihood) of latent points
     z (N, latent) and their labels: (N, *input_shape). With ``sample`` (a seed or a
     ``RandomState``), binary data drawn from p(x|z, y) instead: an autoregressive
     decoder reads back its own draws, so they are samples of the model, which
-    thresholding the means of a greedy (rounded) decoding is not."""
+    thresholding the means of a greedy (rounded) decoding is not. A ``temperature``
+    other than 1 divides the decoder's Bernoulli logits (MusicVAE's sampling control)."""
     z = numpy.asarray(to_numpy(z), dtype=numpy.float32).reshape(-1, model.latent)
     labels = labels_for(model, labels, len(z))
     draws = False if sample is None else random_state(sample)
     parts = [to_numpy(model.decode(_send(model, z[i:i + batch_size]), sample=draws,
-                                   y=_part(model, labels, i, i + batch_size)))
+                                   y=_part(model, labels, i, i + batch_size),
+                                   temperature=temperature))
              for i in range(0, len(z), batch_size)]
     if not parts:
         return numpy.zeros((0,) + tuple(model.decoder.output_shape), numpy.float32)
@@ -145,33 +147,34 @@ def binarize(probabilities, threshold=None, sample=False, seed=None):
 
 # ---------------------------------------------------------------------------- sampling
 
-def prior_latents(model, n, temperature=1.0, seed=None):
-    """n draws z ~ N(0, temperature^2 I): (n, latent) float32."""
-    if n < 0 or temperature < 0:
-        raise ConfigError("the number of samples and the temperature must not be negative")
+def prior_latents(model, n, scale=1.0, seed=None):
+    """n draws z ~ N(0, scale^2 I): (n, latent) float32."""
+    if n < 0 or scale < 0:
+        raise ConfigError("the number of samples and the prior's scale must not be negative")
     rng = random_state(seed)
-    z = rng.standard_normal((n, model.latent)) * temperature
+    z = rng.standard_normal((n, model.latent)) * scale
     return z.astype(numpy.float32)
 
 
-def prior_samples(model, n, temperature=1.0, sample=False, threshold=None, seed=None,
-                  labels=None):
-    """n examples decoded from z ~ N(0, temperature^2 I) (and, for a conditional model,
+def prior_samples(model, n, scale=1.0, sample=False, threshold=None, seed=None,
+                  labels=None, temperature=1.0):
+    """n examples decoded from z ~ N(0, scale^2 I) (and, for a conditional model,
     ``labels``), shape (n, *input_shape).
 
     Returns the decoder's means (probabilities for Bernoulli data), or binary values: the
     means above ``threshold`` (the MIDI study used 0.2) or, with ``sample``, data drawn
-    from p(x|z) (``decode``). One ``RandomState(seed)`` supplies z and then the draws.
+    from p(x|z) (``decode``), the logits divided by ``temperature``. One
+    ``RandomState(seed)`` supplies z and then the draws.
     """
     if sample and not getattr(model.decoder.likelihood, "binary", True):
         raise ConfigError("Bernoulli sampling needs a model with a Bernoulli likelihood; "
                           "use a threshold or the means")
     labels = labels_for(model, labels, n)
     rng = random_state(seed)
-    z = prior_latents(model, n, temperature, rng)
+    z = prior_latents(model, n, scale, rng)
     if sample:
-        return decode(model, z, labels=labels, sample=rng)
-    return binarize(decode(model, z, labels=labels), threshold)
+        return decode(model, z, labels=labels, sample=rng, temperature=temperature)
+    return binarize(decode(model, z, labels=labels, temperature=temperature), threshold)
 
 
 def reconstruct(model, x, batch_size=500, labels=None, decode_labels=None):
@@ -229,7 +232,7 @@ def vary_latents(z, n, distance, seed=None):
 
 
 def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_labels=None,
-                sample=None):
+                sample=None, temperature=1.0):
     """Walk the latent space between the encodings (means of q(z|x, y)) of two examples.
 
     Returns ``(z_path, decoded)``: (steps, latent) and (steps, *input_shape); the first
@@ -237,7 +240,8 @@ def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_label
     conditional model encodes the ends with their ``labels`` (a pair) and decodes the
     path with ``path_labels`` (one label for every step, or labels for each), by default
     label weights moving from one end's label to the other's (``label_path``); with
-    ``sample`` (a seed or ``RandomState``) the path's data are drawn (``decode``).
+    ``sample`` (a seed or ``RandomState``) the path's data are drawn (``decode``, at
+    ``temperature``).
     """
     x = numpy.concatenate([_batch(model, x_a), _batch(model, x_b)])
     if len(x) != 2:
@@ -246,7 +250,8 @@ def interpolate(model, x_a, x_b, steps, method="linear", labels=None, path_label
     path = interpolate_latents(z[0], z[1], steps, method)
     if path_labels is None:
         path_labels = label_path(model, labels, steps)
-    return path, decode(model, path, labels=path_labels, sample=sample)
+    return path, decode(model, path, labels=path_labels, sample=sample,
+                        temperature=temperature)
 
 
 def class_mean_latents(model, x, labels):

@@ -166,20 +166,20 @@ def render_scatter(points, labels=None, label_names=None, axis_names=("z1", "z2"
 
 # ---------------------------------------------------------------------------- the figures
 
-def plot_prior_samples(model, path, n=100, temperature=1.0, seed=0, ncols=10, title=None):
-    """Fig. 2: ``n`` examples decoded (the means of p(x|z)) from z ~ N(0, temperature^2 I)."""
-    samples = sampling.prior_samples(model, n, temperature, seed=seed)
+def plot_prior_samples(model, path, n=100, scale=1.0, seed=0, ncols=10, title=None):
+    """Fig. 2: ``n`` examples decoded (the means of p(x|z)) from z ~ N(0, scale^2 I)."""
+    samples = sampling.prior_samples(model, n, scale, seed=seed)
     if title is None:
-        title = "Decoded prior samples (latent {}, T = {:g})".format(model.latent, temperature)
+        title = "Decoded prior samples (latent {}, z ~ N(0, {:g}² I))".format(model.latent, scale)
     return _image_figure(as_images(samples), path, ncols, title)
 
 
-def plot_class_samples(model, path, label_names, per_class=10, temperature=1.0, seed=0,
+def plot_class_samples(model, path, label_names, per_class=10, scale=1.0, seed=0,
                        title=None):
     """Samples of a conditional model, one row per label (named on the left), one column
-    per z ~ N(0, temperature^2 I): the same ``per_class`` draws of z decoded with every
+    per z ~ N(0, scale^2 I): the same ``per_class`` draws of z decoded with every
     label, so a column shows one style in every class."""
-    z = sampling.prior_latents(model, per_class, temperature, seed)
+    z = sampling.prior_latents(model, per_class, scale, seed)
     labels = numpy.repeat(numpy.arange(model.labels), per_class)
     images = as_images(sampling.decode(model, numpy.tile(z, (model.labels, 1)), labels=labels))
     height = images.shape[1]
@@ -269,7 +269,7 @@ def plot_manifold(model, path, n=20, span=0.95, title=None):
     return save_figure(fig, path)
 
 
-def plot_samples_by_latent_size(models_by_size, path, n=25, temperature=1.0, seed=0,
+def plot_samples_by_latent_size(models_by_size, path, n=25, scale=1.0, seed=0,
                                 title=None):
     """Random samples of several models side by side, e.g. {2: m2, 10: m10, 20: m20}."""
     if not models_by_size:
@@ -279,7 +279,7 @@ def plot_samples_by_latent_size(models_by_size, path, n=25, temperature=1.0, see
     ncols = math.ceil(math.sqrt(n))
     for index, (size, model) in enumerate(items):
         ax = fig.add_subplot(1, len(items), index + 1)
-        samples = sampling.prior_samples(model, n, temperature, seed=seed)
+        samples = sampling.prior_samples(model, n, scale, seed=seed)
         _show_tiles(ax, as_images(samples), ncols, "latent = {}".format(size))
     fig.suptitle(title or "Random samples by latent size", fontsize=10)
     fig.tight_layout()

@@ -31,7 +31,7 @@ from chainer_vae.config import CONFIG_FILE, RunConfig
 from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
 from chainer_vae.inference import evaluate
 from chainer_vae.inference.music import music_quality
-from chainer_vae.outputs.actions import sample_run
+from chainer_vae.outputs.sample import sample_run
 from chainer_vae.outputs.plots import plot_piano_rolls
 from chainer_vae.pretrained import CARD_FILE, PREFIX, ROOT
 from chainer_vae.runs import LOG_FILE, MODEL_FILE, read_log

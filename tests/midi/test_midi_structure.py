@@ -74,3 +74,4 @@ def test_compare_with_structure_tells_repeating_from_random_pieces():
     assert other["repeated_bars"]["overlap"] < 0.1
     assert other["structure_overlap"] < same["structure_overlap"]
     assert "structure_overlap" not in compare(repeating, random, beats_per_bar=4)
+

@@ -10,10 +10,11 @@ from chainer_vae import cli
 from chainer_vae.config import DataConfig, ModelConfig, RunConfig
 from chainer_vae.data.midi import piece_window
 from chainer_vae.errors import ConfigError
-from chainer_vae.inference import sampling
+from chainer_vae.inference import attributes, sampling
 from chainer_vae.model import build_model
 from chainer_vae.runs import load_run, save_model
 
+from midi.attributes import ATTRIBUTES
 from midi_factories import conductor, midi_file, note_track, save
 
 BEAT = 480  # ticks per quarter note of the factories' files
@@ -125,6 +126,62 @@ def test_prior_samples_of_whole_bars(songs_run, tmp_path):
     out = tmp_path / "long"
     assert cli.main(["sample", str(run), "--bars", "3", "--n", "2", "--out", str(out)]) == 0
     assert np.load(out / "samples.npz")["means"].shape == (2, 3 * 16, 2 * 78)
+
+
+def test_attribute_vectors_move_prior_samples_and_a_users_piece(songs_run, tmp_path, capsys):
+    run, songs = songs_run
+    out = tmp_path / "attr"
+    assert "compute them with: chainer-vae attributes" in _error(
+        capsys, ["sample", str(run), "--attribute", "mean_pitch=1", "--out", str(out)])
+    assert cli.main(["attributes", str(run), "--no-progress"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in table[1:6]] == list(ATTRIBUTES)
+    low, high = (float(v) for v in table[2].split()[1:3])  # mean_pitch: the two labels
+    assert low < 55 < 65 < high
+    vector = attributes.load(run).vectors["mean_pitch"]
+    assert cli.main(["sample", str(run), "--n", "3", "--seed", "2", "--attribute",
+                     "mean_pitch=+1.5", "--out", str(out)]) == 0
+    plain = tmp_path / "plain"
+    assert cli.main(["sample", str(run), "--n", "3", "--seed", "2", "--out", str(plain)]) == 0
+    moved, z = (np.load(folder / "samples.npz")["z"] for folder in (out, plain))
+    np.testing.assert_allclose(moved, z + 1.5 * vector, atol=1e-6)
+    piece = tmp_path / "piece"
+    assert cli.main(["sample", str(run), "--vary", str(songs / "low" / "0.mid"), "--n", "1",
+                     "--attribute", "pitch_range=-1", "--attribute", "density=1", "--out",
+                     str(piece)]) == 0
+    assert sorted(p.name for p in piece.glob("*.mid")) == [
+        "moved_000.mid", "original_000.mid", "reconstruction_000.mid", "variation_000.mid"]
+    found = attributes.load(run)
+    z = np.load(piece / "samples.npz")["z"]
+    np.testing.assert_allclose(z[1], z[0] - found.vectors["pitch_range"]
+                               + found.vectors["note_density"], atol=1e-5)
+
+
+def test_bad_attributes_temperatures_and_lengths_exit_2(songs_run, tmp_path, capsys):
+    run, _ = songs_run
+    out = tmp_path / "none"
+    assert "unknown attribute 'loudness'; known: note_density, mean_pitch" in _error(
+        capsys, ["sample", str(run), "--attribute", "loudness=1", "--out", str(out)])
+    assert "expected NAME=AMOUNT" in _error(
+        capsys, ["sample", str(run), "--attribute", "mean_pitch", "--out", str(out)])
+    for bad in ("0", "-1"):
+        assert "--temperature" in _error(
+            capsys, ["sample", str(run), "--temperature", bad, "--out", str(out)])
+    assert not out.exists()
+
+
+def test_bars_for_a_model_that_cannot_run_longer_exit_2(tmp_path, capsys):
+    root = tmp_path / "songs"
+    (root / "a").mkdir(parents=True)
+    for piece in range(2):
+        _piece(root / "a" / "{}.mid".format(piece), [(60 + beat % 5, beat, 1)
+                                                     for beat in range(32)])
+    run = tmp_path / "run"
+    assert cli.main(["train", "--dataset", "midi", "--data-dir", str(root), "--window", "16",
+                     "--hidden", "8", "--latent", "2", "--epochs", "1", "--out", str(run),
+                     "--no-progress"]) == 0
+    assert "only a model with an lstm encoder" in _error(
+        capsys, ["sample", str(run), "--bars", "8", "--out", str(tmp_path / "long")])
 
 
 def _error(capsys, argv):

@@ -234,7 +234,7 @@ def test_a_conditional_run_draws_the_label_asked_for(toy_mnist, tmp_path):
     config.model.conditional = True
     model = training.train(config, run, progress=False)
     assert RunConfig.load(run).model.label_names == [str(d) for d in range(10)]
-    modes = sampling.prior_samples(model, 10, temperature=0.0, labels=np.arange(10))
+    modes = sampling.prior_samples(model, 10, scale=0.0, labels=np.arange(10))
     rows = modes.reshape(10, 28, 28).mean(axis=2)  # (label, row)
     bands = [int(np.argmax([rows[d, r:r + 6].mean() for r in range(23)])) for d in range(10)]
     assert bands == [2 * d for d in range(10)]
