@@ -18,6 +18,7 @@ from midi.metrics import FEATURES, compare
 
 from chainer_vae.config import RunConfig
 from chainer_vae.data import examples_array, load_data
+from chainer_vae.data.midi import BEATS_PER_BAR
 from chainer_vae.errors import ConfigError
 from chainer_vae.inference import sampling
 from chainer_vae.inference.sampling import prior_samples, random_state
@@ -36,6 +37,14 @@ def music_options(data_config):
         return None
     return dict(steps_per_beat=data_config.steps_per_beat, low=data_config.low,
                 note_state=data_config.dataset == "midi")
+
+
+def steps_per_bar(config):
+    """Steps of a bar of a music run (its ``RunConfig``): the hierarchical decoder's
+    ``bar``, else 4 beats."""
+    if config.model.decoder == "hier":
+        return config.model.bar
+    return BEATS_PER_BAR * config.data.steps_per_beat
 
 
 def as_rolls(windows, steps_per_beat=4, low=24, note_state=True):

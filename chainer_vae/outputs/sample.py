@@ -15,11 +15,11 @@ from typing import Optional
 
 import numpy
 
-from chainer_vae.data.midi import BEATS_PER_BAR, piece_window
+from chainer_vae.data.midi import piece_window
 from chainer_vae.errors import ConfigError
 from chainer_vae.files import write_arrays
 from chainer_vae.inference import attributes, sampling
-from chainer_vae.inference.music import music_options
+from chainer_vae.inference.music import music_options, steps_per_bar
 from chainer_vae.model import at_length
 from chainer_vae.outputs.images import write_image_grid
 from chainer_vae.outputs.midi_files import write_midi_samples
@@ -39,13 +39,6 @@ def draws_samples(model_config):
     whose means along a greedy decoding are no samples of it."""
     return bool((model_config.autoregressive or model_config.step_made)
                 and model_config.likelihood == "bernoulli")
-
-
-def steps_per_bar(config):
-    """Steps of a bar of a music run: the hierarchical decoder's ``bar``, else 4 beats."""
-    if config.model.decoder == "hier":
-        return config.model.bar
-    return BEATS_PER_BAR * config.data.steps_per_beat
 
 
 def label_index(run_dir, model_config, label):
