@@ -1,7 +1,7 @@
 """Profile the project's training path (the benchmark's trainer) with cProfile.
 
     python benchmarks/profile_train.py [--model mlp|lstm|hier] [--iterations N] [--top 30]
-                                       [--sort tottime] [--plain-lstm]
+                                       [--sort tottime] [--unfused]
 
 Builds the same Trainer as ``train_throughput.py`` (``build_trainer``; ``--model mlp``: MLP
 VAE 784-400-20, ReLU, Bernoulli, batch 128; ``--model lstm``: the LSTM + MADE music model
@@ -10,9 +10,10 @@ it for a number of iterations inside the first epoch and prints cProfile's top e
 and the number of graph nodes (``FunctionNode.apply`` calls) per step. As in the
 benchmark, the first ``--warmup`` iterations run unprofiled (they import matplotlib for
 PlotReport), so the profile shows the steady state.
-``--plain-lstm`` runs chainer's own ``n_step_lstm`` instead of the fused LSTM
-(``ops.FUSED_LSTM`` off). Set OPENBLAS_NUM_THREADS=1 on a busy machine: waiting BLAS
-threads otherwise swamp everything else.
+``--unfused`` turns every fused path of ``chainer_vae.model.ops`` off (``ops.fused(False)``,
+as ``CHAINER_VAE_FUSED=0`` does): chainer's own functions, ``n_step_lstm`` included.
+Set OPENBLAS_NUM_THREADS=1 on a busy machine: waiting BLAS threads otherwise swamp
+everything else.
 """
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
-
-import chainer  # noqa: E402
 
 from chainer_vae.model import ops  # noqa: E402
 from chainer_vae.training import build_trainer  # noqa: E402
@@ -59,8 +58,9 @@ def main(argv=None):
                         help="unprofiled steps first (default 20 for mlp, 3 for lstm and hier)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
-    parser.add_argument("--plain-lstm", action="store_true",
-                        help="chainer's own n_step_lstm instead of the fused LSTM")
+    parser.add_argument("--unfused", action="store_true",
+                        help="chainer's own functions (n_step_lstm included) instead of the "
+                             "fused paths of chainer_vae.model.ops")
     args = parser.parse_args(argv)
     iterations, warmup = bench.DEFAULT_STEPS[args.model]
     args.iterations = args.iterations or iterations
@@ -68,8 +68,7 @@ def main(argv=None):
     model = bench.Benchmark(args.model)
     examples, _ = model.load()
     data = model.data(examples, args.warmup + args.iterations)
-    plain = (chainer.using_config(ops.FUSED_LSTM, False) if args.plain_lstm
-             else contextlib.nullcontext())
+    plain = ops.fused(False) if args.unfused else contextlib.nullcontext()
     with tempfile.TemporaryDirectory() as out, plain:
         trainer, _, _ = build_trainer(model.config(), out, progress=False, data=data)
         profile = cProfile.Profile()

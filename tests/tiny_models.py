@@ -143,3 +143,19 @@ def frequencies(draws, every_x):
     codes = draws.reshape(len(draws), -1) @ weights
     return np.array([(codes == code).mean()
                      for code in every_x.reshape(len(every_x), -1) @ weights])
+
+
+# ---------------------------------------------------------------------- graphs
+
+def node_labels(variable):
+    """The labels of the nodes that computed ``variable`` (a FunctionNode's label is its
+    class name): which of ``chainer_vae.model.ops``' fused nodes a graph holds."""
+    labels, seen, stack = set(), set(), [variable.creator_node]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        labels.add(node.label)
+        stack.extend(x.creator_node for x in node.inputs)
+    return labels

@@ -1,8 +1,9 @@
-"""The fused LSTM (``ops.NStepLSTM``, ``ops.NStepBiLSTM``, ``ops._LSTMDirection``) computes
-what chainer's ``n_step_lstm`` / ``n_step_bilstm`` compute on the same weights: values,
-gradients of every input and parameter, with or without initial states, through the
-links' list interface and the (B, T, I) one the encoder and decoder use; and a model
-trained with it ends where one trained with chainer's own LSTM does."""
+"""The fused LSTM links (``ops.NStepLSTM``, ``ops.NStepBiLSTM``) compute what chainer's
+``n_step_lstm`` / ``n_step_bilstm`` compute on the same weights: values, gradients of every
+input and parameter, with or without initial states, through the links' list interface and
+the (B, T, I) one the encoder and decoder use, with a ``context`` and one step at a time
+(``stepper``); and a model trained with the fused paths ends where one trained with them
+off does."""
 from __future__ import annotations
 
 import chainer_vae  # noqa: F401  (before chainer)
@@ -11,13 +12,12 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 import pytest
-from chainer import gradient_check
 
 from chainer_vae.config import ModelConfig
 from chainer_vae.model import ELBOLoss, build_model, ops
 from chainer_vae.training.optim import FusedAdam
+from tiny_models import node_labels
 
-F64 = {"atol": 1e-6, "rtol": 1e-6}
 LINKS = {"uni": (ops.NStepLSTM, L.NStepLSTM), "bi": (ops.NStepBiLSTM, L.NStepBiLSTM)}
 
 
@@ -30,19 +30,6 @@ def _pair(kind, layers, in_size=5, size=4, seed=0):
         param.array[...] = rng.randn(*param.shape) * 0.5
     plain.copyparams(fused)
     return fused, plain
-
-
-def _creators(variable):
-    """The labels of the nodes that computed ``variable``."""
-    labels, seen, stack = set(), set(), [variable.creator_node]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        labels.add(node.label)
-        stack.extend(x.creator_node for x in node.inputs)
-    return labels
 
 
 def _run(link, xs, hx, cx, batched, weights):
@@ -78,7 +65,7 @@ def test_fused_link_matches_chainers_values_and_gradients(kind, layers, states, 
     weights = (rng.randn(*shape), rng.randn(*shape), rng.randn(3, 6, 4 * directions))
     weights = [w.astype(np.float32) for w in weights]
     ours, our_grads, ys = _run(fused, x, hx, cx, batched, weights)
-    assert "_LSTMDirection" in _creators(ys)
+    assert "_LSTMDirection" in node_labels(ys)
     theirs, their_grads, _ = _run(plain, x, hx, cx, False, weights)
     for got, expected in zip(ours, theirs):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
@@ -86,53 +73,6 @@ def test_fused_link_matches_chainers_values_and_gradients(kind, layers, states, 
     for name in their_grads:
         np.testing.assert_allclose(our_grads[name], their_grads[name], rtol=1e-4, atol=1e-5,
                                    err_msg=name)
-
-
-def _direction_inputs(rng, batch=2, steps=3, in_size=3, size=2, context=0):
-    return ([rng.randn(batch, steps, in_size), rng.randn(batch, size), rng.randn(batch, size)]
-            + [rng.randn(size, context + in_size) for _ in range(4)]
-            + [rng.randn(size, size) for _ in range(4)] + [rng.randn(size) for _ in range(8)]
-            + ([rng.randn(batch, context)] if context else []))
-
-
-@pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("context", [0, 2])
-def test_direction_node_gradients(reverse, context):
-    """check_backward (and check_double_backward, through chainer's own LSTM) in float64
-    for every input: x, h0, c0, the 16 weights and biases, and the context."""
-    rng = np.random.RandomState(2)
-    inputs = tuple(_direction_inputs(rng, context=context))
-    grads = (rng.randn(2, 3, 2), rng.randn(2, 2), rng.randn(2, 2))
-
-    def f(*inputs):
-        return ops._LSTMDirection(reverse, bool(context)).apply(inputs)
-
-    np.random.seed(3)  # check_backward's random direction
-    # a small step: the finite differences of a whole LSTM are off by eps^2 times its
-    # third derivatives, which exceed 1e-6 at chainer's default eps (1e-3)
-    gradient_check.check_backward(f, inputs, grads, dtype=np.float64, eps=1e-4, **F64)
-    second = tuple(rng.randn(*a.shape) for a in inputs)
-    gradient_check.check_double_backward(f, inputs, grads, second, dtype=np.float64,
-                                         eps=1e-4, atol=1e-5, rtol=1e-5)
-
-
-@pytest.mark.parametrize("reverse", [False, True])
-def test_direction_node_equals_one_direction_of_chainers_lstm(reverse):
-    rng = np.random.RandomState(3)
-    inputs = [a.astype(np.float32) for a in _direction_inputs(rng, batch=4, steps=5,
-                                                                in_size=3, size=6)]
-    x, h0, c0, ws, bs = inputs[0], inputs[1], inputs[2], inputs[3:11], inputs[11:19]
-    ys, h, c = ops._LSTMDirection(reverse).apply(inputs)
-    steps = list(x.transpose(1, 0, 2))
-    if reverse:
-        steps.reverse()
-    hy, cy, plain = F.n_step_lstm(1, 0.0, h0[None], c0[None], [ws], [bs], steps)
-    plain = [y.array for y in plain]
-    if reverse:
-        plain.reverse()
-    np.testing.assert_allclose(ys.array, np.stack(plain, axis=1), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(h.array, hy.array[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(c.array, cy.array[0], rtol=1e-5, atol=1e-6)
 
 
 def test_context_is_read_before_the_inputs_at_every_step():
@@ -155,7 +95,7 @@ def test_context_is_read_before_the_inputs_at_every_step():
                                          sorted(plain.namedparams())):
         np.testing.assert_allclose(ours.grad, theirs.grad, rtol=1e-4, atol=1e-5, err_msg=name)
     # without the fused node (chainer's path), the same
-    with chainer.using_config(ops.FUSED_LSTM, False):
+    with ops.fused(False):
         _, _, again = fused(None, None, x, context=context)
         _, _, listed = fused(None, None, list(x), context=context)
     np.testing.assert_allclose(again.array, ys.array, rtol=1e-5, atol=1e-6)
@@ -167,7 +107,7 @@ def test_sequences_of_several_lengths_take_chainers_path():
     rng = np.random.RandomState(5)
     xs = [rng.randn(length, 5).astype(np.float32) for length in (6, 4, 5)]
     hy, cy, ys = fused(None, None, xs)
-    assert "_LSTMDirection" not in _creators(hy)
+    assert "_LSTMDirection" not in node_labels(hy)
     p_hy, p_cy, p_ys = plain(None, None, xs)
     np.testing.assert_array_equal(hy.array, p_hy.array)
     for ours, theirs in zip(ys, p_ys):
@@ -197,7 +137,9 @@ def test_parameters_and_saved_weights_are_chainers(kind, tmp_path):
         np.testing.assert_array_equal(ours.array, theirs.array, err_msg=name)
 
 
-def test_stepper_runs_the_fused_lstm_one_step_at_a_time():
+@pytest.mark.parametrize("on", [True, False])
+def test_stepper_runs_the_lstm_one_step_at_a_time(on):
+    """With the fused paths on, the fused node's arithmetic; off, chainer's n_step_lstm."""
     fused, _ = _pair("uni", 2, in_size=5)
     rng = np.random.RandomState(7)
     x = rng.randn(3, 4, 3).astype(np.float32)
@@ -205,14 +147,15 @@ def test_stepper_runs_the_fused_lstm_one_step_at_a_time():
     h0, c0 = (rng.randn(2, 3, 4).astype(np.float32) for _ in range(2))
     with chainer.no_backprop_mode():
         hy, cy, ys = fused(h0, c0, x, context=context)
-    step = fused.stepper(context=context)
+    with ops.fused(on):
+        step = fused.stepper(context=context)
     h, c = h0, c0
     for t in range(4):
         h, c = step(h, c, x[:, t])
         np.testing.assert_allclose(h[-1], ys.array[:, t], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h, hy.array, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(c, cy.array, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError), ops.fused(on):
         ops.NStepBiLSTM(1, 3, 4, 0.0).stepper()
 
 
@@ -229,7 +172,7 @@ def _trained(fused, steps=3):
     optimizer = FusedAdam(alpha=1e-2)
     optimizer.setup(loss)
     x = (np.random.RandomState(9).rand(4, 6, 5) < 0.3).astype(np.float32)
-    with chainer.using_config(ops.FUSED_LSTM, fused):
+    with ops.fused(fused):
         for step in range(steps):
             np.random.seed(100 + step)  # the same noise for z on both paths
             loss.cleargrads()
@@ -264,12 +207,12 @@ def test_gpu_hands_over_to_chainers_cudnn_lstm_with_the_same_numbers(kind):
     cpu_ys_var = ys
     F.sum(ys * weights).backward()
     cpu_grads = {name: p.grad.copy() for name, p in fused.namedparams()}
-    assert "_LSTMDirection" in _creators(cpu_ys_var)
+    assert "_LSTMDirection" in node_labels(cpu_ys_var)
     fused.cleargrads()
     fused.to_device("@cupy:0")
     x_gpu = chainer.Variable(cupy.asarray(x))
     g_hy, _, g_ys = fused(None, None, x_gpu)
-    assert "_LSTMDirection" not in _creators(g_ys)
+    assert "_LSTMDirection" not in node_labels(g_ys)
     F.sum(g_ys * cupy.asarray(weights)).backward()
     np.testing.assert_allclose(cupy.asnumpy(g_ys.array), ys.array, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(cupy.asnumpy(g_hy.array), hy.array, rtol=1e-4, atol=1e-5)
