@@ -2,7 +2,7 @@
 
 Each configuration launches ``mpiexec -n R`` ranks of the Trainer that
 ``chainer-vae train --communicator naive`` builds (``build_trainer`` with a
-``Distributed``: scattered data, multi-node optimizer, the per-iteration mean of the
+``MPIRanks``: scattered data, multi-node optimizer, the per-iteration mean of the
 reports), trains the MLP VAE 784-400-20 (ReLU, Bernoulli, Adam) with an effective batch of
 128 images per update (128 on 1 rank, 64 per rank on 2), and reports images per second
 over ``--iterations`` updates after ``--warmup`` untimed ones, all inside the first epoch
@@ -52,10 +52,10 @@ def worker(args):
 
     from chainer_vae.config import ModelConfig, RunConfig
     from chainer_vae.data import Data
-    from chainer_vae.distributed import Distributed
     from chainer_vae.training import build_trainer
+    from chainer_vae.training.distributed import for_communicator
 
-    dist = Distributed.create("naive")
+    dist = for_communicator("naive")
     root = os.environ.get("CHAINER_VAE_DATA")
     if root and (Path(root) / "mnist").is_dir():
         from chainer_vae.data.mnist import load_mnist

@@ -23,7 +23,6 @@ from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, Mo
 from chainer_vae.data import DATASETS, LABELLED_DATASETS, default_data_config
 from chainer_vae.data.midi import BEATS_PER_BAR, CORPUS_PREFIX, is_corpus
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
-from chainer_vae.distributed import COMMUNICATORS, Distributed
 from chainer_vae.errors import ChainerVAEError, ConfigError
 from chainer_vae.inference import attributes, evaluate
 from chainer_vae.inference.probe import CLASSIFIERS, probe
@@ -36,6 +35,7 @@ from chainer_vae.runs import load_run
 from chainer_vae import pretrained
 from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
+from chainer_vae.training.distributed import COMMUNICATORS, for_communicator
 
 ARCHES = ("mlp", "conv", "lstm")
 COUNT = number_type(int, AT_LEAST_ONE)
@@ -514,8 +514,8 @@ def _resumed_config(args, dist) -> RunConfig:
 
 
 def _distributed(args):
-    """The ``Distributed`` for ``--communicator``, kept on ``args`` for ``main``."""
-    args.distributed = Distributed.create(args.communicator)
+    """This process's part in the run for ``--communicator``, kept on ``args`` for ``main``."""
+    args.distributed = for_communicator(args.communicator)
     return args.distributed
 
 

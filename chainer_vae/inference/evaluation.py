@@ -17,7 +17,7 @@ import numpy
 from tqdm import tqdm
 
 from chainer_vae.data import examples_array
-from chainer_vae.distributed import Distributed
+from chainer_vae.training.distributed import SingleProcess
 from chainer_vae.errors import ConfigError
 from chainer_vae.model import ELBOLoss, at_length
 from chainer_vae.runs import load_run, seed_everything
@@ -87,7 +87,7 @@ def evaluate(run_dir, iw_samples=5000, batch_size=100, limit=None, seed=0, devic
     are added up over the ranks, so the result is that of one process (up to the order
     of the float64 additions); every rank reads the run folder and the data.
     """
-    dist = distributed if distributed is not None else Distributed()
+    dist = distributed if distributed is not None else SingleProcess()
     for name, value in (("--iw-samples", iw_samples), ("--batch-size", batch_size)):
         if value < 1:
             raise ConfigError("{} must be at least 1, got {}".format(name, value))

@@ -21,7 +21,6 @@ from chainer.training import extensions as chainer_extensions
 from chainer_vae.config import RunConfig
 from chainer_vae.data import load_data
 from chainer_vae.data.iterators import BatchIterator, to_device
-from chainer_vae.distributed import Distributed
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.model import ELBOLoss, same_weights
 from chainer_vae.resources import check_fits
@@ -29,6 +28,7 @@ from chainer_vae.files import read_arrays
 from chainer_vae.runs import (BEST_MODEL_FILE, LOG_FILE, SNAPSHOT_PREFIX, build_for, get_device,
                               initial_weights, load_weights, save_model, save_npz_uncompressed,
                               seed_everything, sound_snapshot, trim_log, writing)
+from chainer_vae.training.distributed import SingleProcess
 from chainer_vae.training.extensions import (BestModel, KLWarmup, LatentRecorder, NaNGuard,
                                              ParameterAverage, RandomStateKeeper, extend)
 from chainer_vae.training.optim import FusedAdam
@@ -102,12 +102,12 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     to its gradient before Adam (chainer's ``WeightDecay`` hook, an L2 penalty whose
     steps scale with the learning rate, as in the study's code; not Adam's decoupled
     ``weight_decay_rate``). ``max_minutes`` ends training at the first end of an epoch past
-    that much training time, with a snapshot. ``distributed`` (a
-    ``chainer_vae.distributed.Distributed``) makes it one rank of a data-parallel run:
+    that much training time, with a snapshot. ``distributed`` (an ``MPIRanks`` of
+    ``chainer_vae.training.distributed``) makes it one rank of a data-parallel run:
     this rank's device and seed, its shard of the data, ChainerMN's multi-node optimizer
     and Evaluator; only rank 0 gets the extensions that write.
     """
-    dist = distributed if distributed is not None else Distributed()
+    dist = distributed if distributed is not None else SingleProcess()
     train_config = config.train
     config.validate()
     device = get_device(dist.device_spec(train_config.device))
@@ -206,7 +206,7 @@ def train(config: RunConfig, out, resume=None, progress=None, distributed=None,
     data-parallel run (see ``build_trainer``); only rank 0 writes ``out``, and it sends
     the snapshot to resume from to the others.
     """
-    dist = distributed if distributed is not None else Distributed()
+    dist = distributed if distributed is not None else SingleProcess()
     out = Path(out)
     if progress is None:
         progress = sys.stderr.isatty()

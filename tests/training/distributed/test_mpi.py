@@ -1,4 +1,5 @@
-"""Data-parallel training and evaluation with ChainerMN over MPI (``chainer_vae.distributed``).
+"""Data-parallel training and evaluation with ChainerMN over MPI ranks
+(``chainer_vae.training.distributed.mpi``).
 
 The MPI tests launch ``mpiexec -n 2`` on the CPU (``naive`` communicator) and skip when
 no ``mpiexec`` or no mpi4py is found, unless ``CHAINER_VAE_REQUIRE_MPI=1`` (set in CI),
@@ -17,13 +18,12 @@ import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401
-import chainer
 
 from chainer_vae import training
 from chainer_vae.config import RunConfig
-from chainer_vae.distributed import Distributed, RanksOutOfSync, SyncCheck, snapshot_ranks
 from chainer_vae.errors import ConfigError
 from chainer_vae.inference.evaluation import evaluate
+from chainer_vae.training.distributed import for_communicator, snapshot_ranks
 from tiny_models import read_log, toy_config
 
 REQUIRE_ENV = "CHAINER_VAE_REQUIRE_MPI"
@@ -184,51 +184,6 @@ def test_evaluate_over_two_ranks_equals_one_process(two_rank_run, mpi, tmp_path)
     np.testing.assert_allclose(two["log_likelihood"], one["log_likelihood"], rtol=1e-6)
 
 
-# --- without MPI ----------------------------------------------------------------------
-
-
-def test_single_process_distributed_changes_nothing():
-    single = Distributed.create(None)
-    assert not single.active and single.rank == 0 and single.size == 1 and single.is_writer
-    data = np.arange(5)
-    assert single.scatter(data, shuffle=True, seed=0) is data
-    optimizer = chainer.optimizers.Adam()
-    assert single.optimizer(optimizer) is optimizer
-    assert single.device_spec("@numpy") == "@numpy" and single.seed(7) == 7
-    assert single.trainer_out("run") == "run"
-    np.testing.assert_array_equal(single.sum([1.0, 2.0]), [1.0, 2.0])
-
-
 def test_unknown_communicator_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown communicator"):
-        Distributed.create("carrier_pigeon")
-
-
-class _FakeMPI:
-    def __init__(self, digests):
-        self._digests = digests
-
-    def allgather(self, value):
-        return self._digests(value)
-
-
-class _FakeComm:
-    rank, size = 0, 2
-
-    def __init__(self, digests):
-        self.mpi_comm = _FakeMPI(digests)
-
-
-class _FakeTrainer:
-    class updater:
-        iteration = 3
-
-
-def test_sync_check_notices_ranks_that_differ():
-    link = chainer.links.Linear(3, 2)
-    same = SyncCheck(_FakeComm(lambda mine: [mine, mine]), link)
-    same(_FakeTrainer)
-    assert same.checked == 1
-    differ = SyncCheck(_FakeComm(lambda mine: [mine, "0" * 40]), link)
-    with pytest.raises(RanksOutOfSync, match="iteration 3"):
-        differ(_FakeTrainer)
+        for_communicator("carrier_pigeon")
