@@ -33,7 +33,7 @@ from midi.render import SYNTH_NAMES, choose_synth, render_wav
 from chainer_vae import pretrained
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
-from chainer_vae.data.midi import BEATS_PER_BAR
+from chainer_vae.data.midi import BEATS_PER_BAR, piece_window
 from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate, sampling
 from chainer_vae.inference.music import (held_out_f1, music_options, on_other_pieces,
@@ -42,10 +42,14 @@ from chainer_vae.outputs import plots
 from chainer_vae.outputs.actions import plot_run
 from chainer_vae.outputs.sample import draws_samples, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
+from chainer_vae.outputs.steering import write_steering
 from chainer_vae.outputs.report import (AUDIO, MUSIC_METRICS, PRETRAINED_FOLDER, SUMMARY_FILE,
                                        write_report)
 from chainer_vae.runs import load_run, read_log
 from chainer_vae.training import train
+
+
+LONG_BARS = 16  # the long piece the study sets beside a real one
 
 
 @dataclass
@@ -78,6 +82,7 @@ class StudyPlan:
     iw_limit: Optional[int] = 1000
     n_generated: int = 4
     music_samples: int = 64  # prior samples a music run's metrics compare
+    steering: bool = True  # rows of a shipped model's samples along its controls
     limit: Optional[int] = None  # examples per split, for smoke tests
 
     @classmethod
@@ -95,7 +100,8 @@ class StudyPlan:
         """Seconds, not minutes: for tests and notebook checks."""
         return cls(mnist_epochs=1, mnist_latents=(2, 20), bach_epochs=2, bach_hier_epochs=1,
                    bach_hier_minutes=None, genre_epochs=1, genre_windows_per_piece=1,
-                   iw_samples=10, iw_limit=50, n_generated=2, music_samples=8, limit=300)
+                   iw_samples=10, iw_limit=50, n_generated=2, music_samples=8, limit=300,
+                   steering=False)
 
     @classmethod
     def paper(cls):
@@ -321,16 +327,41 @@ def pretrained_samples(out, n=8):
     return written
 
 
+def steering_samples(out, root=None, name="bach-chorales"):
+    """Rows of samples of the shipped model ``name`` along each attribute, at three
+    temperatures and 16 bars long beside a real 16-bar segment of the first Bach piece
+    under ``root/bach_lute`` (``outputs.steering``), into ``out/pretrained/NAME/steering``
+    and rendered; {row: MIDI files}, empty without that model."""
+    if name not in pretrained.names():
+        return {}
+    run_dir = pretrained.PREFIX + name
+    config = RunConfig.load(pretrained.model_folder(name))
+    real = None
+    pieces = sorted((root / "bach_lute").rglob("*.mid")) if root is not None else []
+    if pieces and config.model.decoder == "hier":
+        real = piece_window(pieces[0], config.data, LONG_BARS * config.model.bar)
+    folder = out / PRETRAINED_FOLDER / name / "steering"
+    written = write_steering(run_dir, folder, bars=LONG_BARS, real=real)
+    written.pop("pictures")
+    render_if_possible([str(path) for paths in written.values() for path in paths])
+    _say("== {}: samples along each attribute, by temperature and {} bars long in {}".format(
+        run_dir, LONG_BARS, folder))
+    return {row: [str(path) for path in paths] for row, paths in written.items()}
+
+
 def run_study(out, plan=None, device="@numpy", progress=False):
     """Run every stage of the study under ``out``; returns (and writes) the summary."""
     plan = plan or StudyPlan.quick()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     heard = pretrained_samples(out)
+    root = data_root()
+    steered = steering_samples(out, root) if plan.steering else {}
     summary = run_mnist(out, plan, device, progress)
     if heard:
         summary[PRETRAINED_FOLDER] = {"midi": sum(heard.values(), [])}
-    root = data_root()
+    if steered:
+        summary["steering"] = steered
     if root is not None and (root / "bach_lute").is_dir():
         summary["bach_mlp"] = run_midi(out, "bach_mlp", plan.bach(root / "bach_lute", device),
                                        plan, progress)

@@ -94,11 +94,16 @@ def save(vectors: AttributeVectors, run_dir) -> Path:
     return path
 
 
+def has_vectors(run_dir) -> bool:
+    """Whether a run (a folder or ``pretrained:NAME``) has stored attribute vectors."""
+    return (run_folder(run_dir) / ATTRIBUTES_FILE).is_file()
+
+
 def load(run_dir) -> AttributeVectors:
     """The vectors stored beside a run (a folder or ``pretrained:NAME``); a ``ConfigError``
     saying how to compute them when there are none, a ``DamagedFile`` for a broken file."""
     path = run_folder(run_dir) / ATTRIBUTES_FILE
-    if not path.is_file():
+    if not has_vectors(run_dir):
         raise ConfigError("{} has no attribute vectors; compute them with: chainer-vae "
                           "attributes {}".format(run_dir, run_dir))
     try:
