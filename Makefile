@@ -39,7 +39,7 @@ pretrained: install
 # the CUDA one, several GB: see the README's Benchmarks section).
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]' 'torch==2.13.0'
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 # Wheels of the pure-Python dependencies for a GPU machine whose image already has NumPy,
 # CuPy, matplotlib and pytest (benchmarks/gpu_check.sh installs them there).

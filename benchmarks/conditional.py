@@ -1,6 +1,6 @@
 """Does a conditional VAE generate the label it is asked for? (long; not in CI)
 
-    python benchmarks/conditional.py RUN [--n 1000] [--classifier mlp|logistic|forest]
+    python -m benchmarks.conditional RUN [--n 1000] [--classifier mlp|logistic|forest]
                                          [--threshold 0.2] [--seed 0] [--out DIR] [--json]
 
 RUN is a run folder trained with ``chainer-vae train --conditional`` on MNIST or a MIDI
@@ -18,7 +18,6 @@ one markdown row. Methods and figures: benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy
@@ -32,7 +31,8 @@ from chainer_vae.errors import ChainerVAEError, ConfigError
 from chainer_vae.files import read_arrays
 from chainer_vae.runs import read_log
 
-from quality_io import run_script, write_result
+from benchmarks.report import run_script, write_result
+from benchmarks.timing import Clock, timed
 
 BEATS_PER_BAR = 4  # onsets are counted by their position within a 4/4 bar
 
@@ -110,27 +110,26 @@ def measure(run_dir, args):
         raise ConfigError("{} was trained without --conditional".format(run_dir))
     names = config.model.label_names
     (train_x, train_y, test_x, test_y), features = real_examples(config)
-    begin = time.perf_counter()
-    classifier = make_classifier(args.classifier, args.seed).fit(train_x, train_y)
-    fit_s = time.perf_counter() - begin
+    classifier, fit_s = timed(
+        lambda: make_classifier(args.classifier, args.seed).fit(train_x, train_y))
     accuracy = float(numpy.mean(classifier.predict(test_x) == test_y))
     music = config.data.dataset == "midi"
     per_label, confusion = {}, numpy.zeros((len(names), len(names)), int)
-    begin = time.perf_counter()
-    for index, name in enumerate(names):
-        if index not in train_y:
-            continue  # a digit left out with --classes
-        out = Path(args.out) / Path(run_dir).name / name
-        command = ["sample", str(run_dir), "--label", name, "--n", str(args.n), "--seed",
-                   str(args.seed + index), "--out", str(out)]
-        if cli.main(command) != 0:
-            raise ChainerVAEError("chainer-vae {} failed".format(" ".join(command)))
-        means = read_arrays(out / "samples.npz")["means"]
-        drawn = (means > args.threshold).astype(numpy.float32) if music else means
-        predicted = classifier.predict(features(drawn))
-        per_label[name] = float(numpy.mean(predicted == index))
-        confusion[index] += numpy.bincount(predicted, minlength=len(names))
-    sample_s = time.perf_counter() - begin
+    with Clock() as sampling:
+        for index, name in enumerate(names):
+            if index not in train_y:
+                continue  # a digit left out with --classes
+            out = Path(args.out) / Path(run_dir).name / name
+            command = ["sample", str(run_dir), "--label", name, "--n", str(args.n), "--seed",
+                       str(args.seed + index), "--out", str(out)]
+            if cli.main(command) != 0:
+                raise ChainerVAEError("chainer-vae {} failed".format(" ".join(command)))
+            means = read_arrays(out / "samples.npz")["means"]
+            drawn = (means > args.threshold).astype(numpy.float32) if music else means
+            predicted = classifier.predict(features(drawn))
+            per_label[name] = float(numpy.mean(predicted == index))
+            confusion[index] += numpy.bincount(predicted, minlength=len(names))
+    sample_s = sampling.seconds
     log = read_log(run_dir)
     return {"run_dir": str(run_dir), "config": config.to_dict(),
             "epochs": log[-1]["epoch"] if log else None,
@@ -180,7 +179,8 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     result = measure(Path(args.run_dir), args)
-    write_result(result, Path(args.out) / "conditional_{}.json".format(Path(args.run_dir).name), row(result), args.json)
+    write_result(result, Path(args.out) / "conditional_{}.json".format(Path(args.run_dir).name),
+                 row(result), args.json)
     return result
 
 

@@ -1,6 +1,6 @@
 """Peak memory and windows per second of an epoch over a roll store as the corpus grows.
 
-    python benchmarks/corpus_memory.py [--copies 1 4 16] [--corpus bach-chorales] [--json]
+    python -m benchmarks.corpus_memory [--copies 1 4 16] [--corpus bach-chorales] [--json]
 
 The corpus (converted once through ``midi.corpus``) is written into roll stores of 1x,
 4x and 16x its pieces (the copies moved by 1..15 semitones, notes leaving the range
@@ -83,9 +83,9 @@ def main(argv=None):
             for how in ("lazy", "eager"):
                 if how == "eager" and copies > 4:
                     continue  # in memory, 16x would need gigabytes: that is the point
-                found = subprocess.run([sys.executable, __file__, "--measure",
-                                        "{}:{}".format(path, how)], capture_output=True,
-                                       text=True, check=True)
+                found = subprocess.run([sys.executable, "-m", "benchmarks.corpus_memory",
+                                        "--measure", "{}:{}".format(path, how)],
+                                       capture_output=True, text=True, check=True)
                 peak, rate, windows = json.loads(found.stdout)
                 results.append({"copies": copies, "windows": how, "train_windows": windows,
                                 "store_mb": (path / "states.bin").stat().st_size / 1e6,

@@ -2,7 +2,7 @@
 # The GPU checks in one run, for a machine with a CUDA GPU whose Python already has NumPy,
 # CuPy, matplotlib and pytest (the device image): where chainer is missing it installs the
 # wheels `make gpu-wheels` left in .gpu-wheels/ (carry that folder there), then runs the
-# gpu-marked tests and the training throughput on GPU 0 (train_throughput.py --device
+# gpu-marked tests and the training throughput on GPU 0 (benchmarks.train_throughput --device
 # @cupy:0). What it prints also goes to files under $OUT (default gpu_check/):
 # machine.txt, gpu_tests.log, gpu_throughput.json. Exit status 0 only if both passed.
 set -uo pipefail
@@ -21,6 +21,6 @@ status=0
 # lacks (SciPy, nbformat)
 python -m pytest -q -m gpu -p no:cacheprovider $(grep -rl --include="test_*.py" "pytest.mark.gpu" tests) \
     2>&1 | tee "$out/gpu_tests.log" || status=1
-python benchmarks/train_throughput.py --device @cupy:0 --json 2>&1 \
+python -m benchmarks.train_throughput --device @cupy:0 --json 2>&1 \
     | tee "$out/gpu_throughput.json" || status=1
 exit $status

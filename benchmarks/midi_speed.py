@@ -1,6 +1,6 @@
 """How fast midi.midi_to_roll encodes, against mido's parse alone and pretty_midi.
 
-    python benchmarks/midi_speed.py [--json] [--data DIR] [--repeat N] [--workers N]
+    python -m benchmarks.midi_speed [--json] [--data DIR] [--repeat N] [--workers N]
 
 On the 8 Bach files of DIR/bach_lute: milliseconds per file of
   - ``midi.midi_to_roll(path)``                      (parse + 16th-note roll, 4 steps/beat)
@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
-import statistics
 import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
 
+import mido
+
+import midi
+from midi.dataset import available_cores, midi_files
+
+from benchmarks import report
+from benchmarks.timing import medians, timed
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import mido  # noqa: E402
-
-import midi  # noqa: E402
-from midi.dataset import available_cores, midi_files  # noqa: E402
 
 
 def default_data() -> Path:
@@ -81,15 +81,14 @@ def ms_per_file(files: list, repeat: int) -> dict:
                 totals[name] += time.perf_counter() - start
         for name in names:
             rounds[name].append(1000 * totals[name] / len(files))
-    return {name: statistics.median(values) for name, values in rounds.items()}
+    return medians(rounds)
 
 
 def files_per_second(root: Path, workers) -> float:
     """Songs per second that ``midi.load_pieces`` converts with ``workers`` processes."""
     count = len(midi_files(root)[0])
-    start = time.perf_counter()
-    midi.load_pieces(root, workers=workers, progress=False)
-    return count / (time.perf_counter() - start)
+    _, seconds = timed(midi.load_pieces, root, workers=workers, progress=False)
+    return count / seconds
 
 
 def run(data: Path, repeat: int = 15, workers=None) -> dict:
@@ -148,7 +147,7 @@ def main(argv=None) -> int:
         print(f"midi_speed: {args.data / 'bach_lute'} is absent", file=sys.stderr)
         return 2
     result = run(args.data, args.repeat, args.workers)
-    print(json.dumps(result) if args.json else markdown(result))
+    report.emit(result, args.json, markdown)
     return 0
 
 

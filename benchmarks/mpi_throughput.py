@@ -9,7 +9,7 @@ over ``--iterations`` updates after ``--warmup`` untimed ones, all inside the fi
 (no evaluation pass is timed). Real MNIST from $CHAINER_VAE_DATA/mnist when present, else
 random stand-ins of the same size.
 
-    python benchmarks/mpi_throughput.py [--iterations 100] [--warmup 10] [--repeats 3]
+    python -m benchmarks.mpi_throughput [--iterations 100] [--warmup 10] [--repeats 3]
                                         [--batch 128] [--json]
 
 Configurations, interleaved over the repeats, each reported as its median:
@@ -98,7 +98,7 @@ def run_config(ranks, threads, args):
         env.pop("OPENBLAS_NUM_THREADS", None)
     else:
         env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(threads)
-    command = _mpiexec(ranks) + [sys.executable, os.path.abspath(__file__), "--worker",
+    command = _mpiexec(ranks) + [sys.executable, "-m", "benchmarks.mpi_throughput", "--worker",
                                  "--iterations", str(args.iterations),
                                  "--warmup", str(args.warmup), "--batch", str(args.batch)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)

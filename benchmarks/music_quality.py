@@ -1,6 +1,6 @@
 """How musical a trained music VAE is: MusicVAE's measures and MGEval's, for one run folder.
 
-    python benchmarks/music_quality.py RUN [--samples 64] [--pairs 8] [--limit N] [--json]
+    python -m benchmarks.music_quality RUN [--samples 64] [--pairs 8] [--limit N] [--json]
 
 RUN is a run folder or a shipped model (``pretrained:NAME``); the measures are
 ``chainer_vae.inference.music.music_quality``.
@@ -27,7 +27,7 @@ import json
 import chainer_vae  # noqa: F401  (before chainer)
 from chainer_vae.inference.music import note_f1, music_quality  # noqa: F401 (note_f1: tests)
 
-from quality_io import run_script
+from benchmarks.report import run_script
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
 """Musical control of a music model (issue 31): notes on downbeats, attribute vectors,
 temperature and 16-bar structure, measured by ``chainer_vae.inference.control``.
 
-    python benchmarks/musical_control.py pretrained:bach-chorales --out control.json
+    python -m benchmarks.musical_control pretrained:bach-chorales --out control.json
 
 Attribute vectors must be computed first (``chainer-vae attributes RUN``; the shipped
 models carry theirs). Prints one JSON object and writes it to --out.

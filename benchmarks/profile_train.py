@@ -1,6 +1,6 @@
 """Profile the project's training path (the benchmark's trainer) with cProfile.
 
-    python benchmarks/profile_train.py [--model mlp|lstm|hier] [--iterations N] [--top 30]
+    python -m benchmarks.profile_train [--model mlp|lstm|hier] [--iterations N] [--top 30]
                                        [--sort tottime] [--unfused]
 
 Builds the same Trainer as ``train_throughput.py`` (``build_trainer``; ``--model mlp``: MLP
@@ -24,15 +24,14 @@ import io
 import pstats
 import sys
 import tempfile
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import chainer_vae  # noqa: F401  (before chainer)
+import chainer
 
-import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
+from chainer_vae.model import ops
+from chainer_vae.training import build_trainer
 
-from chainer_vae.model import ops  # noqa: E402
-from chainer_vae.training import build_trainer  # noqa: E402
+from benchmarks import train_throughput as bench
 
 
 class _ProfileAfterWarmup(bench._StopAfter):
@@ -51,7 +50,7 @@ class _ProfileAfterWarmup(bench._StopAfter):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=sorted(bench.DEFAULT_STEPS), default="mlp")
+    parser.add_argument("--model", choices=sorted(bench.MODELS), default="mlp")
     parser.add_argument("--iterations", type=int,
                         help="profiled steps (default 150 for mlp, 20 for lstm and hier)")
     parser.add_argument("--warmup", type=int,
@@ -62,10 +61,9 @@ def main(argv=None):
                         help="chainer's own functions (n_step_lstm included) instead of the "
                              "fused paths of chainer_vae.model.ops")
     args = parser.parse_args(argv)
-    iterations, warmup = bench.DEFAULT_STEPS[args.model]
-    args.iterations = args.iterations or iterations
-    args.warmup = args.warmup or warmup
-    model = bench.Benchmark(args.model)
+    model = bench.MODELS[args.model]
+    args.iterations = args.iterations or model.iterations
+    args.warmup = args.warmup or model.warmup
     examples, _ = model.load()
     data = model.data(examples, args.warmup + args.iterations)
     plain = ops.fused(False) if args.unfused else contextlib.nullcontext()
@@ -75,7 +73,7 @@ def main(argv=None):
         trainer.stop_trigger = stop = _ProfileAfterWarmup(profile, args.warmup, args.iterations)
         trainer.run()
         profile.disable()
-        elapsed = time.perf_counter() - stop.started
+        elapsed = stop.elapsed()
     stream = io.StringIO()
     stats = pstats.Stats(profile, stream=stream)
     stats.sort_stats(args.sort).print_stats(args.top)

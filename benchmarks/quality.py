@@ -1,12 +1,12 @@
 """Model quality beside published numbers, through ``chainer-vae`` itself (long; not in CI).
 
-    python benchmarks/quality.py mnist [--epochs N | --minutes M] [--step-made UNITS]
+    python -m benchmarks.quality mnist [--epochs N | --minutes M] [--step-made UNITS]
                                        [--average DECAY] [--iw-samples 5000] [--iw-limit N]
-    python benchmarks/quality.py jsb [--epochs N | --minutes M] [--window 16] [--hop WINDOW/2]
+    python -m benchmarks.quality jsb [--epochs N | --minutes M] [--window 16] [--hop WINDOW/2]
                                      [--step-made UNITS] [--transpose SEMITONES ...]
                                      [--dropout RATE] [--average DECAY] [--lr LR]
                                      [--init-from RUN ...] [--iw-samples 1000]
-    python benchmarks/quality.py score RUN_DIR [--iw-samples K] [--iw-limit N]
+    python -m benchmarks.quality score RUN_DIR [--iw-samples K] [--iw-limit N]
 
 ``mnist`` and ``jsb`` train a run with ``chainer-vae train`` (the options printed in the
 result) in ``OUT/<part>`` and score it with ``chainer-vae evaluate``; ``score`` scores a
@@ -18,7 +18,6 @@ every figure measured so far: benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import chainer_vae  # noqa: F401  (before chainer)
@@ -29,7 +28,8 @@ from chainer_vae.errors import ChainerVAEError
 from chainer_vae.inference import evaluate
 from chainer_vae.runs import read_log
 
-from quality_io import run_script, write_result
+from benchmarks.report import run_script, write_result
+from benchmarks.timing import timed
 
 UNLIMITED_EPOCHS = 10 ** 6  # with --minutes alone, time is the only limit
 REFERENCES = {
@@ -72,15 +72,14 @@ def score(run_dir, args):
     """The result of a finished run: what it is, how it trained, its scores."""
     config = RunConfig.load(run_dir)
     whole = config.data.dataset in BENCHMARKS
-    begin = time.perf_counter()
-    scores = evaluate(run_dir, iw_samples=args.iw_samples, limit=args.iw_limit, seed=args.seed,
-                      whole=whole, progress=False)
+    scores, eval_s = timed(evaluate, run_dir, iw_samples=args.iw_samples, limit=args.iw_limit,
+                           seed=args.seed, whole=whole, progress=False)
     log = read_log(run_dir)
     last = log[-1] if log else {}
     return {"part": args.part, "run_dir": str(run_dir), "config": config.to_dict(),
             "epochs": last.get("epoch"), "train_wall_s": last.get("elapsed_time"),
             "selected_epoch": int(last.get("best_epoch", last.get("epoch", 0))),
-            "evaluation": scores.to_dict(), "eval_wall_s": time.perf_counter() - begin,
+            "evaluation": scores.to_dict(), "eval_wall_s": eval_s,
             "reference": REFERENCES["jsb" if whole else "mnist"]}
 
 
@@ -164,7 +163,8 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     result = run(args)
-    write_result(result, Path(args.out) / "quality_{}.json".format(args.part), row(result), args.json)
+    write_result(result, Path(args.out) / "quality_{}.json".format(args.part), row(result),
+                 args.json)
     return result
 
 

@@ -1,7 +1,9 @@
-"""``make bench``: run the benchmarks, write benchmarks/results.json and results.md.
+"""``make bench`` (``python -m benchmarks.run_all``): run the benchmarks, write
+benchmarks/results.json and results.md.
 
-Each benchmark runs as its own process with ``--json`` and compares against a peer in the
-same run (ratios), since these machines are small, shared and noisy:
+Each benchmark runs as its own process (``python -m benchmarks.NAME``) with ``--json`` and
+compares against a peer in the same run (ratios), since these machines are small, shared
+and noisy:
 
 - train_throughput.py: chainer-vae's training loop against PyTorch eager (CPU), with the
   default BLAS threads (the machine's cores) and again with one thread each, which
@@ -31,24 +33,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import report
+
 HERE = Path(__file__).resolve().parent
+# (result name, [module of benchmarks/, its options])
 BENCHMARKS = (
-    ("train_throughput", ["train_throughput.py", "--json"]),
-    ("train_throughput_one_thread", ["train_throughput.py", "--threads", "1", "--json"]),
-    ("train_throughput_gpu", ["train_throughput.py", "--device", "@cupy:0", "--json"]),
-    ("train_throughput_lstm", ["train_throughput.py", "--model", "lstm", "--threads", "2",
+    ("train_throughput", ["train_throughput", "--json"]),
+    ("train_throughput_one_thread", ["train_throughput", "--threads", "1", "--json"]),
+    ("train_throughput_gpu", ["train_throughput", "--device", "@cupy:0", "--json"]),
+    ("train_throughput_lstm", ["train_throughput", "--model", "lstm", "--threads", "2",
                                "--json"]),
-    ("train_throughput_lstm_one_thread", ["train_throughput.py", "--model", "lstm",
+    ("train_throughput_lstm_one_thread", ["train_throughput", "--model", "lstm",
                                           "--threads", "1", "--json"]),
-    ("train_throughput_hier", ["train_throughput.py", "--model", "hier", "--threads", "2",
+    ("train_throughput_hier", ["train_throughput", "--model", "hier", "--threads", "2",
                                "--json"]),
-    ("train_throughput_hier_one_thread", ["train_throughput.py", "--model", "hier",
+    ("train_throughput_hier_one_thread", ["train_throughput", "--model", "hier",
                                           "--threads", "1", "--json"]),
-    ("sample_speed", ["sample_speed.py", "--json"]),
-    ("step_breakdown", ["step_breakdown.py", "--json"]),
-    ("midi_speed", ["midi_speed.py", "--json"]),
-    ("corpus_memory", ["corpus_memory.py", "--json"]),
-    ("mpi_throughput", ["mpi_throughput.py", "--json"]),
+    ("sample_speed", ["sample_speed", "--json"]),
+    ("step_breakdown", ["step_breakdown", "--json"]),
+    ("midi_speed", ["midi_speed", "--json"]),
+    ("corpus_memory", ["corpus_memory", "--json"]),
+    ("mpi_throughput", ["mpi_throughput", "--json"]),
 )
 
 
@@ -67,14 +72,15 @@ def run(name, args):
         return {"skipped": "mpiexec not installed (make mpi)"}
     if name == "train_throughput_gpu" and not has_gpu():
         return {"skipped": "no CUDA GPU (CuPy not installed, or no device)"}
-    print("== {}".format(" ".join(args)), flush=True)
-    done = subprocess.run([sys.executable, str(HERE / args[0])] + args[1:],
-                          capture_output=True, text=True)
+    command = ["-m", "benchmarks." + args[0]] + args[1:]
+    print("== python {}".format(" ".join(command)), flush=True)
+    # run from the checkout's root, where ``benchmarks`` is the package of these scripts
+    done = subprocess.run([sys.executable] + command, capture_output=True, text=True,
+                          cwd=HERE.parent)
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         return {"skipped": lines[-1] if lines else "exit status {}".format(done.returncode)}
-    # The JSON object is the last thing printed (training may print report headers first).
-    return json.loads(done.stdout[done.stdout.index("\n{") + 1 if "\n{" in done.stdout else 0:])
+    return report.last_json(done.stdout)
 
 
 def has_gpu():
@@ -139,7 +145,7 @@ def markdown(results):
     if "skipped" in steps:
         lines += ["skipped: " + steps["skipped"], ""]
     else:
-        from step_breakdown import table  # imports chainer, not torch
+        from benchmarks.step_breakdown import table  # imports chainer, not torch
 
         lines += [table(steps), ""]
     speed = results["midi_speed"]

@@ -1,7 +1,7 @@
 """Generation speed of the music model: ``chainer-vae sample --length 400`` against the
 same sampling loop in PyTorch eager.
 
-    python benchmarks/sample_speed.py [RUN] [--length 400] [--n 16] [--repeats 3]
+    python -m benchmarks.sample_speed [RUN] [--length 400] [--n 16] [--repeats 3]
                                       [--threads 1] [--json]
 
 RUN is a run folder of the model ``train_throughput.py --model lstm`` trains (``chainer-vae
@@ -24,27 +24,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import numpy as np
 
-import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
+import chainer_vae  # noqa: F401  (before chainer)
+from chainer_vae.config import RunConfig
+from chainer_vae.inference import sampling
+from chainer_vae.model import build_model
+from chainer_vae.model.registry import at_length
+from chainer_vae.runs import load_weights, save_model
 
-import numpy as np  # noqa: E402
-
-from chainer_vae.model import build_model  # noqa: E402
-from chainer_vae.model.registry import at_length  # noqa: E402
-from chainer_vae.runs import load_weights, save_model  # noqa: E402
-from chainer_vae.config import RunConfig  # noqa: E402
-from chainer_vae.inference import sampling  # noqa: E402
+from benchmarks import machine, report
+from benchmarks import train_throughput as bench
+from benchmarks.timing import Clock, interleaved, timed
 
 
 def fresh_run(folder):
@@ -69,16 +67,14 @@ def time_cli(run, length, n, threads):
     cli = Path(sys.executable).with_name("chainer-vae")
     command = [str(cli)] if cli.is_file() else [sys.executable, "-m", "chainer_vae.cli"]
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out, Clock() as clock:
         done = subprocess.run(command + ["sample", str(run), "--out", out, "--length",
                                          str(length), "--n", str(n), "--means"],
                               capture_output=True, text=True, env=env)
-        elapsed = time.perf_counter() - start
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         return None, lines[-1] if lines else "exit status {}".format(done.returncode)
-    return elapsed, None
+    return clock.seconds, None
 
 
 def main(argv=None):
@@ -90,43 +86,38 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    torch, missing = bench.peer_torch(False)
+    torch, _ = machine.peer_torch(False)
     if torch is None:
-        print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
+        print(machine.TORCH_MISSING, file=sys.stderr)
         return 2
-    bench.set_threads(args.threads, torch)
+    from benchmarks.torch_lstm_vae import copy_from_chainer
+
+    machine.set_threads(args.threads, torch)
     with contextlib.ExitStack() as stack:
         run = args.run or fresh_run(stack.enter_context(tempfile.TemporaryDirectory()))
         config, model = load_model(run)
         model = at_length(model, config.model, args.length)
-        peer = bench._torch_lstm_vae()
-        torch_model = peer.LSTMVAE(bench.KEYS, bench.LSTM_HIDDEN, bench.LSTM_LATENT,
-                                   bench.MADE_UNITS)
-        peer.copy_from_chainer(torch_model, model)
+        torch_model = bench.MODELS["lstm"].peer()
+        copy_from_chainer(torch_model, model)
         z = sampling.prior_latents(model, args.n, seed=0)
-        cli, ours, theirs, why = [], [], [], None
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            means = sampling.prior_samples(model, args.n, seed=0)
-            ours.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            torch_means = torch_model.sample(torch.from_numpy(z), args.length).numpy()
-            theirs.append(time.perf_counter() - start)
-            seconds, why = time_cli(run, args.length, args.n, args.threads)
-            if seconds is not None:
-                cli.append(seconds)
+        runs = interleaved({
+            "project": lambda: timed(sampling.prior_samples, model, args.n, seed=0),
+            "torch": lambda: timed(
+                lambda: torch_model.sample(torch.from_numpy(z), args.length).numpy()),
+            "cli": lambda: time_cli(run, args.length, args.n, args.threads)}, args.repeats)
+    (means, _), (torch_means, _) = runs["project"][-1], runs["torch"][-1]
+    cli = [seconds for seconds, _ in runs["cli"] if seconds is not None]
+    why = runs["cli"][-1][1]
     result = {"length": args.length, "n": args.n, "repeats": args.repeats,
               "threads": args.threads, "run": args.run or "initial parameters",
               "cli_s": statistics.median(cli) if cli else None,
               "cli": None if cli else "not run: " + str(why),
-              "project_s": statistics.median(ours), "torch_s": statistics.median(theirs),
+              "project_s": statistics.median(seconds for _, seconds in runs["project"]),
+              "torch_s": statistics.median(seconds for _, seconds in runs["torch"]),
               "max_mean_difference": float(np.abs(means - torch_means).max()),
               "torch": torch.__version__, "numpy": np.__version__}
     result["ratio"] = result["torch_s"] / result["project_s"]
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(text_table(result))
+    report.emit(result, args.json, text_table)
     return 0
 
 

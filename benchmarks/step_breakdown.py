@@ -1,6 +1,6 @@
 """Where a training step's time goes: chainer-vae against PyTorch eager, phase by phase.
 
-    python benchmarks/step_breakdown.py [--iterations 200] [--warmup 30] [--repeats 3]
+    python -m benchmarks.step_breakdown [--iterations 200] [--warmup 30] [--repeats 3]
                                         [--threads N] [--json]
 
 The model and data are train_throughput.py's (MLP VAE 784-400-20, ReLU, Bernoulli, Adam,
@@ -25,28 +25,24 @@ step.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
+import functools
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import chainer_vae  # noqa: F401  (before chainer)
 
-import train_throughput as bench  # noqa: E402  (imports chainer_vae before chainer)
-from numpy_vae import NumpyVAE  # noqa: E402
+from chainer_vae.data import Data
+from chainer_vae.training import build_trainer
 
-from chainer_vae.data import Data  # noqa: E402
-from chainer_vae.training import build_trainer  # noqa: E402
+from benchmarks import machine, report
+from benchmarks import train_throughput as bench
+from benchmarks.numpy_vae import NumpyVAE
+from benchmarks.timing import interleaved, median_per_key, medians
 
 PHASES = ("batch", "forward", "backward", "optimizer")
-
-
-def _medians(times):
-    return {phase: statistics.median(values) * 1e3 for phase, values in times.items()}
 
 
 def time_phases(batch, forward, backward, optimize, iterations, warmup):
@@ -65,8 +61,8 @@ def time_phases(batch, forward, backward, optimize, iterations, warmup):
         t4 = time.perf_counter()
         if step >= warmup:
             for phase, start, end in zip(PHASES, (t0, t1, t2, t3), (t1, t2, t3, t4)):
-                times[phase].append(end - start)
-    return _medians(times)
+                times[phase].append(1e3 * (end - start))
+    return medians(times)
 
 
 def _indexed_batches(data, order):
@@ -106,7 +102,7 @@ def torch_phases(images, iterations, warmup):
     """Median ms per phase of the PyTorch step."""
     import torch
 
-    model, optimizer = bench.torch_vae()
+    model, optimizer = bench.MODELS["mlp"].torch_model()
     data = torch.from_numpy(images)
 
     def backward(loss):
@@ -128,31 +124,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.iterations < 1 or args.warmup < 0 or args.repeats < 1:
         parser.error("--iterations and --repeats must be at least 1, --warmup at least 0")
-    if (args.warmup + args.iterations) * bench.BATCH > 60000:
-        parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
-    try:
-        import torch
-    except ImportError:
-        print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
+    if (args.warmup + args.iterations) * bench.BATCH > bench.MNIST_TRAIN:
+        parser.error("--warmup + --iterations must stay inside one epoch (at most {})".format(
+            bench.MNIST_TRAIN // bench.BATCH))
+    torch, _ = machine.peer_torch(False)
+    if torch is None:
+        print(machine.TORCH_MISSING, file=sys.stderr)
         return 2
     images, source = bench.load_images()
-    threads = bench.set_threads(args.threads, torch)
-    runs = {"chainer-vae": [], "numpy": [], "torch": []}
-    for _ in range(args.repeats):
-        runs["chainer-vae"].append(project_phases(images, args.iterations, args.warmup))
-        runs["numpy"].append(numpy_phases(images, args.iterations, args.warmup))
-        runs["torch"].append(torch_phases(images, args.iterations, args.warmup))
-    result = {"ms_per_step": {side: {phase: statistics.median(run[phase] for run in side_runs)
-                                     for phase in PHASES}
+    threads = machine.set_threads(args.threads, torch)
+    sides = {"chainer-vae": project_phases, "numpy": numpy_phases, "torch": torch_phases}
+    runs = interleaved({side: functools.partial(phases, images, args.iterations, args.warmup)
+                        for side, phases in sides.items()}, args.repeats)
+    result = {"ms_per_step": {side: median_per_key(side_runs)
                               for side, side_runs in runs.items()},
               "data": source, "batch": bench.BATCH, "iterations": args.iterations,
               "repeats": args.repeats, "threads": threads, "torch": torch.__version__}
     for phases in result["ms_per_step"].values():
         phases["total"] = sum(phases[phase] for phase in PHASES)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(table(result))
+    report.emit(result, args.json, table)
     return 0
 
 

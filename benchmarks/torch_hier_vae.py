@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from torch_lstm_vae import (LSTMVAE, copy_linear, copy_lstm, forward_differences,
-                            loss_differences)
-from torch_lstm_vae import copy_from_chainer as copy_flat
+from benchmarks.torch_lstm_vae import (LSTMVAE, copy_linear, copy_lstm, forward_differences,
+                                       loss_differences)
+from benchmarks.torch_lstm_vae import copy_from_chainer as copy_flat
 
 
 class HierVAE(LSTMVAE):

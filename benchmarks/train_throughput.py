@@ -1,6 +1,6 @@
 """Training throughput: chainer-vae's own training loop against PyTorch eager.
 
-    python benchmarks/train_throughput.py [--model mlp|lstm|hier] [--iterations N]
+    python -m benchmarks.train_throughput [--model mlp|lstm|hier] [--iterations N]
                                           [--warmup N]
                                           [--repeats 5] [--threads N] [--device @cupy:0]
                                           [--json]
@@ -15,7 +15,8 @@ lstm --autoregressive --step-made 300 --latent 32 --hidden 256 --batch-size 32 -
 32, a MADE of 300 units over the 88 keys of each step; 1,305,668 parameters, printed for
 both sides) on the same 64-step JSB Chorales windows (from
 $CHAINER_VAE_DATA/polyphonic/JSB_Chorales.mat when present, else random stand-ins of the
-same shape and note density), batch 32. PyTorch's model is ``torch_lstm_vae.py``.
+same shape and note density), batch 32. PyTorch's model is ``torch_lstm_vae.py`` (for
+``mlp``, ``torch_mlp_vae.py``).
 
 ``--model hier``: the same, with MusicVAE's hierarchical decoder (``chainer-vae train
 --dataset jsb --arch lstm --decoder hier --autoregressive --step-made 300 --latent 32
@@ -57,34 +58,36 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import glob
-import json
+import dataclasses
+import functools
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 
 import chainer_vae  # noqa: F401  (before chainer)
-import chainer
 
 from chainer_vae.config import ModelConfig, RunConfig
 from chainer_vae.data import Data
 from chainer_vae.training import build_trainer
 
+from benchmarks import machine, report
+from benchmarks.timing import Clock, interleaved
+
 BATCH = 128
 HIDDEN, LATENT = 400, 20
+MNIST_TRAIN = 60000  # MNIST's training images: the timed steps of --model mlp fit in them
 # The music model (--model lstm): JSB windows of 64 steps every 32, 88 keys, batch 32.
 LSTM_BATCH, WINDOW, HOP, KEYS = 32, 64, 32, 88
 LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS = 256, 32, 300
 HIER_BAR = 4  # --model hier: steps per bar, so 16 bars per window
 
 
-def load_images(limit=60000):
+def load_images(limit=MNIST_TRAIN):
     """Binarized MNIST training images (N, 784) float32."""
     root = os.environ.get("CHAINER_VAE_DATA")
     if root and (Path(root) / "mnist").is_dir():
@@ -146,63 +149,75 @@ def repeated(examples, count):
     return np.concatenate([examples] * -(-count // len(examples)))[:max(count, len(examples))]
 
 
-def _torch_lstm_vae():
-    """The module of the PyTorch music model, ``benchmarks/torch_lstm_vae.py``."""
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    import torch_lstm_vae
+# The PyTorch peers, imported when a run needs them: torch comes with `make bench` only.
+def _mlp_peer():
+    from benchmarks.torch_mlp_vae import MLPVAE
 
-    return torch_lstm_vae
+    return MLPVAE(784, HIDDEN, LATENT)
 
 
-def _torch_hier_vae():
-    """The module of the PyTorch hierarchical model, ``benchmarks/torch_hier_vae.py``."""
-    _torch_lstm_vae()  # its folder on sys.path
-    import torch_hier_vae
+def _lstm_peer():
+    from benchmarks.torch_lstm_vae import LSTMVAE
 
-    return torch_hier_vae
+    return LSTMVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS)
 
 
+def _hier_peer():
+    from benchmarks.torch_hier_vae import HierVAE
+
+    return HierVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS, HIER_BAR)
+
+
+def _lstm_differences(model_config):
+    from benchmarks.torch_lstm_vae import differences
+
+    return differences(model_config)
+
+
+def _hier_differences(model_config):
+    from benchmarks.torch_hier_vae import differences
+
+    return differences(model_config)
+
+
+@dataclasses.dataclass(frozen=True)
 class Benchmark:
-    """What differs between the benchmarked models: config, data, batch and PyTorch peer."""
+    """One benchmarked model: what differs between them.
 
-    def __init__(self, name):
-        self.name = name
-        self.lstm = name in ("lstm", "hier")  # a music model on JSB windows
-        self.batch = LSTM_BATCH if self.lstm else BATCH
-        self.unit = "windows" if self.lstm else "images"
+    ``config`` builds its run config, ``load`` its training examples (and where they came
+    from), ``peer`` the PyTorch model, ``differences`` the largest
+    differences between the two sides' results on one set of weights (``{what:
+    difference}``; None: not checked). ``epoch_examples``: the examples of the one epoch
+    the timed steps must fit in; None: the examples are repeated until they fit.
+    ``table`` writes a result as markdown, given where it ran.
+    """
 
-    def config(self):
-        if self.name == "hier":
-            return hier_config()
-        return lstm_config() if self.lstm else benchmark_config()
-
-    def load(self):
-        """(training examples, where they came from)."""
-        return load_windows() if self.lstm else load_images()
+    name: str
+    config: Callable[[], RunConfig]
+    load: Callable[[], tuple]
+    input_shape: tuple
+    batch: int
+    iterations: int
+    warmup: int
+    peer: Callable
+    table: Callable[[dict, str], str]
+    differences: Optional[Callable[[ModelConfig], dict]] = None
+    epoch_examples: Optional[int] = None
 
     def data(self, examples, steps):
         """chainer-vae's Data for ``steps`` batches inside one epoch (and a batch more:
         the epoch must not end at the last timed step, which would time the evaluation
         and the snapshot that the end of an epoch triggers)."""
-        if self.lstm:
-            train = repeated(examples, (steps + 1) * self.batch)
-            return Data(train=train, test=train[:self.batch], input_shape=(WINDOW, KEYS))
-        return Data(train=examples, test=examples[:self.batch], input_shape=(784,))
+        train = (examples if self.epoch_examples
+                 else repeated(examples, (steps + 1) * self.batch))
+        return Data(train=train, test=train[:self.batch], input_shape=self.input_shape)
 
     def torch_model(self):
         """(PyTorch model, Adam optimizer); ``model(x)`` is the loss."""
-        if not self.lstm:
-            return torch_vae()
         import torch
 
         torch.manual_seed(0)
-        if self.name == "hier":
-            model = _torch_hier_vae().HierVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS,
-                                              HIER_BAR)
-        else:
-            model = _torch_lstm_vae().LSTMVAE(KEYS, LSTM_HIDDEN, LSTM_LATENT, MADE_UNITS)
+        model = self.peer()
         return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def project_parameters(self):
@@ -215,76 +230,25 @@ class Benchmark:
         return sum(param.numel() for param in model.parameters())
 
 
-def _openblas():
-    """NumPy's bundled OpenBLAS library (ctypes) and its symbol suffix, or (None, None)."""
-    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    for path in sorted(glob.glob(str(libs / "libscipy_openblas*.so*"))):
-        lib = ctypes.CDLL(path)  # already loaded by NumPy: the same library instance
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", "_64_", ""):
-                if hasattr(lib, prefix + "_get_num_threads" + suffix):
-                    return lib, (prefix, suffix)
-    return None, None
-
-
-def blas_threads(set_to=None):
-    """The number of threads NumPy's OpenBLAS uses (after setting it to ``set_to``)."""
-    lib, (prefix, suffix) = _openblas()
-    if lib is None:
-        return None
-    if set_to is not None:
-        getattr(lib, prefix + "_set_num_threads" + suffix)(int(set_to))
-    return int(getattr(lib, prefix + "_get_num_threads" + suffix)())
-
-
-class _StopAfter:
+class _StopAfter(Clock):
     """The trainer's stop trigger: stops after ``warmup + iterations`` iterations and
-    notes the time when the warm-up ends (the trainer calls it once per iteration).
+    starts its clock when the warm-up ends (the trainer calls it once per iteration).
     ``synchronize`` (for a GPU) waits for the queued work before the clock is read."""
 
-    def __init__(self, warmup, iterations, synchronize=lambda: None):
+    def __init__(self, warmup, iterations, synchronize=None):
+        super().__init__(synchronize)
         self.warmup, self.total = warmup, warmup + iterations
-        self.synchronize = synchronize
-        self.started = self.cpu_started = None
 
     def __call__(self, trainer):
         iteration = trainer.updater.iteration
         if iteration == self.warmup:
-            self.synchronize()
-            self.started = time.perf_counter()
-            self.cpu_started = time.process_time()
+            self.start()
         return iteration >= self.total
-
-    def elapsed(self):
-        """Seconds from the end of the warm-up to now, the device's work included."""
-        self.synchronize()
-        return time.perf_counter() - self.started
-
-    def cpu_elapsed(self):
-        """CPU seconds this process used since the end of the warm-up (all its threads)."""
-        return time.process_time() - self.cpu_started
-
-
-def cuda_device(device):
-    """CuPy's ``Device`` for chainer's device specifier ``device``, or None for the CPU."""
-    device = chainer.get_device(device)
-    return None if device.xp is np else device.device
-
-
-def device_synchronizer(device):
-    """A function that waits for ``device``'s queued work (nothing to wait for on a CPU)."""
-    cuda = cuda_device(device)
-    return (lambda: None) if cuda is None else cuda.synchronize
-
-
-def project_images_per_second(images, iterations, warmup, device="@numpy", bench=None):
-    """chainer-vae's images (windows) per second."""
-    return project_run(images, iterations, warmup, device, bench)[0]
 
 
 def project_run(images, iterations, warmup, device="@numpy", bench=None):
     """(images per second, CPU ms per step) of chainer-vae's Trainer."""
-    bench = bench or Benchmark("mlp")
+    bench = bench or MODELS["mlp"]
     data = bench.data(images, warmup + iterations)
     config = bench.config()
     config.train.device = device
@@ -293,199 +257,41 @@ def project_run(images, iterations, warmup, device="@numpy", bench=None):
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(sys.stderr):
         trainer, _, _ = build_trainer(config, out, progress=False, data=data)
         trainer.stop_trigger = stop = _StopAfter(warmup, iterations,
-                                                 device_synchronizer(device))
+                                                 machine.device_synchronizer(device))
         trainer.run()
         elapsed = stop.elapsed()
         cpu = stop.cpu_elapsed()
     return iterations * bench.batch / elapsed, 1000.0 * cpu / iterations
 
 
-def torch_vae():
-    """The same VAE in PyTorch: (model, Adam optimizer); ``model(x)`` is the loss."""
-    import torch
-    import torch.nn.functional as TF
-
-    torch.manual_seed(0)
-
-    class VAE(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.enc = torch.nn.Linear(784, HIDDEN)
-            self.mu = torch.nn.Linear(HIDDEN, LATENT)
-            self.ln_sigma = torch.nn.Linear(HIDDEN, LATENT)
-            self.dec = torch.nn.Linear(LATENT, HIDDEN)
-            self.out = torch.nn.Linear(HIDDEN, 784)
-
-        def forward(self, x):
-            h = TF.relu(self.enc(x))
-            mu, ln_sigma = self.mu(h), self.ln_sigma(h)
-            z = mu + torch.exp(ln_sigma) * torch.randn_like(mu)
-            logits = self.out(TF.relu(self.dec(z)))
-            reconstr = TF.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-            kl = 0.5 * torch.sum(mu ** 2 + torch.exp(2 * ln_sigma) - 1 - 2 * ln_sigma)
-            return (reconstr + kl) / x.shape[0]
-
-    model = VAE()
-    return model, torch.optim.Adam(model.parameters(), lr=1e-3)
-
-
-def torch_images_per_second(images, iterations, warmup, device="cpu", bench=None):
-    """PyTorch's images (windows) per second."""
-    return torch_run(images, iterations, warmup, device, bench)[0]
-
-
 def torch_run(images, iterations, warmup, device="cpu", bench=None):
     """(images per second, CPU ms per step) of the PyTorch peer."""
     import torch
 
-    bench = bench or Benchmark("mlp")
+    bench = bench or MODELS["mlp"]
     batch = bench.batch
     model, optimizer = bench.torch_model()
     model.to(device)
-    if bench.lstm:
+    if not bench.epoch_examples:
         images = repeated(images, (warmup + iterations) * batch)
     data = torch.from_numpy(images).to(device)
     order = torch.randperm(len(data), device=device)
-    synchronize = torch.cuda.synchronize if data.is_cuda else (lambda: None)
+    clock = Clock(torch.cuda.synchronize if data.is_cuda else None)
     for i in range(warmup + iterations):
         if i == warmup:
-            synchronize()
-            start = time.perf_counter()
-            cpu_start = time.process_time()
+            clock.start()
         x = data[order[i * batch:(i + 1) * batch]]
         optimizer.zero_grad()
         loss = model(x)
         loss.backward()
         optimizer.step()
-    synchronize()
-    elapsed = time.perf_counter() - start
-    cpu = time.process_time() - cpu_start
+    elapsed = clock.elapsed()
+    cpu = clock.cpu_elapsed()
     return iterations * batch / elapsed, 1000.0 * cpu / iterations
 
 
-def torch_device(device):
-    """PyTorch's name for chainer's ``device`` (``@cupy:N`` -> ``cuda:N``)."""
-    cuda = cuda_device(device)
-    return "cpu" if cuda is None else "cuda:{}".format(cuda.id)
-
-
-def gpu_name(device):
-    """The GPU's name for the results, or None on the CPU."""
-    cuda = cuda_device(device)
-    if cuda is None:
-        return None
-    import cupy
-
-    name = cupy.cuda.runtime.getDeviceProperties(cuda.id)["name"]
-    return name.decode() if isinstance(name, bytes) else name
-
-
-def set_threads(requested=None, torch=None):
-    """Give NumPy's OpenBLAS and PyTorch (the module, where given) the same number of
-    threads: ``requested``, else OpenBLAS's own count (the machine's cores, or
-    $OPENBLAS_NUM_THREADS)."""
-    threads = blas_threads(requested)
-    if threads is None:  # NumPy without its bundled OpenBLAS: count cores
-        threads = requested or len(os.sched_getaffinity(0))
-    if torch is not None:
-        torch.set_num_threads(threads)
-    return threads
-
-
-# (iterations, warm-up) by default, per model
-DEFAULT_STEPS = {"mlp": (150, 20), "lstm": (20, 3), "hier": (20, 3)}
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=sorted(DEFAULT_STEPS), default="mlp",
-                        help="mlp: the MLP VAE on MNIST (default); lstm: the LSTM + MADE "
-                             "music model on JSB Chorales; hier: the same with the "
-                             "hierarchical decoder")
-    parser.add_argument("--iterations", type=int,
-                        help="timed steps per run (default 150 for mlp, 20 for lstm "
-                             "and hier)")
-    parser.add_argument("--warmup", type=int,
-                        help="untimed steps first (default 20 for mlp, 3 for lstm and "
-                             "hier)")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
-    parser.add_argument("--device", default="@numpy",
-                        help="chainer-vae's device: @numpy (the CPU, default) or @cupy:N (CUDA "
-                             "GPU N through CuPy; PyTorch then runs on cuda:N where it can)")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    iterations, warmup = DEFAULT_STEPS[args.model]
-    args.iterations = iterations if args.iterations is None else args.iterations
-    args.warmup = warmup if args.warmup is None else args.warmup
-    if args.iterations < 1 or args.warmup < 1:
-        parser.error("--iterations and --warmup must be at least 1")
-    if args.model == "mlp" and (args.warmup + args.iterations) * BATCH > 60000:
-        parser.error("--warmup + --iterations must stay inside one epoch (at most 468)")
-    bench = Benchmark(args.model)
-    try:
-        gpu = gpu_name(args.device)
-    except Exception as error:  # chainer's and CuPy's errors for a device that is not there
-        print("no device {}: {}".format(args.device, " ".join(str(error).split())),
-              file=sys.stderr)
-        return 2
-    images, source = bench.load()
-    torch, missing = peer_torch(gpu is not None)
-    if torch is None and gpu is None:
-        print("PyTorch is not installed: pip install torch==2.13.0 (CPU build)", file=sys.stderr)
-        return 2
-    threads = set_threads(args.threads, torch)
-    ours, theirs, our_cpu, their_cpu = [], [], [], []
-    for _ in range(args.repeats):
-        speed, cpu = project_run(images, args.iterations, args.warmup, args.device, bench)
-        ours.append(speed)
-        our_cpu.append(cpu)
-        if torch is not None:
-            speed, cpu = torch_run(images, args.iterations, args.warmup,
-                                   torch_device(args.device), bench)
-            theirs.append(speed)
-            their_cpu.append(cpu)
-    result = {"model": args.model,
-              "project_img_s": statistics.median(ours),
-              "torch_img_s": statistics.median(theirs) if theirs else None}
-    result["ratio"] = result["project_img_s"] / result["torch_img_s"] if theirs else None
-    # CPU time per step: on a machine shared with other jobs, what each side computed
-    # rather than how long it waited for a core (with several threads it also counts
-    # threads waiting for each other)
-    result["project_cpu_ms_step"] = statistics.median(our_cpu)
-    result["torch_cpu_ms_step"] = statistics.median(their_cpu) if theirs else None
-    result["cpu_ratio"] = (result["torch_cpu_ms_step"] / result["project_cpu_ms_step"]
-                           if theirs else None)
-    result["project_ms_step"] = 1000.0 * bench.batch / result["project_img_s"]
-    result["torch_ms_step"] = (1000.0 * bench.batch / result["torch_img_s"]
-                               if theirs else None)
-    result["parameters"] = {"project": bench.project_parameters(),
-                            "torch": bench.torch_parameters() if torch is not None else None}
-    if bench.lstm and torch is not None:  # the two compute one model, or no ratio holds
-        peer = _torch_hier_vae() if bench.name == "hier" else _torch_lstm_vae()
-        result["peer_differences"] = peer.differences(bench.config().model)
-        if max(result["peer_differences"].values()) > 1e-4:
-            raise SystemExit("the PyTorch model differs from chainer-vae's: {}".format(
-                result["peer_differences"]))
-    result.update({"device": args.device, "gpu": gpu, "data": source,
-                   "batch": bench.batch, "iterations": args.iterations, "warmup": args.warmup,
-                   "repeats": args.repeats,
-                   "torch": torch.__version__ if torch is not None else "not run: " + missing,
-                   "torch_threads": torch.get_num_threads() if torch is not None else None,
-                   "numpy_blas_threads": threads, "numpy": np.__version__})
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(text_table(result))
-    return 0
-
-
-def text_table(result):
-    """The result as a small markdown table."""
-    where = result["gpu"] or "{} BLAS threads".format(result["numpy_blas_threads"])
-    if result.get("model") in ("lstm", "hier"):
-        return _lstm_table(result, where)
+def _image_table(result, where):
+    """The result of ``--model mlp`` as a small markdown table."""
     lines = ["| | images/s (median of {}, {}) |".format(result["repeats"], where), "|---|---|",
              "| chainer-vae | {:.0f} |".format(result["project_img_s"])]
     if result["torch_img_s"] is None:
@@ -496,11 +302,11 @@ def text_table(result):
     return "\n".join(lines)
 
 
-def _lstm_table(result, where):
+def _music_table(result, where, title):
+    """The result of a music model (``title``) as a small markdown table."""
     params = result["parameters"]
-    name = "hierarchical LSTM + MADE" if result["model"] == "hier" else "LSTM + MADE"
     lines = ["| {}, batch {} (median of {}, {}) | windows/s | ms per step | "
-             "parameters |".format(name, result["batch"], result["repeats"], where),
+             "parameters |".format(title, result["batch"], result["repeats"], where),
              "|---|---:|---:|---:|",
              "| chainer-vae | {:.1f} | {:.1f} | {:,} |".format(
                  result["project_img_s"], result["project_ms_step"], params["project"])]
@@ -517,16 +323,135 @@ def _lstm_table(result, where):
     return "\n".join(lines)
 
 
-def peer_torch(on_gpu):
-    """(the torch module to compare with, None) or (None, why there is none): on a GPU,
-    PyTorch is the peer only where it has CUDA."""
+MODELS = {
+    "mlp": Benchmark("mlp", benchmark_config, load_images, input_shape=(784,), batch=BATCH,
+                     iterations=150, warmup=20, peer=_mlp_peer, table=_image_table,
+                     epoch_examples=MNIST_TRAIN),
+    "lstm": Benchmark("lstm", lstm_config, load_windows, input_shape=(WINDOW, KEYS),
+                      batch=LSTM_BATCH, iterations=20, warmup=3, peer=_lstm_peer,
+                      table=functools.partial(_music_table, title="LSTM + MADE"),
+                      differences=_lstm_differences),
+    "hier": Benchmark("hier", hier_config, load_windows, input_shape=(WINDOW, KEYS),
+                      batch=LSTM_BATCH, iterations=20, warmup=3, peer=_hier_peer,
+                      table=functools.partial(_music_table, title="hierarchical LSTM + MADE"),
+                      differences=_hier_differences),
+}
+
+
+def text_table(result):
+    """The result as a small markdown table."""
+    where = result["gpu"] or "{} BLAS threads".format(result["numpy_blas_threads"])
+    return MODELS[result.get("model", "mlp")].table(result, where)
+
+
+def _speeds(bench, runs):
+    """The medians over the repeats of both sides' ``runs`` ({side: [(examples per
+    second, CPU ms per step), ...]}; no "torch" side where PyTorch did not run)."""
+    ours = [speed for speed, _ in runs["project"]]
+    our_cpu = [cpu for _, cpu in runs["project"]]
+    theirs = [speed for speed, _ in runs.get("torch", [])]
+    their_cpu = [cpu for _, cpu in runs.get("torch", [])]
+    result = {"project_img_s": statistics.median(ours),
+              "torch_img_s": statistics.median(theirs) if theirs else None}
+    result["ratio"] = result["project_img_s"] / result["torch_img_s"] if theirs else None
+    # CPU time per step: on a machine shared with other jobs, what each side computed
+    # rather than how long it waited for a core (with several threads it also counts
+    # threads waiting for each other)
+    result["project_cpu_ms_step"] = statistics.median(our_cpu)
+    result["torch_cpu_ms_step"] = statistics.median(their_cpu) if theirs else None
+    result["cpu_ratio"] = (result["torch_cpu_ms_step"] / result["project_cpu_ms_step"]
+                           if theirs else None)
+    result["project_ms_step"] = 1000.0 * bench.batch / result["project_img_s"]
+    result["torch_ms_step"] = (1000.0 * bench.batch / result["torch_img_s"]
+                               if theirs else None)
+    return result
+
+
+def measure(args, bench, gpu, torch, missing):
+    """The result of the runs ``args`` asks for (see the module docstring): both sides'
+    speeds, chainer-vae's alone where ``torch`` is None (``missing`` says why), the
+    parameter counts, the differences between the two models, the conditions."""
+    images, source = bench.load()
+    threads = machine.set_threads(args.threads, torch)
+    sides = {"project": lambda: project_run(images, args.iterations, args.warmup,
+                                            args.device, bench)}
+    if torch is not None:
+        sides["torch"] = lambda: torch_run(images, args.iterations, args.warmup,
+                                           machine.torch_device(args.device), bench)
+    result = {"model": bench.name, **_speeds(bench, interleaved(sides, args.repeats))}
+    result["parameters"] = {"project": bench.project_parameters(),
+                            "torch": bench.torch_parameters() if torch is not None else None}
+    if bench.differences is not None and torch is not None:
+        result["peer_differences"] = bench.differences(bench.config().model)
+    result.update({"device": args.device, "gpu": gpu, "data": source,
+                   "batch": bench.batch, "iterations": args.iterations, "warmup": args.warmup,
+                   "repeats": args.repeats,
+                   "torch": torch.__version__ if torch is not None else "not run: " + missing,
+                   "torch_threads": torch.get_num_threads() if torch is not None else None,
+                   "numpy_blas_threads": threads, "numpy": np.__version__})
+    return result
+
+
+def peer_mismatch(result):
+    """Why the PyTorch model is not chainer-vae's (a line), or None: no ratio holds
+    between two models that compute different things."""
+    differences = result.get("peer_differences")
+    if differences and max(differences.values()) > 1e-4:
+        return "the PyTorch model differs from chainer-vae's: {}".format(differences)
+    return None
+
+
+def parser():
+    top = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    top.add_argument("--model", choices=sorted(MODELS), default="mlp",
+                     help="mlp: the MLP VAE on MNIST (default); lstm: the LSTM + MADE "
+                          "music model on JSB Chorales; hier: the same with the "
+                          "hierarchical decoder")
+    top.add_argument("--iterations", type=int,
+                     help="timed steps per run (default 150 for mlp, 20 for lstm and hier)")
+    top.add_argument("--warmup", type=int,
+                     help="untimed steps first (default 20 for mlp, 3 for lstm and hier)")
+    top.add_argument("--repeats", type=int, default=5)
+    top.add_argument("--threads", type=int, default=None,
+                     help="BLAS threads for both sides (default: NumPy's OpenBLAS count)")
+    top.add_argument("--device", default="@numpy",
+                     help="chainer-vae's device: @numpy (the CPU, default) or @cupy:N (CUDA "
+                          "GPU N through CuPy; PyTorch then runs on cuda:N where it can)")
+    top.add_argument("--json", action="store_true")
+    return top
+
+
+def main(argv=None):
+    """Measure, print the result; the exit status: 0, 2 for a device or a peer that is
+    not there, 1 where the PyTorch model is not chainer-vae's."""
+    command = parser()
+    args = command.parse_args(argv)
+    bench = MODELS[args.model]
+    args.iterations = bench.iterations if args.iterations is None else args.iterations
+    args.warmup = bench.warmup if args.warmup is None else args.warmup
+    if args.iterations < 1 or args.warmup < 1:
+        command.error("--iterations and --warmup must be at least 1")
+    steps = args.warmup + args.iterations
+    if bench.epoch_examples and steps * bench.batch > bench.epoch_examples:
+        command.error("--warmup + --iterations must stay inside one epoch (at most {})".format(
+            bench.epoch_examples // bench.batch))
     try:
-        import torch
-    except ImportError:
-        return None, "PyTorch is not installed"
-    if on_gpu and not torch.cuda.is_available():
-        return None, "PyTorch has no CUDA here"
-    return torch, None
+        gpu = machine.gpu_name(args.device)
+    except Exception as error:  # chainer's and CuPy's errors for a device that is not there
+        print("no device {}: {}".format(args.device, " ".join(str(error).split())),
+              file=sys.stderr)
+        return 2
+    torch, missing = machine.peer_torch(gpu is not None)
+    if torch is None and gpu is None:
+        print(machine.TORCH_MISSING, file=sys.stderr)
+        return 2
+    result = measure(args, bench, gpu, torch, missing)
+    mismatch = peer_mismatch(result)
+    if mismatch:
+        print(mismatch, file=sys.stderr)
+        return 1
+    report.emit(result, args.json, text_table)
+    return 0
 
 
 if __name__ == "__main__":

@@ -112,14 +112,40 @@ def test_imports_point_down(name):
     assert not upward(name, GRAPH[name]), "{} imports {}".format(name, upward(name, GRAPH[name]))
 
 
+def top_level_imports(path):
+    """The top-level packages ``path`` imports absolutely (also inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
 def test_midi_never_imports_chainer_or_chainer_vae():
     for name, path in modules("midi").items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            assert not any(n.split(".")[0] in ("chainer", "chainer_vae", "cupy")
-                           for n in names), name
+        assert not top_level_imports(path) & {"chainer", "chainer_vae", "cupy"}, name
+
+
+def test_the_package_never_imports_the_benchmarks():
+    """benchmarks/ sits above every layer and is not shipped (setup.py's find_packages)."""
+    assert not [name for name, path in ALL.items() if "benchmarks" in top_level_imports(path)]
+
+
+def test_nothing_edits_sys_path():
+    """The benchmarks are a package (``python -m benchmarks.NAME``) and the tests import them
+    as one: no script or test puts a folder on ``sys.path`` itself."""
+    edits = []
+    for folder in ("benchmarks", "tests"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                # sys.path.insert, .append, .remove, ...
+                if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                        and node.value.attr == "path" and isinstance(node.value.value, ast.Name)
+                        and node.value.value.id == "sys"):
+                    edits.append("{}:{}".format(path.relative_to(REPO), node.lineno))
+    assert not edits
 
 
 def test_no_import_cycles():

@@ -72,6 +72,16 @@ def toy_config(data_dir, epochs=2, **train):
     return config
 
 
+def command_line_config(argv, input_shape=(64, 88)):
+    """The ``RunConfig`` that ``chainer-vae`` builds for ``argv`` (a train command line),
+    with the input shape ``build_trainer`` would set from the data."""
+    from chainer_vae.cli import _new_config, build_parser
+
+    config = _new_config(build_parser().parse_args(argv))
+    config.model.input_shape = tuple(input_shape)
+    return config
+
+
 def read_log(run_dir):
     return json.loads((run_dir / "log").read_text())
 

@@ -10,10 +10,8 @@ import pytest
 import chainer_vae  # noqa: F401  (before chainer)
 from chainer_vae import cli
 
-from benchmark_scripts import load
+from benchmarks import conditional
 from midi_factories import conductor, midi_file, note_track, save
-
-conditional = load("conditional")
 
 
 def test_roll_features_of_a_known_window():

@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 import chainer_vae  # noqa: F401  (before chainer)
-from benchmark_scripts import command_line_config, load
-
-
-throughput = load("train_throughput")
+from benchmarks import run_all
+from benchmarks import train_throughput as throughput
+from tiny_models import command_line_config
 
 JSB_HIER = ("train --dataset jsb --arch lstm --decoder hier --autoregressive --step-made 300 "
             "--latent 32 --hidden 256 --batch-size 32 --window 64 --hop 32").split()
@@ -22,13 +21,13 @@ def test_the_benchmarked_hierarchical_model_is_the_one_the_command_line_trains()
     assert (config.data, config.model, config.train) == (expected.data, expected.model,
                                                          expected.train)
     assert config.model.bar == 4  # JSB: one step per beat, 16 bars per window
-    assert throughput.Benchmark("hier").project_parameters() == PARAMETERS
+    assert throughput.MODELS["hier"].project_parameters() == PARAMETERS
 
 
 def test_hier_throughput_times_the_trainer_and_prints_nothing(capsys):
-    bench = throughput.Benchmark("hier")
+    bench = throughput.MODELS["hier"]
     windows = (np.random.RandomState(0).rand(40, 64, 88) < 0.05).astype(np.float32)
-    speed = throughput.project_images_per_second(windows, iterations=1, warmup=1, bench=bench)
+    speed = throughput.project_run(windows, iterations=1, warmup=1, bench=bench)[0]
     assert speed > 0
     assert capsys.readouterr().out == ""
 
@@ -47,8 +46,7 @@ def test_hier_results_in_the_text_table_and_run_alls_markdown():
     assert "| hierarchical LSTM + MADE, batch 32" in text
     assert "| chainer-vae | 200.0 | 160.0 | 1,963,588 |" in text
     assert "| ratio | 1.25 | | |" in text
-    run_all = load("run_all")
-    assert ("train_throughput_hier_one_thread", ["train_throughput.py", "--model", "hier",
+    assert ("train_throughput_hier_one_thread", ["train_throughput", "--model", "hier",
                                                  "--threads", "1", "--json"]) in run_all.BENCHMARKS
     lines = run_all.lstm_markdown({
         "train_throughput_lstm": _run("lstm", 2, 300.0, 330.0, 1305668),

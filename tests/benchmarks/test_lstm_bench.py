@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 import chainer_vae  # noqa: F401  (before chainer)
-from benchmark_scripts import command_line_config, load
-
-throughput = load("train_throughput")
+from benchmarks import run_all, sample_speed
+from benchmarks import train_throughput as throughput
+from tiny_models import command_line_config
 
 JSB_TRAIN = ("train --dataset jsb --arch lstm --autoregressive --step-made 300 --latent 32 "
              "--hidden 256 --batch-size 32 --window 64 --hop 32").split()
@@ -18,19 +18,19 @@ def test_the_benchmarked_music_model_is_the_one_the_command_line_trains():
     config, expected = throughput.lstm_config(), command_line_config(JSB_TRAIN)
     assert (config.data, config.model, config.train) == (expected.data, expected.model,
                                                          expected.train)
-    assert throughput.Benchmark("lstm").project_parameters() == 1305668
+    assert throughput.MODELS["lstm"].project_parameters() == 1305668
 
 
 def test_lstm_throughput_times_the_trainer_and_prints_nothing(capsys):
-    bench = throughput.Benchmark("lstm")
+    bench = throughput.MODELS["lstm"]
     windows = (np.random.RandomState(0).rand(40, 64, 88) < 0.05).astype(np.float32)
-    speed = throughput.project_images_per_second(windows, iterations=1, warmup=1, bench=bench)
+    speed = throughput.project_run(windows, iterations=1, warmup=1, bench=bench)[0]
     assert speed > 0
     assert capsys.readouterr().out == ""  # PrintReport writes to stderr: --json stays JSON
 
 
 def test_the_timed_steps_stay_inside_the_first_epoch():
-    bench = throughput.Benchmark("lstm")
+    bench = throughput.MODELS["lstm"]
     windows = np.zeros((10, 64, 88), np.float32)
     assert len(bench.data(windows, 5).train) > 5 * bench.batch
 
@@ -54,7 +54,6 @@ def test_lstm_results_in_the_text_table_and_run_alls_markdown():
     text = throughput.text_table(_lstm_run(1, 250.0, 200.0))
     assert "| chainer-vae | 128.0 | 250.0 | 1,305,668 |" in text
     assert "| ratio | 0.80 | | |" in text
-    run_all = load("run_all")
     results = {"machine": {"date": "2026-12-01", "platform": "Linux", "cpus": 2,
                            "python": "3.11", "numpy": "2.4"},
                "train_throughput": {"skipped": "no torch"},
@@ -82,7 +81,6 @@ def test_lstm_results_in_the_text_table_and_run_alls_markdown():
 def test_sample_speed_writes_a_run_that_samples(tmp_path):
     """The run folder sample_speed.py times (the model at its initial parameters) is one
     that ``chainer-vae sample`` reads; its in-process generation is timed on it."""
-    sample_speed = load("sample_speed")
     run = sample_speed.fresh_run(tmp_path / "run")
     config, model = sample_speed.load_model(run)
     assert config.model.step_made == 300 and config.model.autoregressive

@@ -10,11 +10,8 @@ import pytest
 import chainer_vae  # noqa: F401  (before chainer)
 import midi
 
-from benchmark_scripts import load
+from benchmarks import music_quality, quality
 from midi_factories import write_mat
-
-music_quality = load("music_quality")
-quality = load("quality")
 
 
 def roll(notes, steps=8, pitches=4):

@@ -9,10 +9,8 @@ import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
 
-from benchmark_scripts import load
+from benchmarks import quality
 from midi_factories import write_mat
-
-quality = load("quality")
 
 
 @pytest.fixture()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import chainer_vae  # noqa: F401  (before chainer)
-from benchmark_scripts import load
-
-breakdown = load("step_breakdown")
+from benchmarks import machine, numpy_vae, report, run_all
+from benchmarks import step_breakdown as breakdown
+from benchmarks import train_throughput as throughput
 
 
 def test_project_phases_time_each_phase_of_the_trainers_step():
@@ -53,7 +53,6 @@ def _results(**entries):
 
 
 def test_results_markdown_has_a_column_per_thread_count():
-    run_all = load("run_all")
     results = _results(train_throughput_one_thread=_throughput(1, 8000.0, 8000.0))
     text = run_all.markdown(results)
     assert "| images/s | 2 BLAS threads | 1 BLAS thread |" in text
@@ -63,18 +62,14 @@ def test_results_markdown_has_a_column_per_thread_count():
     assert "skipped: PyTorch is not installed" in run_all.markdown(results)
 
 
-numpy_vae = load("numpy_vae")
-
-
 def _benchmark_loss_chain(beta=1.0):
     """chainer-vae's loss chain and FusedAdam for the benchmarked model (random weights)."""
     from chainer_vae.model import build_model
     from chainer_vae.training.optim import FusedAdam
     from chainer_vae.model import ELBOLoss
 
-    bench = load("train_throughput")
     np.random.seed(3)
-    model = build_model(bench.benchmark_config().model)
+    model = build_model(throughput.benchmark_config().model)
     chain = ELBOLoss(model, beta=beta)
     optimizer = FusedAdam(alpha=1e-3)
     optimizer.setup(chain)
@@ -122,9 +117,6 @@ def test_numpy_phases_time_the_floors_step():
     assert phases["forward"] > phases["batch"] > 0
 
 
-throughput = load("train_throughput")
-
-
 class _Trainer:
     def __init__(self):
         self.updater = type("Updater", (), {"iteration": 0})()
@@ -144,9 +136,9 @@ def test_stop_after_waits_for_the_device_at_both_ends_of_the_timing():
 
 
 def test_the_cpu_needs_no_wait_and_maps_to_torchs_cpu():
-    assert throughput.torch_device("@numpy") == "cpu"
-    assert throughput.gpu_name("@numpy") is None
-    assert throughput.device_synchronizer("@numpy")() is None
+    assert machine.torch_device("@numpy") == "cpu"
+    assert machine.gpu_name("@numpy") is None
+    assert machine.device_synchronizer("@numpy")() is None
 
 
 def test_a_missing_device_is_one_line_and_exit_2(capsys):
@@ -169,7 +161,6 @@ def test_gpu_results_are_reported_with_or_without_pytorch():
     assert "not run: PyTorch has no CUDA here" in alone and "ratio" not in alone
     both = throughput.text_table(_gpu_result(40000.0))
     assert "| ratio | 1.25 |" in both
-    run_all = load("run_all")
     results = _results(train_throughput_gpu=_gpu_result(None))
     text = run_all.markdown(results)
     assert "| images/s on NVIDIA H200 | |" in text
@@ -184,11 +175,9 @@ def test_gpu_results_are_reported_with_or_without_pytorch():
 
 @pytest.mark.gpu
 def test_throughput_on_the_gpu(capsys):
-    import json
-
     assert throughput.main(["--device", "@cupy:0", "--iterations", "5", "--warmup", "2",
                             "--repeats", "1", "--json"]) == 0
     out = capsys.readouterr().out
-    result = json.loads(out[out.index("\n{") + 1 if "\n{" in out else 0:])
+    result = report.last_json(out)
     assert result["project_img_s"] > 0 and result["gpu"]
     assert result["device"] == "@cupy:0"
