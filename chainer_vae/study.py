@@ -38,7 +38,7 @@ from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import evaluate, sampling
 from chainer_vae.inference.music import (held_out_f1, music_options, on_other_pieces,
                                          prior_overlap)
-from chainer_vae.outputs import plots
+from chainer_vae.outputs import figures
 from chainer_vae.outputs.actions import plot_run
 from chainer_vae.outputs.sample import draws_samples, sample_run
 from chainer_vae.outputs.midi_files import write_midi_samples
@@ -215,10 +215,10 @@ def run_mnist(out, plan, device, progress):
         _say("   test ELBO {:.2f} nats, IWAE (K={}) log p(x) {:.2f} nats on {} digits".format(
             scores.elbo, scores.iw_samples, scores.log_likelihood, scores.n))
         run = load_run(run_dir)
-        figures = plot_run(run_dir, out / "figures" / run_dir.name, data=run.data)
+        written = plot_run(run_dir, out / "figures" / run_dir.name, data=run.data)
         models[latent] = run.model
-        _say("   {} figures in {}".format(len(figures), out / "figures" / run_dir.name))
-    plots.plot_samples_by_latent_size(models, out / "figures" / "samples_by_latent_size.png")
+        _say("   {} figures in {}".format(len(written), out / "figures" / run_dir.name))
+    figures.plot_samples_by_latent_size(models, out / "figures" / "samples_by_latent_size.png")
     return summary
 
 

@@ -9,7 +9,7 @@ from chainer_vae.data import examples_array
 from chainer_vae.errors import RunDirError
 from chainer_vae.inference import sampling
 from chainer_vae.inference.music import music_options
-from chainer_vae.outputs import plots
+from chainer_vae.outputs import figures, plots
 from chainer_vae.outputs.gifs import write_latent_gifs
 from chainer_vae.outputs.sample import draws_samples
 from chainer_vae.runs import LATENTS_FILE, LOG_FILE, load_run, read_latents
@@ -48,8 +48,8 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0, 
         except RunDirError:
             pass  # a log without epochs yet
     if len(x) and labels is not None:
-        paths.append(plots.plot_latent_scatter(model, x, labels, out / "latent_scatter.png",
-                                               names))
+        paths.append(figures.plot_latent_scatter(model, x, labels, out / "latent_scatter.png",
+                                                 names))
     music = music_options(config.data)
     if music is not None:
         rolls = dict(low=music["low"], steps_per_beat=music["steps_per_beat"],
@@ -71,19 +71,20 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0, 
                                             titles, threshold=0.2, **rolls))
         return paths
     if model.labels:
-        paths.append(plots.plot_class_samples(model, out / "samples_by_class.png",
-                                              config.model.label_names, seed=seed))
+        paths.append(figures.plot_class_samples(model, out / "samples_by_class.png",
+                                                config.model.label_names, seed=seed))
     else:
-        paths.append(plots.plot_prior_samples(model, out / "prior_samples.png", seed=seed))
+        paths.append(figures.plot_prior_samples(model, out / "prior_samples.png", seed=seed))
     if len(x):
-        paths.append(plots.plot_reconstructions(model, x, out / "reconstructions.png",
-                                                labels=labels))
-        paths.append(plots.plot_completion(model, x, out / "completion.png", labels=labels))
+        paths.append(figures.plot_reconstructions(model, x, out / "reconstructions.png",
+                                                  labels=labels))
+        paths.append(figures.plot_completion(model, x, out / "completion.png", labels=labels))
     if labels is not None and len(numpy.unique(labels)) >= 2:
-        paths.append(plots.plot_class_interpolation(model, x, labels, out / "interpolation.png",
-                                              label_names=names))
+        paths.append(figures.plot_class_interpolation(model, x, labels,
+                                                      out / "interpolation.png",
+                                                      label_names=names))
     if model.latent == 2 and not model.labels:
-        paths.append(plots.plot_manifold(model, out / "manifold.png"))
+        paths.append(figures.plot_manifold(model, out / "manifold.png"))
     if latents is not None:
         paths += write_latent_gifs(run_dir, out, record=latents)
     return paths

@@ -1,18 +1,20 @@
-"""Figures of the study, each a PNG: pure functions from (model, data or arrays) to a file.
+"""Figures of the study, each a PNG: pure functions from arrays (images, latent points,
+labels, piano rolls) to a file. They run no model: ``chainer_vae.outputs.figures`` computes
+a model's arrays through ``chainer_vae.inference.sampling`` and hands them to these.
 
 Every ``plot_*`` function draws with matplotlib's Agg canvas (``matplotlib.figure.Figure``
 without pyplot, so it works headless, in threads and beside a notebook's own backend),
 writes its PNG atomically (a temporary file, then a rename) and returns the path.
+Examples are NumPy arrays in any layout of ``data.images.image_layout``, values in [0, 1].
 
-- Fig. 2: ``plot_prior_samples`` (digits decoded from z ~ N(0, I)); for a conditional
-  model ``plot_class_samples`` (one row of samples per label, one column per z);
-- Fig. 3: ``plot_latent_scatter`` (test-set encodings coloured by digit); its GIF over
-  the epochs comes from ``chainer_vae.outputs.gifs``;
+- Fig. 2: ``plot_prior_samples`` (decoded prior samples); for a conditional model
+  ``plot_class_samples`` (one row of samples per label, one column per z);
+- Fig. 3: ``plot_latent_scatter`` (encodings coloured by digit); its GIF over the epochs
+  comes from ``chainer_vae.outputs.gifs``;
 - Figs. 4 and 5: ``plot_losses`` (train and test loss and KL per epoch);
-- ``plot_manifold`` (2-D latent space decoded on a grid through the inverse Gaussian CDF),
-  ``plot_samples_by_latent_size``, ``plot_interpolation`` / ``plot_class_interpolation``,
-  ``plot_reconstructions``, ``plot_completion``, ``plot_piano_roll(s)`` (drawn by
-  ``midi.plot.draw_roll``).
+- ``plot_manifold`` (a 2-D latent grid and its decodings), ``plot_samples_by_latent_size``,
+  ``plot_interpolation``, ``plot_reconstructions``, ``plot_completion``,
+  ``plot_piano_roll(s)`` (drawn by ``midi.plot.draw_roll``).
 
 ``chainer_vae.outputs.actions.plot_run`` draws every figure that fits a finished run.
 """
@@ -31,7 +33,6 @@ from midi.plot import draw_roll
 
 from chainer_vae.errors import ConfigError, RunDirError
 from chainer_vae.files import atomic_output
-from chainer_vae.inference import sampling
 from chainer_vae.outputs.images import as_images, tile
 from chainer_vae.runs import read_log
 
@@ -166,45 +167,43 @@ def render_scatter(points, labels=None, label_names=None, axis_names=("z1", "z2"
 
 # ---------------------------------------------------------------------------- the figures
 
-def plot_prior_samples(model, path, n=100, scale=1.0, seed=0, ncols=10, title=None):
-    """Fig. 2: ``n`` examples decoded (the means of p(x|z)) from z ~ N(0, scale^2 I)."""
-    samples = sampling.prior_samples(model, n, scale, seed=seed)
-    if title is None:
-        title = "Decoded prior samples (latent {}, z ~ N(0, {:g}² I))".format(model.latent, scale)
+def plot_prior_samples(samples, path, ncols=10, title="Decoded prior samples"):
+    """Fig. 2: decoded prior samples (N, *example), e.g. the means of p(x|z) of
+    z ~ N(0, I), tiled ``ncols`` to a row under ``title``."""
     return _image_figure(as_images(samples), path, ncols, title)
 
 
-def plot_class_samples(model, path, label_names, per_class=10, scale=1.0, seed=0,
-                       title=None):
-    """Samples of a conditional model, one row per label (named on the left), one column
-    per z ~ N(0, scale^2 I): the same ``per_class`` draws of z decoded with every
-    label, so a column shows one style in every class."""
-    z = sampling.prior_latents(model, per_class, scale, seed)
-    labels = numpy.repeat(numpy.arange(model.labels), per_class)
-    images = as_images(sampling.decode(model, numpy.tile(z, (model.labels, 1)), labels=labels))
+def plot_class_samples(samples, path, label_names, title=None):
+    """Samples of a conditional model (labels, per_class, *example): one row per label
+    (named on the left by ``label_names``), one column per z, so that a column drawn from
+    one z shows one style in every class."""
+    samples = numpy.asarray(samples)
+    if samples.ndim < 3:
+        raise ConfigError("class samples are (labels, per_class, *example), got shape "
+                          "{}".format(samples.shape))
+    rows, per_class = samples.shape[:2]
+    images = as_images(samples.reshape((rows * per_class,) + samples.shape[2:]))
     height = images.shape[1]
     grid = tile(numpy.clip(images, 0, 1), per_class, pad=1, pad_value=0.5)
-    fig = _figure(0.35 * per_class * images.shape[2] / 28 + 1.2,
-                  0.35 * model.labels * height / 28 + 0.6)
+    fig = _figure(0.35 * per_class * images.shape[2] / 28 + 1.2, 0.35 * rows * height / 28 + 0.6)
     ax = fig.add_axes([0.12, 0.02, 0.86, 0.9])
     ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
-    ax.set_yticks([row * (height + 1) + height / 2 for row in range(model.labels)])
-    ax.set_yticklabels([str(name) for name in label_names][:model.labels], fontsize=8)
+    ax.set_yticks([row * (height + 1) + height / 2 for row in range(rows)])
+    ax.set_yticklabels([str(name) for name in label_names][:rows], fontsize=8)
     ax.set_title(title or "Samples by label (one z per column)", fontsize=10)
     return save_figure(fig, path)
 
 
-def plot_latent_scatter(model, x, labels, path, label_names=None, title=None):
-    """Fig. 3: the means of q(z|x) (q(z|x, y) for a conditional model) of ``x``
-    coloured by label; for more than two latent dimensions the first two principal
-    components (said in the title)."""
-    z = sampling.encode(model, x, labels=labels)
+def plot_latent_scatter(z, labels, path, label_names=None, title=None):
+    """Fig. 3: encodings ``z`` (N, latent), e.g. the means of q(z|x), coloured by
+    ``labels`` (N,) or in one colour when None; for more than two latent dimensions the
+    first two principal components (said in the default title)."""
     points, axis_names = latent_projection(z)
     if title is None:
-        title = "Test-set encodings (latent {})".format(model.latent)
-        if model.latent > 2:
-            title += ", PCA projection"
+        latent = numpy.shape(z)[1]
+        title = "Test-set encodings (latent {}){}".format(
+            latent, ", PCA projection" if latent > 2 else "")
     fig = render_scatter(points, labels, label_names, axis_names, title=title)
     return save_figure(fig, path)
 
@@ -243,14 +242,18 @@ def plot_losses(log, path, title=None):
     return save_figure(fig, path)
 
 
-def plot_manifold(model, path, n=20, span=0.95, title=None):
-    """The learned 2-D manifold: the decoder's means on an n x n grid of latent points
-    through the inverse Gaussian CDF (see ``generation.latent_grid``)."""
-    if model.latent != 2:
-        raise ConfigError("the latent manifold needs a 2-D latent space; this model has {} "
-                          "dimensions".format(model.latent))
-    grid = sampling.latent_grid(n, span)
-    images = as_images(sampling.decode(model, grid))
+def plot_manifold(decoded, grid, path, title=None):
+    """The learned 2-D manifold: ``decoded`` (n * n, *example), the decodings of the
+    latent points ``grid`` (n * n, 2) laid out as ``sampling.latent_grid`` makes them
+    (row-major as an image, z2 growing upwards), drawn as one n x n image with the
+    points' coordinates on the axes."""
+    grid = numpy.asarray(grid)
+    n = int(round(math.sqrt(len(grid))))
+    if grid.shape != (n * n, 2) or len(decoded) != n * n:
+        raise ConfigError("the manifold needs a square grid of 2-D latent points and one "
+                          "decoding each; got grid {} and {} decodings".format(
+                              grid.shape, len(decoded)))
+    images = as_images(decoded)
     height, width = images.shape[1:]
     fig = _figure(7, 7.3)
     ax = fig.add_axes([0.1, 0.08, 0.86, 0.84])
@@ -269,42 +272,32 @@ def plot_manifold(model, path, n=20, span=0.95, title=None):
     return save_figure(fig, path)
 
 
-def plot_samples_by_latent_size(models_by_size, path, n=25, scale=1.0, seed=0,
-                                title=None):
-    """Random samples of several models side by side, e.g. {2: m2, 10: m10, 20: m20}."""
-    if not models_by_size:
-        raise ConfigError("plot_samples_by_latent_size needs at least one model")
-    items = sorted(models_by_size.items())
+def plot_samples_by_latent_size(samples_by_size, path, title=None):
+    """Samples of several models side by side, {latent size: samples (n, *example)},
+    e.g. {2: s2, 10: s10, 20: s20}, in order of size, each tiled about square."""
+    if not samples_by_size:
+        raise ConfigError("plot_samples_by_latent_size needs the samples of at least one model")
+    items = sorted(samples_by_size.items())
     fig = _figure(3.2 * len(items), 3.6)
-    ncols = math.ceil(math.sqrt(n))
-    for index, (size, model) in enumerate(items):
+    for index, (size, samples) in enumerate(items):
         ax = fig.add_subplot(1, len(items), index + 1)
-        samples = sampling.prior_samples(model, n, scale, seed=seed)
-        _show_tiles(ax, as_images(samples), ncols, "latent = {}".format(size))
+        _show_tiles(ax, as_images(samples), math.ceil(math.sqrt(len(samples))),
+                    "latent = {}".format(size))
     fig.suptitle(title or "Random samples by latent size", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
 
-def plot_interpolation(model, a, b, path, steps=10, methods=("linear", "slerp"), encoded=False,
-                       names=("A", "B"), title=None, labels=None):
-    """Decodings along latent paths from ``a`` to ``b``, one row per method. ``a`` and
-    ``b`` are examples (encoded to their means of q(z|x)), or latent vectors with
-    ``encoded``. Example endpoints are drawn in the first and last columns. A
-    conditional model reads the ends' ``labels`` (a pair), their weights moving along
-    the path (``sampling.label_path``)."""
-    rows = []
-    for method in methods:
-        if encoded:
-            z_path = sampling.interpolate_latents(a, b, steps, method)
-            decoded = sampling.decode(model, z_path,
-                                      labels=sampling.label_path(model, labels, steps))
-        else:
-            _, decoded = sampling.interpolate(model, a, b, steps, method, labels=labels)
-        rows.append(as_images(decoded))
-    ncols = steps
-    if not encoded:
-        ends = as_images(numpy.stack([numpy.asarray(a), numpy.asarray(b)]))
+def plot_interpolation(rows, path, ends=None, names=("A", "B"), title=None):
+    """Decodings along latent paths, one row per method: ``rows`` {method: decoded
+    (steps, *example)}, e.g. {"linear": ..., "slerp": ...}, drawn in that order. With
+    ``ends`` (the two examples the paths join), they are drawn in the first and last
+    columns. ``names``: what the ends are called in the default title."""
+    methods = list(rows)
+    rows = [as_images(rows[method]) for method in methods]
+    ncols = len(rows[0]) if rows else 0
+    if ends is not None:
+        ends = as_images(numpy.stack([numpy.asarray(ends[0]), numpy.asarray(ends[1])]))
         rows = [numpy.concatenate([ends[:1], row, ends[1:]]) for row in rows]
         ncols += 2
     fig = _figure(max(4.0, 0.75 * ncols + 0.8), 0.85 * len(rows) + 0.8)
@@ -313,60 +306,30 @@ def plot_interpolation(model, a, b, path, steps=10, methods=("linear", "slerp"),
         _show_tiles(ax, row, ncols)
         ax.set_ylabel(method, fontsize=9)
     fig.suptitle(title or "Interpolation from {} to {}{}".format(
-        names[0], names[1], "" if encoded else " (data at the ends)"), fontsize=10)
+        names[0], names[1], "" if ends is None else " (data at the ends)"), fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
 
 
-def plot_class_interpolation(model, x, labels, path, classes=None, steps=10,
-                             methods=("linear", "slerp"), label_names=None):
-    """Interpolation between the mean encodings of two classes (by default the first two)."""
-    means = sampling.class_mean_latents(model, x, labels)
-    if classes is None:
-        if len(means) < 2:
-            raise ConfigError("class interpolation needs examples of two classes")
-        classes = list(means)[:2]
-    missing = [c for c in classes if c not in means]
-    if missing:
-        raise ConfigError("no examples of class {}".format(missing[0]))
-
-    def name(c):
-        return label_names[int(c)] if label_names is not None and int(c) < len(label_names) \
-            else str(c)
-
-    a, b = (means[c] for c in classes)
-    return plot_interpolation(model, a, b, path, steps, methods, encoded=True,
-                              names=(name(classes[0]), name(classes[1])),
-                              title="Between the mean encodings of {} and {}".format(
-                                  name(classes[0]), name(classes[1])), labels=classes)
-
-
-def plot_reconstructions(model, x, path, n=10, title=None, labels=None):
-    """The first ``n`` examples of ``x`` (top row) and their reconstructions (bottom),
-    with their ``labels`` for a conditional model."""
-    x = numpy.asarray(x)[:n]
-    recon = sampling.reconstruct(model, x, labels=None if labels is None else labels[:n])
-    images = numpy.concatenate([as_images(x), as_images(recon)])
+def plot_reconstructions(x, reconstructions, path, title=None):
+    """Examples ``x`` (N, *example) in the top row and their ``reconstructions`` below."""
+    images = numpy.concatenate([as_images(x), as_images(reconstructions)])
     return _image_figure(images, path, len(x), title or "Test data (top) and reconstructions")
 
 
 HIDDEN_COLOR = (0.15, 0.35, 0.75)
 
 
-def plot_completion(model, x, path, n=8, part="bottom", fraction=0.5, iterations=20,
-                    title=None, labels=None):
-    """Completion of occluded examples: the data, what the model sees (the hidden part
-    in blue), and the iterative completion (``generation.complete_occluded``; a
-    conditional model knows the examples' ``labels``)."""
-    x = numpy.asarray(x)[:n]
-    mask = sampling.occlusion_mask(x.shape[1:], part, fraction)
-    completed = sampling.complete_occluded(model, x, mask, iterations,
-                                           labels=None if labels is None else labels[:n])
+def plot_completion(x, mask, completed, path, title=None):
+    """Completion of occluded examples, three rows: the data ``x`` (N, *example), what a
+    model sees (the part hidden by ``mask``, one boolean example shape True where
+    observed, in blue; ``sampling.occlusion_mask``), and ``completed`` (N, *example),
+    e.g. ``sampling.complete_occluded``."""
     grey = [numpy.repeat(as_images(v)[..., None], 3, axis=3) for v in (x, x, completed)]
-    hidden = ~as_images(mask[None])[0]
+    hidden = ~as_images(numpy.asarray(mask)[None])[0]
     grey[1][:, hidden] = HIDDEN_COLOR
-    return _image_figure(numpy.concatenate(grey), path, len(x), title or (
-        "Data, {} {:.0%} hidden (blue), completed ({} passes)".format(part, fraction, iterations)))
+    return _image_figure(numpy.concatenate(grey), path, len(x),
+                         title or "Data, hidden part (blue), completed")
 
 
 def _play_and_onset(roll, note_state):
@@ -374,7 +337,7 @@ def _play_and_onset(roll, note_state):
     ``midi.PianoRoll``."""
     if isinstance(roll, midi.PianoRoll):
         return roll.play, roll.onset, roll.low, roll.steps_per_beat
-    array = numpy.asarray(sampling.to_numpy(roll), dtype=numpy.float32)
+    array = numpy.asarray(roll, dtype=numpy.float32)
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 2 or (note_state and array.shape[1] % 2):
@@ -387,12 +350,14 @@ def _play_and_onset(roll, note_state):
     return array[:, :width], array[:, width:], None, None
 
 
-def plot_piano_rolls(rolls, path, titles=None, low=24, threshold=0.5, steps_per_beat=4,
-                     title=None, note_state=True):
-    """Several piano rolls stacked (e.g. real and generated music): each a (T, 2P)
-    note-state array (play in columns 0..P-1, onsets in P..2P-1), or with
-    ``note_state`` False a (T, P) play-only roll, binary or probabilities, or a
-    ``midi.PianoRoll``; pitches from MIDI ``low``. Drawn by ``midi.plot.draw_roll``."""
+def plot_piano_rolls(rolls, path, titles=None, *, title=None, low=24, threshold=0.5,
+                     steps_per_beat=4, note_state=True):
+    """Several piano rolls stacked (e.g. real and generated music), each under its entry
+    of ``titles``, all under ``title``. A roll is a (T, 2P) note-state NumPy array (play
+    in columns 0..P-1, onsets in P..2P-1), or with ``note_state`` False a (T, P)
+    play-only roll, binary or probabilities (on above ``threshold``), pitches from MIDI
+    ``low``, ``steps_per_beat`` steps a beat; or a ``midi.PianoRoll``, which knows its
+    own pitches and grid. Drawn by ``midi.plot.draw_roll``."""
     rolls = list(rolls)
     if not rolls:
         raise ConfigError("no piano rolls to draw")
@@ -410,8 +375,10 @@ def plot_piano_rolls(rolls, path, titles=None, low=24, threshold=0.5, steps_per_
     return save_figure(fig, path)
 
 
-def plot_piano_roll(array_or_roll, path, low=24, title=None, threshold=0.5, steps_per_beat=4,
+def plot_piano_roll(roll, path, *, title=None, low=24, threshold=0.5, steps_per_beat=4,
                     note_state=True):
-    """One piano roll (see ``plot_piano_rolls``)."""
-    return plot_piano_rolls([array_or_roll], path, [title] if title else None, low, threshold,
-                            steps_per_beat, note_state=note_state)
+    """One piano roll: ``plot_piano_rolls`` of ``[roll]`` with ``title`` above it (as
+    ``titles[0]``), the same keyword options in the same order."""
+    return plot_piano_rolls([roll], path, [title] if title else None, low=low,
+                            threshold=threshold, steps_per_beat=steps_per_beat,
+                            note_state=note_state)
