@@ -55,7 +55,7 @@ MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "decoder_hidden", "ac
                  "step_made", "dropout", "conditional", "bar")
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
                  "snapshot_every", "keep_snapshots", "average", "select", "free_bits",
-                 "weight_decay")
+                 "weight_decay", "adversarial")
 RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
 # data options that mean something for some data sets only: {option: those data sets}
 ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("mnist",),
@@ -216,6 +216,10 @@ def _add_train(subparsers):
     _schema_option(run, "--average", TrainConfig, metavar="DECAY",
                    help="evaluate and save a moving average of the parameters with this "
                         "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
+    _schema_option(run, "--adversarial", TrainConfig, nargs="?", const=1.0, metavar="GAMMA",
+                   help="MNIST: train a VAE-GAN (Larsen et al., 2016), a discriminator's "
+                        "features giving the reconstruction loss; GAMMA weighs it against "
+                        "the GAN loss in the decoder's objective (default 1)")
     run.add_argument("--select", choices=("last", "valid"),
                      help="the parameters the run keeps: those of the last epoch (default), or "
                           "of the epoch with the lowest validation loss (best_model.npz while "
