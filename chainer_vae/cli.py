@@ -30,6 +30,7 @@ from chainer_vae.model.likelihoods import LIKELIHOODS
 from chainer_vae.outputs.actions import plot_run, sample_run
 from chainer_vae.outputs.report import write_report
 from chainer_vae import pretrained
+from chainer_vae.claims import ClaimsPlan, run_claims
 from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 
@@ -372,6 +373,10 @@ def _add_study(subparsers):
                         "decoder 20-100-500-15600 and up to 200 overlapping windows a piece, "
                         "no genre stage, the hierarchical model beside it for 200 epochs "
                         "(an estimated 1.75 hours on 2 CPU cores)")
+    p.add_argument("--claims", action="store_true",
+                   help="instead, test the study's claims at the preset's lengths, one "
+                        "experiment each: OUT/claims/claims.md (needs MNIST in "
+                        "$CHAINER_VAE_DATA/mnist; the music claims need bach_lute)")
     p.add_argument("--device", default="@numpy")
     _add_progress(p)
     p.set_defaults(handler=_study)
@@ -577,6 +582,10 @@ def _pretrained(args):
 
 
 def _study(args):
+    if args.claims:
+        run_claims(args.out, ClaimsPlan.preset(args.preset), device=args.device,
+                   progress=_progress(args))
+        return
     plan = getattr(StudyPlan, args.preset)()
     run_study(args.out, plan, device=args.device, progress=_progress(args))
 
