@@ -5,7 +5,7 @@
 
 RUN is a run folder trained with ``chainer-vae train --conditional`` on MNIST or a MIDI
 folder. A classifier is fitted on real training examples and scored on the real test
-examples (its accuracy): for MNIST on the grey pixels of the 60,000 training digits (or
+examples (its accuracy; ``chainer_vae.inference.classifier``): for MNIST on the grey pixels of the 60,000 training digits (or
 the run's ``--classes`` subset) and the 10,000 test digits, whatever the run's
 binarization; for a MIDI folder on piano-roll features (``roll_features``) of the run's
 training and test windows (split by piece). Then ``chainer-vae sample RUN --label L --n
@@ -25,83 +25,13 @@ import numpy
 import chainer_vae  # noqa: F401  (before chainer)
 from chainer_vae import cli
 from chainer_vae.config import RunConfig
-from chainer_vae.data import examples_array, load_data
-from chainer_vae.data.mnist import load_mnist
 from chainer_vae.errors import ChainerVAEError, ConfigError
 from chainer_vae.files import read_arrays
+from chainer_vae.inference.classifier import CLASSIFIERS, make_classifier, real_examples
 from chainer_vae.runs import read_log
 
 from benchmarks.report import run_script, write_result
 from benchmarks.timing import Clock, timed
-
-BEATS_PER_BAR = 4  # onsets are counted by their position within a 4/4 bar
-
-
-def roll_features(windows, steps_per_beat=4):
-    """Simple features of note-state windows (N, T, 2P) (play | onset, binary) on a grid
-    of ``steps_per_beat``: how often each pitch plays (P), the pitch-class histogram
-    (12), the onsets per step at each of the 4 * steps_per_beat positions of a 4/4 bar,
-    polyphony (mean, spread), pitch (mean, spread), the steps per note and the share of
-    silent steps: (N, P + 18 + 4 * steps_per_beat)."""
-    windows = numpy.asarray(windows, numpy.float64)
-    pitches = windows.shape[2] // 2
-    play, onset = windows[:, :, :pitches], windows[:, :, pitches:]
-    per_pitch = play.mean(axis=1)
-    classes = numpy.zeros((len(windows), 12))
-    for pitch in range(pitches):
-        classes[:, pitch % 12] += per_pitch[:, pitch]
-    classes /= numpy.maximum(classes.sum(axis=1, keepdims=True), 1e-9)
-    bar = BEATS_PER_BAR * steps_per_beat
-    positions = numpy.arange(windows.shape[1]) % bar
-    onsets = onset.sum(axis=2)
-    rhythm = numpy.stack([onsets[:, positions == p].mean(axis=1) for p in range(bar)], axis=1)
-    polyphony = play.sum(axis=2)
-    weight = numpy.maximum(per_pitch.sum(axis=1), 1e-9)
-    mean_pitch = (per_pitch * numpy.arange(pitches)).sum(axis=1) / weight
-    spread = numpy.sqrt((per_pitch * (numpy.arange(pitches) - mean_pitch[:, None]) ** 2)
-                        .sum(axis=1) / weight)
-    length = play.sum(axis=(1, 2)) / numpy.maximum(onset.sum(axis=(1, 2)), 1)
-    summary = numpy.stack([polyphony.mean(axis=1), polyphony.std(axis=1), mean_pitch, spread,
-                           length, (polyphony == 0).mean(axis=1)], axis=1)
-    return numpy.concatenate([per_pitch, classes, rhythm, summary], axis=1)
-
-
-def make_classifier(name, seed):
-    """A scikit-learn classifier on standardised features: logistic regression, a random
-    forest of 300 trees (leaves of at least 5 examples), or an MLP with one hidden layer
-    of 256 ReLU units (Adam, early stopping on 10 % of the data)."""
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if name == "logistic":
-        model = LogisticRegression(max_iter=2000)
-    elif name == "forest":
-        model = RandomForestClassifier(n_estimators=300, min_samples_leaf=5, random_state=seed)
-    else:
-        model = MLPClassifier(hidden_layer_sizes=(256,), early_stopping=True, max_iter=200,
-                              random_state=seed)
-    return make_pipeline(StandardScaler(), model)
-
-
-def real_examples(config):
-    """(features of the training examples, their labels, of the test examples, theirs)
-    and how the features are made from a sample array (``features``)."""
-    if config.data.dataset == "mnist":
-        digits = load_mnist(config.data.data_dir, classes=config.data.classes)
-        return ((digits.train_images, digits.train_labels, digits.test_images,
-                 digits.test_labels), lambda x: x.reshape(len(x), -1))
-    if config.data.dataset != "midi":
-        raise ConfigError("{} has no labels to condition on".format(config.data.dataset))
-    data = load_data(config.data, config.model.encoder, progress=False)
-
-    def features(x):
-        return roll_features(x, config.data.steps_per_beat)
-    return ((features(examples_array(data.train)), numpy.asarray(data.train_labels),
-             features(examples_array(data.test)), numpy.asarray(data.test_labels)), features)
-
 
 def measure(run_dir, args):
     """The classifier's test accuracy and its agreement with every label's samples."""
@@ -167,7 +97,7 @@ def parser():
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("run_dir")
     top.add_argument("--n", type=int, default=1000, help="prior samples per label")
-    top.add_argument("--classifier", choices=("mlp", "logistic", "forest"), default="mlp")
+    top.add_argument("--classifier", choices=CLASSIFIERS, default="mlp")
     top.add_argument("--threshold", type=float, default=0.2,
                      help="music: a note is on above this probability (sample's default)")
     top.add_argument("--seed", type=int, default=0)

@@ -33,6 +33,7 @@ from chainer_vae.outputs.sample import sample_run
 from chainer_vae.outputs.report import write_report
 from chainer_vae.runs import load_run
 from chainer_vae import pretrained
+from chainer_vae.claims import ClaimsPlan, run_claims
 from chainer_vae.study import StudyPlan, run_study
 from chainer_vae.training import train
 from chainer_vae.training.distributed import COMMUNICATORS, for_communicator
@@ -61,7 +62,7 @@ MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "decoder_hidden", "ac
                  "step_made", "dropout", "conditional", "bar", "bar_handover")
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
                  "snapshot_every", "keep_snapshots", "average", "select", "free_bits",
-                 "weight_decay")
+                 "weight_decay", "adversarial")
 RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
 # data options that mean something for some data sets only: {option: those data sets}
 ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("mnist",),
@@ -240,6 +241,10 @@ def _add_train(subparsers):
     _schema_option(run, "--average", TrainConfig, metavar="DECAY",
                    help="evaluate and save a moving average of the parameters with this "
                         "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
+    _schema_option(run, "--adversarial", TrainConfig, nargs="?", const=1.0, metavar="GAMMA",
+                   help="MNIST: train a VAE-GAN (Larsen et al., 2016), a discriminator's "
+                        "features giving the reconstruction loss; GAMMA weighs it against "
+                        "the GAN loss in the decoder's objective (default 1)")
     run.add_argument("--select", choices=("last", "valid"),
                      help="the parameters the run keeps: those of the last epoch (default), or "
                           "of the epoch with the lowest validation loss (best_model.npz while "
@@ -416,6 +421,10 @@ def _add_study(subparsers):
                         "decoder 20-100-500-15600 and up to 200 overlapping windows a piece, "
                         "no genre stage, the hierarchical model beside it for 200 epochs "
                         "(an estimated 1.75 hours on 2 CPU cores)")
+    p.add_argument("--claims", action="store_true",
+                   help="instead, test the study's claims at the preset's lengths, one "
+                        "experiment each: OUT/claims/claims.md (needs MNIST in "
+                        "$CHAINER_VAE_DATA/mnist; the music claims need bach_lute)")
     p.add_argument("--device", default="@numpy")
     _add_progress(p)
     p.set_defaults(handler=_study)
@@ -635,6 +644,10 @@ def _pretrained(args):
 
 
 def _study(args):
+    if args.claims:
+        run_claims(args.out, ClaimsPlan.preset(args.preset), device=args.device,
+                   progress=_progress(args))
+        return
     plan = getattr(StudyPlan, args.preset)()
     run_study(args.out, plan, device=args.device, progress=_progress(args))
 

@@ -31,7 +31,7 @@ ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
             5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}},
             6: {"data": {"also"}},
             7: {"model": {"label_input"}},
-            8: {"model": {"bar_handover"}}}
+            8: {"model": {"bar_handover"}, "train": {"adversarial"}}}
 # What a config.json older than a key's version did, where that is not the key's default.
 LEGACY = {7: {"model": {"label_input": False}}, 8: {"model": {"bar_handover": False}}}
 
@@ -173,6 +173,9 @@ class TrainConfig:
     # L2 penalty: this rate times each parameter is added to its gradient before Adam
     # (chainer's WeightDecay hook, as in the study's code; 0: off; above 1 it only diverges)
     weight_decay: float = _field(0.0, FRACTION)
+    # a VAE-GAN (Larsen et al., 2016) when above 0: the weight gamma of the reconstruction
+    # in a discriminator's features against the GAN loss in the decoder's objective
+    adversarial: float = _field(0.0, NON_NEGATIVE)
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
@@ -197,6 +200,7 @@ class RunConfig:
             raise ConfigError("{}the lowest pitch {} is not below the highest {}".format(
                 "" if source is None else source + ": ", self.data.low, self.data.high))
         self._check_music_shape(source)
+        self._check_adversarial(source)
         grey = self.data.dataset == "mnist" and self.data.binarize == "none"
         if self.model.likelihood == "continuous-bernoulli" and not grey:
             raise ConfigError("{}the continuous-bernoulli likelihood models grey levels: it "
@@ -226,6 +230,28 @@ class RunConfig:
         if model.decoder == "hier" and steps % model.bar:
             raise ConfigError("{}model.input_shape {}: {} steps are no whole number of model.bar "
                               "{} steps".format(where, list(model.input_shape), steps, model.bar))
+
+    def _check_adversarial(self, source):
+        """A VAE-GAN's discriminator reads images that the decoder draws in one pass: MNIST,
+        a Bernoulli or Gaussian likelihood (a differentiable mean), no decoder that reads
+        its own output, one z per example, no free bits."""
+        if not self.train.adversarial:
+            return
+        where = "" if source is None else source + ": "
+        model = self.model
+        problem = ("it needs --dataset mnist (images), not {}".format(self.data.dataset)
+                   if self.data.dataset != "mnist" else
+                   "its decoder reads its own output (--autoregressive, --step-made)"
+                   if model.autoregressive or model.step_made else
+                   "the {} likelihood has no mean to show a discriminator (bernoulli or "
+                   "gaussian)".format(model.likelihood)
+                   if model.likelihood not in ("bernoulli", "gaussian") else
+                   "it trains on one z per example, not --k {}".format(self.train.k)
+                   if self.train.k != 1 else
+                   "it charges the whole KL, not --free-bits" if self.train.free_bits else None)
+        if problem:
+            raise ConfigError("{}--adversarial trains a VAE-GAN on images: {}".format(
+                where, problem))
 
     @classmethod
     def from_dict(cls, raw, source="config"):

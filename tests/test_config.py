@@ -65,7 +65,7 @@ ADDED_KEYS = [
     (5, {"model": {"decoder_hidden": []}, "train": {"weight_decay": 0.0}}),
     (6, {"data": {"also": []}}),
     (7, {"model": {"label_input": False}}),
-    (8, {"model": {"bar_handover": False}}),
+    (8, {"model": {"bar_handover": False}, "train": {"adversarial": 0.0}}),
 ]
 
 

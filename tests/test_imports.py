@@ -23,8 +23,9 @@ RANKS = {
     "chainer_vae.training": 7,
     "chainer_vae.outputs": 8,
     "chainer_vae.study": 9,
-    "chainer_vae.cli": 10,
-    "chainer_vae.pretrained.build": 11,
+    "chainer_vae.claims": 10,
+    "chainer_vae.cli": 11,
+    "chainer_vae.pretrained.build": 12,
 }
 
 

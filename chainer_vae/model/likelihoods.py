@@ -216,6 +216,16 @@ def mean_of(distribution):
     inner = distribution.distribution if isinstance(distribution, D.Independent) else distribution
     if isinstance(inner, ContinuousBernoulli):
         return inner.mean.array
+    return differentiable_mean(inner).array
+
+
+def differentiable_mean(distribution):
+    """The mean of a Bernoulli or Gaussian p(x|z) as a Variable that gradients flow
+    through to the decoder (a VAE-GAN's discriminator reads it); a ``ConfigError`` for
+    the continuous Bernoulli, whose mean has no graph."""
+    inner = distribution.distribution if isinstance(distribution, D.Independent) else distribution
+    if isinstance(inner, ContinuousBernoulli):
+        raise ConfigError("the continuous Bernoulli's mean has no gradient")
     if isinstance(inner, D.Bernoulli):
-        return F.sigmoid(inner.logit).array
-    return inner.loc.array
+        return F.sigmoid(inner.logit)
+    return inner.loc

@@ -8,6 +8,7 @@ from chainer_vae.config import ModelConfig, validate_section
 from chainer_vae.errors import ConfigError, choice
 from chainer_vae.model.layers import CONV_KERNEL, conv_grid, image_shape, sequence_shape
 from chainer_vae.model import decoders
+from chainer_vae.model.discriminator import Discriminator
 from chainer_vae.model.encoders import ENCODERS
 from chainer_vae.model.hierarchical import HierarchicalDecoder
 from chainer_vae.model.likelihoods import make_likelihood
@@ -15,6 +16,7 @@ from chainer_vae.model.vae import VAE, Prior
 from chainer_vae.resources import check_fits
 
 DECODERS = dict(decoders.DECODERS, hier=HierarchicalDecoder)
+DISCRIMINATOR_CHANNELS = (32, 64)  # a VAE-GAN's discriminator: the conv encoder's layers
 # parts with no weight that depends on the number of steps: they read or write any length
 SEQUENCE_ENCODERS, SEQUENCE_DECODERS = ("lstm",), ("lstm", "hier")
 
@@ -142,6 +144,12 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
     encoder = encoder_cls(config.input_shape, config.latent, **options)
     decoder = decoder_cls(config.input_shape, config.latent, likelihood, **options)
     return VAE(encoder, decoder, Prior(config.latent))
+
+
+def build_discriminator(config: ModelConfig) -> Discriminator:
+    """A freshly initialised discriminator (on the CPU) for the images of the model of
+    ``config``, for a VAE-GAN (``TrainConfig.adversarial``)."""
+    return Discriminator(config.input_shape, DISCRIMINATOR_CHANNELS)
 
 
 def same_weights(first: ModelConfig, second: ModelConfig) -> bool:

@@ -28,6 +28,8 @@ from chainer_vae.files import read_arrays
 from chainer_vae.runs import (BEST_MODEL_FILE, LOG_FILE, SNAPSHOT_PREFIX, build_for, get_device,
                               initial_weights, load_weights, save_model, save_npz_uncompressed,
                               seed_everything, sound_snapshot, trim_log, writing)
+from chainer_vae.training.adversarial import REPORT_KEYS as ADVERSARIAL_KEYS
+from chainer_vae.training.adversarial import adversarial_updater
 from chainer_vae.training.distributed import SingleProcess
 from chainer_vae.training.extensions import (BestModel, KLWarmup, LatentRecorder, NaNGuard,
                                              ParameterAverage, RandomStateKeeper, extend)
@@ -127,25 +129,19 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     model.to_device(device)
     device.use()
 
-    loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta,
-                    free_bits=train_config.free_bits)
     average = (ParameterAverage(model, model.copy(mode="copy"), train_config.average)
                if train_config.average else None)
     result = average.model if average else model  # what is evaluated, recorded and saved
     test_loss = ELBOLoss(result, k=1, beta=1.0)  # the test loss is the plain negative ELBO
     optimizer = dist.optimizer(FusedAdam(alpha=train_config.lr))  # chainer's Adam, in place
-    optimizer.setup(loss)
-    if train_config.weight_decay:
-        optimizer.add_hook(WeightDecay(train_config.weight_decay))
-
     train_set = dist.scatter(data.examples("train", labelled), shuffle=True,
                              seed=train_config.seed)
-    batch = min(train_config.batch_size, len(train_set))
-    train_iter = BatchIterator(train_set, batch)
+    train_iter = BatchIterator(train_set, min(train_config.batch_size, len(train_set)))
+    updater, loss = _updater(config, model, optimizer, train_iter, device, dist)
+    if train_config.weight_decay:
+        optimizer.add_hook(WeightDecay(train_config.weight_decay))
     monitor_iter = BatchIterator(dist.scatter(monitored), train_config.batch_size,
                                  repeat=False, shuffle=False)
-    updater = training.updaters.StandardUpdater(train_iter, optimizer, converter=to_device,
-                                                device=device)
     budget = TimeBudget(max_minutes)
     stop = _Either(training.get_trigger((train_config.epochs, "epoch")), budget)
     trainer = training.Trainer(updater, stop, out=dist.trainer_out(out))
@@ -161,7 +157,7 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     extend(trainer, "random_state", dist.rank_state_keeper(train_iter) or RandomStateKeeper())
     if not dist.is_writer:
         return trainer, model, data
-    keys = REPORT_KEYS
+    keys = REPORT_KEYS + (ADVERSARIAL_KEYS if train_config.adversarial else [])
     if train_config.select == "valid":
         extend(trainer, "best_model", BestModel(result, Path(out) / BEST_MODEL_FILE))
         keys = keys + ["best_epoch"]
@@ -181,6 +177,19 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
         filename=SNAPSHOT_PREFIX + "{.updater.epoch}", savefun=save_npz_uncompressed,
         n_retains=train_config.keep_snapshots), trigger=_Either(snapshots, budget))
     return trainer, model, data
+
+
+def _updater(config, model, optimizer, iterator, device, dist):
+    """(the updater, the loss chain the KL warm-up sets beta on) of a run: the negative
+    ELBO's ``StandardUpdater``, or with ``TrainConfig.adversarial`` the VAE-GAN's
+    (``adversarial.adversarial_updater``). Sets ``optimizer`` up on the loss chain."""
+    if config.train.adversarial:
+        return adversarial_updater(config, model, optimizer, iterator, to_device, device, dist)
+    loss = ELBOLoss(model, k=config.train.k, beta=config.train.beta,
+                    free_bits=config.train.free_bits)
+    optimizer.setup(loss)
+    return training.updaters.StandardUpdater(iterator, optimizer, converter=to_device,
+                                             device=device), loss
 
 
 def result_model(trainer, model):

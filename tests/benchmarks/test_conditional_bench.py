@@ -14,23 +14,6 @@ from benchmarks import conditional
 from midi_factories import conductor, midi_file, note_track, save
 
 
-def test_roll_features_of_a_known_window():
-    """Two steps of C4 + E4 (MIDI 60, 64, columns 36 and 40 from MIDI 24), onsets on the
-    first, then two silent steps, on a grid of one step per beat."""
-    window = np.zeros((4, 2 * 78), np.float32)
-    window[:2, [36, 40]] = 1
-    window[0, [78 + 36, 78 + 40]] = 1
-    features = conditional.roll_features(window[None], steps_per_beat=1)
-    assert features.shape == (1, 78 + 12 + 4 + 6)
-    per_pitch, classes, rhythm, summary = np.split(features[0], [78, 90, 94])
-    assert per_pitch[36] == per_pitch[40] == 0.5 and per_pitch.sum() == 1.0
-    np.testing.assert_allclose(classes[[0, 4]], [0.5, 0.5])  # C and E
-    np.testing.assert_allclose(rhythm, [2, 0, 0, 0])  # two onsets on the first beat
-    polyphony, spread, mean_pitch, pitch_spread, length, silent = summary
-    assert (polyphony, spread, mean_pitch, pitch_spread) == (1.0, 1.0, 38.0, 2.0)
-    assert (length, silent) == (2.0, 0.5)
-
-
 def test_mnist_agreement_and_the_classifiers_accuracy(toy_mnist, tmp_path, capsys):
     run = tmp_path / "digits"
     assert cli.main(["train", "--data-dir", str(toy_mnist), "--epochs", "10", "--lr", "0.01",
