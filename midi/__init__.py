@@ -11,9 +11,10 @@ from .dataset import (PieceSet, WindowSplit, load_pieces, load_windows, merge_pi
 from .encode import RollOptions, midi_to_roll, midi_to_rolls
 from .errors import (MidiDatasetError, MidiFileError, MidiFormatError, MidiTooLongError,
                      MidiTruncatedError, RollFileError)
+from .events import MidiEvents
 from .info import MidiInfo, describe_midi
 from .plot import plot_roll
-from .reader import MidiEvents, read_midi
+from .reader import read_midi
 from .report import ConversionReport
 from .roll import PianoRoll
 from .storage import load_roll, save_roll

@@ -20,7 +20,8 @@ from .dataset import MIDI_SUFFIXES, show_progress
 from .encode import DEFAULT_MAX_STEPS, MAX_STEPS_PER_BEAT, RollOptions, roll_from_events
 from .errors import DiskFullError, MidiFileError
 from .info import describe_midi
-from .reader import DEFAULT_MAX_BYTES, read_midi
+from .reader import read_midi
+from .source import DEFAULT_MAX_BYTES
 from .storage import load_roll, save_roll
 from .walk import files_below, tolerant_output
 from .writer import DEFAULT_MAX_NOTES, MAX_BPM, MIN_BPM, roll_to_midi

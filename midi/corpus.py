@@ -29,7 +29,7 @@ import numpy as np
 from .dataset import PieceSet, available_cores, show_progress
 from .encode import RollOptions, roll_from_events
 from .errors import MidiDatasetError
-from .reader import MidiEvents
+from .events import MidiEvents
 from .rollstore import StoreWriter, open_store
 
 CONVERSION_VERSION = 1

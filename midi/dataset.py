@@ -21,8 +21,9 @@ import numpy as np
 from .atomic import write_atomically
 from .encode import DEFAULT_MAX_STEPS, RollOptions, roll_from_events
 from .errors import MidiDatasetError, MidiFileError
-from .reader import DEFAULT_MAX_BYTES, parse_midi_bytes, source_bytes
+from .reader import parse_midi_bytes
 from .rollstore import Windows
+from .source import DEFAULT_MAX_BYTES, source_bytes
 from .walk import files_below
 from .storage import ARCHIVE_DAMAGE
 

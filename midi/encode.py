@@ -11,9 +11,11 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .errors import MidiTooLongError
-from .reader import DEFAULT_MAX_BYTES, MidiEvents, read_midi
+from .events import MidiEvents
+from .reader import read_midi
 from .report import ConversionReport
 from .roll import DEFAULT_TEMPO, MAX_TICKS_PER_BEAT, PianoRoll
+from .source import DEFAULT_MAX_BYTES
 
 DRUM_CHANNEL = 9
 """Channel 10 of General MIDI, counted from 0: the drum kit."""

@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .encode import DRUM_CHANNEL, MAX_STEPS_PER_BEAT, _check_whole
-from .reader import DEFAULT_MAX_BYTES, MidiEvents, read_midi
+from .events import MidiEvents
+from .reader import read_midi
 from .roll import DEFAULT_TEMPO
+from .source import DEFAULT_MAX_BYTES
 
 GRIDS = (4, 12, 24, 48)
 """Steps per quarter note whose onset fit is always shown: 16ths, 8th triplets, and finer."""

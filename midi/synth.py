@@ -17,7 +17,8 @@ import numpy as np
 from .atomic import write_atomically
 from .encode import DRUM_CHANNEL
 from .errors import MidiTooLongError
-from .reader import MidiEvents, read_midi
+from .events import MidiEvents
+from .reader import read_midi
 from .roll import DEFAULT_TEMPO
 
 SAMPLE_RATE = 22050

@@ -22,7 +22,8 @@ def data_root() -> Path:
 def toy_mnist(tmp_path_factory) -> Path:
     """A folder of the four MNIST IDX files holding 300 training and 100 test toy digits
     (``tiny_models.toy_digits``)."""
-    from chainer_vae.data.mnist import MNIST_FILES, write_idx
+    from chainer_vae.data.idx import write_idx
+    from chainer_vae.data.mnist_files import MNIST_FILES
     from tiny_models import toy_digits
 
     folder = tmp_path_factory.mktemp("toy") / "mnist"

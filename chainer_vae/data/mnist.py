@@ -1,335 +1,40 @@
-"""MNIST handwritten digits: IDX file reading and writing, download, and loading.
+"""MNIST handwritten digits as arrays and as the data set a run trains on.
 
 The four official files (LeCun, Cortes and Burges) hold 60000 training and 10000 test
 images of 28 x 28 grey pixels (uint8, 0 = white background, 255 = full ink) with their
-digit labels 0-9, in the big-endian IDX format, gzipped.
-
-Where the files live (see :func:`mnist_dir`): an explicit folder, else
-``$CHAINER_VAE_DATA/mnist``, else ``~/.cache/chainer_vae/mnist``.
-
-Only NumPy and the standard library are used (tqdm for the download progress bar).
+digit labels 0-9, in the big-endian IDX format (:mod:`chainer_vae.data.idx`), gzipped;
+:mod:`chainer_vae.data.mnist_files` finds or downloads them.
 """
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import hashlib
 import os
-import struct
-import sys
-import urllib.error
-import urllib.request
-import zlib
-from pathlib import Path
 from collections.abc import Iterable
-from typing import Mapping, Optional, Sequence, Union
+from pathlib import Path
+from typing import Optional, Union
 
 import numpy as np
 
-from chainer_vae.data.base import ENV_VAR, Data, data_root, limited
+from chainer_vae.data.base import ENV_VAR, Data, limited
+from chainer_vae.data.idx import IDX_DTYPES, read_idx, write_idx
 from chainer_vae.data.images import ImageDataset
+from chainer_vae.data.mnist_files import (MNIST_CHECKSUMS, MNIST_FILES, MNIST_MIRRORS,
+                                          download_mnist, find_file, missing_files, mnist_dir)
 from chainer_vae.errors import ConfigError, DataError, DownloadError
-from chainer_vae.files import atomic_binary
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+# The IDX and file names are re-exported: callers import them from here.
 __all__ = [
     "IDX_DTYPES", "MNIST_FILES", "MNIST_CHECKSUMS", "MNIST_MIRRORS", "ENV_VAR",
     "MnistData", "read_idx", "write_idx", "mnist_dir", "download_mnist", "load_mnist",
     "load_data",
 ]
 
-
-#: IDX type code (third magic byte) -> big-endian NumPy dtype, per the IDX specification.
-IDX_DTYPES = {
-    0x08: np.dtype(">u1"),  # unsigned byte
-    0x09: np.dtype(">i1"),  # signed byte
-    0x0B: np.dtype(">i2"),  # short
-    0x0C: np.dtype(">i4"),  # int
-    0x0D: np.dtype(">f4"),  # float
-    0x0E: np.dtype(">f8"),  # double
-}
-_CODE_OF_KIND = {(dt.kind, dt.itemsize): code for code, dt in IDX_DTYPES.items()}
-
-#: The four files: role -> file name.
-MNIST_FILES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
-
-#: File name -> MD5 hex digest of the official gzipped file.
-MNIST_CHECKSUMS = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
-
-#: Base URLs tried in order; a file's URL is ``mirror + file name``.
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
-
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 N_CLASSES = 10
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 16
-
-
-# --------------------------------------------------------------------------- IDX files
-
-def _read_bytes(path: Path) -> bytes:
-    """The file's payload, gunzipped when it starts with the gzip magic bytes 1f 8b."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise DataError("{}: file not found".format(path)) from None
-    except IsADirectoryError:
-        raise DataError("{}: is a folder, not an IDX file".format(path)) from None
-    except OSError as e:
-        raise DataError("{}: cannot read: {}".format(path, e.strerror or e)) from None
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError("{}: corrupt gzip data ({})".format(path, e)) from None
-
-
-def read_idx(path: PathLike) -> np.ndarray:
-    """Read an IDX file into an array.
-
-    Args:
-        path: the file, raw or gzipped (recognised by its first two bytes, 1f 8b, not by
-            its name).
-
-    Returns:
-        An array of the shape given by the header's dimensions and the dtype given by
-        its type code (uint8, int8, int16, int32, float32 or float64), in native byte
-        order. For MNIST: images uint8 (N, 28, 28) with 0..255 ink, labels uint8 (N,).
-
-    Raises:
-        DataError: the file is missing or unreadable, the gzip stream is corrupt, the
-            magic number is wrong (not two zero bytes, an unknown type code, or zero
-            dimensions), or the payload is shorter or longer than the dimensions say.
-            The message names the file.
-    """
-    path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DataError("{}: too short for an IDX header ({} bytes, need at least 4)"
-                        .format(path, len(data)))
-    zero0, zero1, code, ndim = data[0], data[1], data[2], data[3]
-    if zero0 != 0 or zero1 != 0:
-        raise DataError("{}: bad IDX magic number {} (must start with two zero bytes)"
-                        .format(path, data[:4].hex()))
-    if code not in IDX_DTYPES:
-        raise DataError("{}: bad IDX magic number {}: unknown type code 0x{:02X} (known: {})"
-                        .format(path, data[:4].hex(), code,
-                                ", ".join("0x{:02X}".format(c) for c in IDX_DTYPES)))
-    if ndim == 0:
-        raise DataError("{}: bad IDX magic number {}: zero dimensions"
-                        .format(path, data[:4].hex()))
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError("{}: truncated IDX header: {} dimensions need {} bytes, file has {}"
-                        .format(path, ndim, header, len(data)))
-    shape = struct.unpack(">{}I".format(ndim), data[4:header])
-    dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    got = len(data) - header
-    if got < expected:
-        raise DataError("{}: truncated: dimensions {} of {} need {} data bytes, found {}"
-                        .format(path, "x".join(map(str, shape)), dtype.name, expected, got))
-    if got > expected:
-        raise DataError("{}: {} trailing bytes after the {} data bytes that dimensions {} "
-                        "of {} need".format(path, got - expected, expected,
-                                            "x".join(map(str, shape)), dtype.name))
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # native order, writable copy
-
-
-def write_idx(path: PathLike, array) -> Path:
-    """Write an array as an IDX file, atomically (temp file in the same folder, renamed).
-
-    Args:
-        path: target file; gzipped when its name ends in ``.gz``, raw otherwise.
-        array: 1 to 255 dimensions, each below 2**32, of dtype uint8, int8, int16, int32,
-            float32 or float64 (stored big-endian, as the IDX format requires).
-
-    Returns:
-        The path written.
-
-    Raises:
-        DataError: the dtype or shape cannot be stored in IDX, or the file cannot be
-            written.
-    """
-    path = Path(path)
-    array = np.asarray(array)
-    code = _CODE_OF_KIND.get((array.dtype.kind, array.dtype.itemsize))
-    if code is None:
-        raise DataError("{}: cannot write dtype {} to IDX (supported: {})".format(
-            path, array.dtype, ", ".join(dt.newbyteorder("=").name
-                                         for dt in IDX_DTYPES.values())))
-    if not 1 <= array.ndim <= 255:
-        raise DataError("{}: IDX needs 1 to 255 dimensions, got {}".format(path, array.ndim))
-    if any(d >= 2 ** 32 for d in array.shape):
-        raise DataError("{}: IDX dimensions must be below 2**32, got {}"
-                        .format(path, array.shape))
-    payload = (bytes([0, 0, code, array.ndim])
-               + struct.pack(">{}I".format(array.ndim), *array.shape)
-               + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes())
-
-    def write(f):
-        if path.name.endswith(".gz"):
-            # mtime=0 and no file name: the same array always gives the same bytes.
-            with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
-                gz.write(payload)
-        else:
-            f.write(payload)
-
-    try:
-        with atomic_binary(path) as stream:
-            write(stream)
-    except OSError as e:
-        raise DataError("{}: cannot write: {}".format(path, e.strerror or e)) from None
-    return path
-
-
-# --------------------------------------------------------------------------- location
-
-def mnist_dir(data_dir: Optional[PathLike] = None) -> Path:
-    """The folder holding the four MNIST files.
-
-    ``data_dir`` itself if given (the MNIST folder, not the data root); else
-    ``$CHAINER_VAE_DATA/mnist`` if that variable is set and non-empty; else
-    ``~/.cache/chainer_vae/mnist``. The folder need not exist.
-    """
-    if data_dir is not None:
-        return Path(data_dir).expanduser()
-    if data_root() is not None:
-        return data_root() / "mnist"
-    return Path.home() / ".cache" / "chainer_vae" / "mnist"
-
-
-def _find_file(folder: Path, name: str) -> Optional[Path]:
-    """``folder/name``, or its gunzipped twin (name without ``.gz``); None if neither."""
-    for candidate in (folder / name, folder / name[:-3] if name.endswith(".gz") else None):
-        if candidate is not None and candidate.is_file():
-            return candidate
-    return None
-
-
-def _missing_files(folder: Path) -> list:
-    return [name for name in MNIST_FILES.values() if _find_file(folder, name) is None]
-
-
-# --------------------------------------------------------------------------- download
-
-def _fetch(url: str, target: Path, md5: Optional[str], progress: bool, timeout: float) -> None:
-    """Stream ``url`` into a temp file beside ``target``, check its MD5, rename it.
-
-    Raises an exception (any kind) on failure; the temp file is always removed then.
-    """
-    from tqdm.auto import tqdm
-
-    digest = hashlib.md5()
-    with atomic_binary(target) as f:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                      desc=target.name, file=sys.stderr, disable=not progress,
-                      leave=False) as bar:
-                while True:
-                    chunk = response.read(_CHUNK)
-                    if not chunk:
-                        break
-                    f.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-        if total is not None and f.tell() != total:
-            raise OSError("got {} bytes, server announced {}".format(f.tell(), total))
-        if md5 is not None and digest.hexdigest() != md5.lower():
-            raise ValueError("MD5 mismatch: got {}, expected {}".format(
-                digest.hexdigest(), md5.lower()))
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return "HTTP {} {}".format(error.code, error.reason)
-    if isinstance(error, urllib.error.URLError):
-        return "{}".format(error.reason)
-    return "{}: {}".format(type(error).__name__, error) if str(error) else type(error).__name__
-
-
-def download_mnist(data_dir: Optional[PathLike] = None,
-                   mirrors: Optional[Sequence[str]] = None,
-                   progress: bool = True,
-                   timeout: float = 30,
-                   checksums: Optional[Mapping[str, Optional[str]]] = None) -> Path:
-    """Download whichever of the four MNIST files are missing.
-
-    Each missing file is tried on each mirror in order, streamed to a temp file in the
-    target folder (with a tqdm progress bar on stderr unless ``progress`` is False),
-    checked against its MD5 and renamed into place; a failed attempt leaves nothing
-    behind. Files already present (gzipped or not) are left untouched and not checked.
-
-    Args:
-        data_dir: the MNIST folder (see :func:`mnist_dir`); created if absent.
-        mirrors: base URLs, each ending the path before the file name; default
-            :data:`MNIST_MIRRORS`. ``file://`` URLs work too.
-        progress: show a progress bar per file.
-        timeout: seconds to wait on connect and on each read.
-        checksums: file name -> MD5 hex digest; default :data:`MNIST_CHECKSUMS`. A file
-            whose entry is missing or None is not checked.
-
-    Returns:
-        The MNIST folder.
-
-    Raises:
-        DownloadError: every mirror failed for some file; the message names the file
-            and lists each mirror tried with its error.
-        DataError: the folder cannot be created.
-    """
-    folder = mnist_dir(data_dir)
-    if isinstance(mirrors, str):  # one base URL
-        mirrors = [mirrors] if mirrors else []
-    mirrors = list(MNIST_MIRRORS if mirrors is None else mirrors)
-    if not mirrors:
-        raise ConfigError("download_mnist: mirrors must be a non-empty list of base URLs")
-    checksums = MNIST_CHECKSUMS if checksums is None else checksums
-    missing = _missing_files(folder)
-    if not missing:
-        return folder
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DataError("{}: cannot create the MNIST folder: {}"
-                        .format(folder, e.strerror or e)) from None
-    for name in missing:
-        failures = []
-        for mirror in mirrors:
-            url = mirror.rstrip("/") + "/" + name
-            try:
-                _fetch(url, folder / name, checksums.get(name), progress, timeout)
-                break
-            except Exception as e:  # any network, HTTP, disk or checksum failure
-                failures.append("{} ({})".format(url, _describe(e)))
-        else:
-            raise DownloadError("{}: download failed from every mirror tried: {}".format(
-                folder / name, "; ".join(failures)))
-    return folder
-
-
-# --------------------------------------------------------------------------- loading
 
 @dataclasses.dataclass(frozen=True)
 class MnistData:
@@ -382,7 +87,7 @@ def _check_per_class(name: str, value) -> Optional[int]:
 def _load_split(folder: Path, images_key: str, labels_key: str):
     paths = {}
     for key in (images_key, labels_key):
-        path = _find_file(folder, MNIST_FILES[key])
+        path = find_file(folder, MNIST_FILES[key])
         if path is None:  # vanished since the check
             raise DataError("{}: file not found".format(folder / MNIST_FILES[key]))
         paths[key] = path
@@ -462,7 +167,7 @@ def load_mnist(data_dir: Optional[PathLike] = None,
     how = ("put the four MNIST files ({}) in {}, set {} to a folder whose mnist/ "
            "subfolder holds them, or load with download enabled"
            .format(", ".join(MNIST_FILES.values()), folder, ENV_VAR))
-    missing = _missing_files(folder)
+    missing = missing_files(folder)
     if missing:
         if not download:
             raise DataError("{}: MNIST files missing ({}); {}".format(

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 import midi
 from midi.cli import main
 from midi.encode import DEFAULT_MAX_STEPS
-from midi.reader import DEFAULT_MAX_BYTES
+from midi.source import DEFAULT_MAX_BYTES
 from midi_factories import conductor, midi_file, note_track, save
 
 REPO = Path(__file__).resolve().parents[2]

@@ -60,17 +60,6 @@ def test_agrees_with_mido_on_a_file_mido_writes():
     assert sorted(parse_midi_bytes(data).pitches.tolist()) == ons
 
 
-def test_accepts_path_bytes_file_object_and_mido_file(tmp_path):
-    data = small_file()
-    path = tmp_path / "small.mid"
-    path.write_bytes(data)
-    expected = notes_of(parse_midi_bytes(data))
-    with open(path, "rb") as handle:
-        sources = [str(path), path, data, bytearray(data), handle, mido.MidiFile(path)]
-        for source in sources:
-            assert notes_of(read_midi(source)) == expected
-
-
 def test_same_pitch_notes_pair_first_in_first_out():
     notes = note_track([], extra=[
         (0, mido.Message("note_on", note=60, velocity=10)),
@@ -104,13 +93,6 @@ def test_empty_file(tmp_path):
 def test_not_midi_at_all(data):
     with pytest.raises(midi.MidiFormatError, match="not a MIDI file"):
         read_midi(data)
-
-
-def test_missing_file_and_folder_name_the_path(tmp_path):
-    with pytest.raises(midi.MidiFileError, match="nope.mid: no such file"):
-        read_midi(tmp_path / "nope.mid")
-    with pytest.raises(midi.MidiFileError, match="is a folder"):
-        read_midi(tmp_path)
 
 
 def test_truncated_file_names_file_track_and_byte(tmp_path):
