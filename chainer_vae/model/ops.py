@@ -482,9 +482,9 @@ def _registered_kl(type1, type2):
 
 
 class _NegativeELBO(function_node.FunctionNode):
-    """(log p(x|z) (N,), KL (B,)) -> (loss, reconstr, kl), three scalars:
+    """(log p(x|z) (N,), KL (B,)) -> (loss, rec_loss, kl), three scalars:
 
-        reconstr = -sum(log p(x|z)) / N,  kl = sum(KL) / B,  loss = reconstr + beta * kl
+        rec_loss = -sum(log p(x|z)) / N,  kl = sum(KL) / B,  loss = rec_loss + beta * kl
 
     N = k B when k samples of z were drawn per example.
     """
@@ -498,17 +498,17 @@ class _NegativeELBO(function_node.FunctionNode):
         dtype = self._dtype = log_px_z.dtype
         self._shapes = (log_px_z.shape, kl.shape)
         self._sizes = (log_px_z.size, kl.size)
-        reconstr = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
+        rec_loss = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
         kl_mean = xp.asarray(kl.sum() / kl.size, dtype=dtype)
-        return xp.asarray(reconstr + self.beta * kl_mean, dtype=dtype), reconstr, kl_mean
+        return xp.asarray(rec_loss + self.beta * kl_mean, dtype=dtype), rec_loss, kl_mean
 
     def backward(self, indexes, grad_outputs):
         fast = _fast_backward()
         if fast:
             grad_outputs = [None if g is None else g.array for g in grad_outputs]
-        g_loss, g_reconstr, g_kl = grad_outputs
+        g_loss, g_rec_loss, g_kl = grad_outputs
         grads = []
-        for index, g_term, weight, sign in ((0, g_reconstr, 1.0, -1.0),
+        for index, g_term, weight, sign in ((0, g_rec_loss, 1.0, -1.0),
                                             (1, g_kl, self.beta, 1.0)):
             g = _total(g_loss, g_term, weight)
             if g is None or index not in indexes:
@@ -534,7 +534,7 @@ def _total(g_loss, g_term, loss_weight):
 
 
 def negative_elbo(log_px_z, kl, beta):
-    """(loss, reconstr, kl) of the negative ELBO, in nats per example, as Variables: see
+    """(loss, rec_loss, kl) of the negative ELBO, in nats per example, as Variables: see
     ``_NegativeELBO``. ``log_px_z`` (k B,) per sample of z, ``kl`` (B,) per example."""
     return _NegativeELBO(beta).apply((log_px_z, kl))
 

@@ -116,8 +116,8 @@ class ELBOLoss(chainer.Chain):
     """The negative ELBO with ``k`` samples of z per example and a KL weight ``beta``.
 
     loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)), reported as ``loss``,
-    ``reconstr``, ``kl`` and ``beta`` (nats per example); for a conditional model x|z, y
-    and z|x, y. The KL term is the closed form (``ops.kl_divergence``). ``beta`` is
+    ``rec_loss`` (E_q[-log p(x|z)], a loss: positive for binary data), ``kl`` and
+    ``beta`` (nats per example); for a conditional model x|z, y and z|x, y. The KL term is the closed form (``ops.kl_divergence``). ``beta`` is
     changed during training by the KL warm-up. Called with a batch x (B, ...) and, from
     a labelled data set (``data.Labelled``), its labels y (B,).
 
@@ -139,12 +139,14 @@ class ELBOLoss(chainer.Chain):
         q_z, _, log_px_z = self.model.posterior_draws(x, self.k, y)
         kl = ops.kl_divergence(q_z, self.model.prior())  # (B,)
         if not self.free_bits:
-            loss, reconstr, kl = ops.negative_elbo(log_px_z, kl, self.beta)
+            loss, rec_loss, kl = ops.negative_elbo(log_px_z, kl, self.beta)
         else:
-            loss, reconstr, _ = ops.negative_elbo(log_px_z, F.relu(kl - self.free_bits),
+            loss, rec_loss, _ = ops.negative_elbo(log_px_z, F.relu(kl - self.free_bits),
                                                   self.beta)
             kl = F.mean(kl)
-        chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
+        # ``rec_loss``: what Chainer's VAE example (v2 to v5) logs for this very term; its
+        # v7 example's ``reconstr`` is the opposite, the mean log-likelihood
+        chainer.report({"loss": loss, "rec_loss": rec_loss, "kl": kl, "beta": self.beta}, self)
         return loss
 
 

@@ -36,8 +36,8 @@ from chainer_vae.training.optim import FusedAdam
 # arrays of the size of a batch of examples one training step holds at once (an estimate:
 # the data, the decoder's outputs, the log-likelihood terms and their gradients)
 ACTIVATION_COPIES = 8
-REPORT_KEYS = ["main/loss", "main/reconstr", "main/kl", "main/beta",
-               "validation/main/loss", "validation/main/reconstr", "validation/main/kl"]
+REPORT_KEYS = ["main/loss", "main/rec_loss", "main/kl", "main/beta",
+               "validation/main/loss", "validation/main/rec_loss", "validation/main/kl"]
 
 
 class _PlainText:

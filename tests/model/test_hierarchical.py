@@ -148,7 +148,7 @@ def test_free_bits_charge_the_kl_above_the_floor_only():
         with reporter.scope(observation):
             value = float(loss(x).array)
         results[floor] = (value, float(chainer.as_array(observation["main/kl"])),
-                          float(chainer.as_array(observation["main/reconstr"])))
+                          float(chainer.as_array(observation["main/rec_loss"])))
     (plain, kl_plain, reconstr), (floored, kl_floored, reconstr_floored) = (
         results[0.0], results[free])
     assert kl_plain == kl_floored == pytest.approx(kl.mean(), rel=1e-5)
