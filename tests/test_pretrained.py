@@ -110,8 +110,8 @@ def test_fine_tuning_starts_from_the_shipped_weights(name, tmp_path, capsys):
     config = RunConfig.load(out)
     assert config.train.init_from == [start] and config.data.data_dir == str(songs)
     shipped = RunConfig.load(pretrained.model_folder(name)).train
-    assert (config.train.free_bits, config.train.beta) == (shipped.free_bits, shipped.beta) \
-        and shipped.free_bits > 0  # the objective it was trained with
+    assert (config.train.free_nats, config.train.beta) == (shipped.free_nats, shipped.beta) \
+        and shipped.free_nats > 0  # the objective it was trained with
     before, after = (np.load(folder / "model.npz") for folder in
                      (pretrained.model_folder(name), out))
     for key in before.files:  # a step at a rate of 1e-12 leaves the weights as shipped

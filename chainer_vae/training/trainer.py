@@ -128,7 +128,7 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     device.use()
 
     loss = ELBOLoss(model, k=train_config.k, beta=train_config.beta,
-                    free_bits=train_config.free_bits)
+                    free_nats=train_config.free_nats)
     average = (ParameterAverage(model, model.copy(mode="copy"), train_config.average)
                if train_config.average else None)
     result = average.model if average else model  # what is evaluated, recorded and saved

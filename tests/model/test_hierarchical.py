@@ -127,8 +127,8 @@ def test_longer_pieces_come_from_the_same_weights_and_bars_stay_whole():
         at_length(model, config, 10)
 
 
-def test_free_bits_charge_the_kl_above_the_floor_only():
-    """loss = reconstruction + mean over examples of max(KL - free_bits, 0); the report's
+def test_free_nats_charge_the_kl_above_the_floor_only():
+    """loss = reconstruction + mean over examples of max(KL - free_nats, 0); the report's
     kl stays the whole mean KL."""
     from chainer_vae.config import ModelConfig
     from chainer_vae.model import ELBOLoss, build_model, ops
@@ -140,7 +140,7 @@ def test_free_bits_charge_the_kl_above_the_floor_only():
     free = float(np.median(kl))  # half the examples above the floor, half below
     results = {}
     for floor in (0.0, free):
-        loss = ELBOLoss(model, free_bits=floor)
+        loss = ELBOLoss(model, free_nats=floor)
         reporter = chainer.Reporter()
         reporter.add_observer("main", loss)
         observation = {}
