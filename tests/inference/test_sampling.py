@@ -1,7 +1,6 @@
-"""chainer_vae.inference.sampling and the writers of chainer_vae.outputs: prior samples, reconstructions, latent paths, completion, files."""
+"""chainer_vae.inference.sampling: prior samples, reconstructions, latent paths,
+completion, conditional sampling (the files written of them: tests/outputs/)."""
 from __future__ import annotations
-
-import json
 
 import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
 import chainer
@@ -12,16 +11,12 @@ from scipy.stats import norm
 from chainer_vae.data.images import image_layout
 from chainer_vae.data import examples_array
 from chainer_vae.inference import sampling as gen
-from chainer_vae.outputs import actions, images, midi_files
-from chainer_vae.config import ModelConfig, RunConfig
-from chainer_vae.data import Data
+from chainer_vae.outputs import images
+from chainer_vae.config import ModelConfig
 from chainer_vae.errors import ConfigError
 from chainer_vae.model import build_model
-from chainer_vae.runs import save_model
 
 from tiny_models import toy_images, train_tiny
-
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -209,48 +204,6 @@ def test_other_architectures(arch, shape):
     assert images.as_images(decoded).shape == (4, 28, 28)
 
 
-def test_write_image_grid(tmp_path, toy):
-    path = images.write_image_grid(toy[0][:10], tmp_path / "grid.png", ncols=5)
-    data = path.read_bytes()
-    assert data.startswith(PNG)
-    from matplotlib import image as mpimage
-
-    image = mpimage.imread(str(path))
-    assert image.shape[:2] == ((2 * 29 - 1) * 4, (5 * 29 - 1) * 4)
-    assert not list(tmp_path.glob(".*")), "temporary files left behind"
-
-
-def _midi_or_skip():
-    midi = pytest.importorskip("midi")
-    if not hasattr(midi, "roll_to_midi"):
-        pytest.skip("the midi package has no roll_to_midi yet")
-    return pytest.importorskip("mido", reason="mido is needed to read MIDI files back")
-
-
-def _note_ons(path, mido):
-    return [m for track in mido.MidiFile(str(path)).tracks for m in track
-            if m.type == "note_on" and m.velocity > 0]
-
-
-def test_write_midi_samples(tmp_path):
-    mido = _midi_or_skip()
-    rng = np.random.RandomState(0)
-    probabilities = rng.rand(3, 16, 2 * 78).astype(np.float32) * 0.4  # some above 0.2
-    paths = midi_files.write_midi_samples(probabilities, tmp_path / "out", threshold=0.2)
-    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
-    for path in paths:
-        assert len(_note_ons(path, mido)) > 0
-        assert path.with_suffix(".png").read_bytes().startswith(PNG)
-    silent = midi_files.write_midi_samples([np.zeros((8, 156), np.float32)], tmp_path / "q",
-                                    prefix="quiet")
-    assert _note_ons(silent[0], mido) == []
-    # A stricter threshold keeps fewer notes.
-    strict = midi_files.write_midi_samples(probabilities[:1], tmp_path / "s", threshold=0.35)
-    assert len(_note_ons(strict[0], mido)) < len(_note_ons(paths[0], mido))
-    with pytest.raises(ConfigError):
-        midi_files.write_midi_samples([np.zeros((8, 7), np.float32)], tmp_path / "bad")
-
-
 def test_examples_array_from_arrays_and_datasets(toy):
     from chainer_vae.data.images import ImageDataset
 
@@ -262,104 +215,6 @@ def test_examples_array_from_arrays_and_datasets(toy):
     np.testing.assert_array_equal(array.reshape(7, 784), x[:7])
     pairs = chainer.datasets.TupleDataset(x[:3], labels[:3])
     np.testing.assert_array_equal(examples_array(pairs), x[:3])
-
-
-# ---------------------------------------------------------------------------- run folders
-
-def _run_folder(path, model_config, dataset="mnist", **data_options):
-    config = RunConfig()
-    config.data.dataset = dataset
-    for key, value in data_options.items():
-        setattr(config.data, key, value)
-    config.model = model_config
-    path.mkdir()
-    config.save(path)
-    return config
-
-
-def test_sample_run_mnist(tmp_path, model, toy):
-    x, labels = toy
-    run = tmp_path / "run"
-    _run_folder(run, ModelConfig(input_shape=(784,), latent=2, hidden=[24]))
-    save_model(model, run)
-    data = Data(x, x[:20], (784,), labels, labels[:20], [str(d) for d in range(4)])
-    out = tmp_path / "samples"
-    paths = actions.sample_run(run, out, n=12, seed=0, data=data)
-    assert paths == [out / "samples.png", out / "samples.npz"]
-    assert paths[0].read_bytes().startswith(PNG)
-    saved = np.load(paths[1])
-    assert sorted(saved.files) == ["means", "z"]  # no labels: an unconditional model
-    np.testing.assert_array_equal(saved["means"], gen.prior_samples(model, 12, seed=0))
-    np.testing.assert_array_equal(saved["z"], gen.prior_latents(model, 12, seed=0))
-    paths = actions.sample_run(run, out, from_test=3, data=data)
-    assert paths == [out / "reconstruction_3.png", out / "samples.npz"]
-    np.testing.assert_array_equal(np.load(paths[1])["means"], gen.reconstruct(model, x[3:4]))
-    paths = actions.sample_run(run, out, interpolate_between=(0, 1), steps=5, data=data)
-    assert [p.name for p in paths] == ["interpolation_linear.png", "interpolation_slerp.png",
-                                       "samples.npz"]
-    saved = np.load(paths[-1])
-    assert saved["means"].shape == (2, 5, 784) and saved["z"].shape == (2, 5, 2)
-    np.testing.assert_array_equal(saved["means"][1], gen.interpolate(model, x[0], x[1], 5,
-                                                                      "slerp")[1])
-    with pytest.raises(ConfigError, match="does not exist"):
-        actions.sample_run(run, out, from_test=20, data=data)
-
-
-def test_sample_run_midi(tmp_path):
-    mido = _midi_or_skip()
-    shape = (16, 2 * 78)
-    config = ModelConfig(input_shape=shape, latent=3, hidden=[16], activation="relu")
-    rng = np.random.RandomState(0)
-    windows = (rng.rand(40, *shape) < 0.15).astype(np.float32)
-    model = train_tiny(config, windows.reshape(40, -1).reshape(40, *shape), steps=10)
-    run = tmp_path / "run"
-    _run_folder(run, config, dataset="midi", window=16)
-    save_model(model, run)
-    data = Data(windows, windows[:5], shape, np.zeros(40, int), np.zeros(5, int), ["piece"])
-    out = tmp_path / "midi"
-    paths = actions.sample_run(run, out, n=3, seed=0, data=data)
-    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid",
-                                       "samples.npz"]
-    assert np.load(paths.pop())["means"].shape == (3,) + shape
-    assert all(_note_ons(p, mido) for p in paths)
-    assert all(p.with_suffix(".png").is_file() for p in paths)
-    bernoulli = actions.sample_run(run, tmp_path / "b", n=2, sample=True, seed=0, data=data)
-    assert all(_note_ons(p, mido) for p in bernoulli[:-1])
-    paths = actions.sample_run(run, out, from_test=2, data=data)
-    assert [p.name for p in paths] == ["test_2_000.mid", "reconstruction_2_000.mid",
-                                       "samples.npz"]
-    assert len(_note_ons(paths[0], mido)) > 0
-    paths = actions.sample_run(run, out, interpolate_between=(0, 1), steps=4, data=data)
-    assert len(paths) == 9 and paths[0].name == "linear_000.mid"
-    assert json.loads((run / "config.json").read_text())["data"]["dataset"] == "midi"
-
-
-def test_sample_run_midi_longer_than_the_training_window(tmp_path):
-    mido = _midi_or_skip()
-    shape = (16, 2 * 78)
-    config = ModelConfig(encoder="lstm", decoder="lstm", input_shape=shape, latent=3,
-                         hidden=[16], autoregressive=True)
-    rng = np.random.RandomState(1)
-    windows = (rng.rand(40, *shape) < 0.15).astype(np.float32)
-    model = train_tiny(config, windows, steps=5)
-    run = tmp_path / "run"
-    _run_folder(run, config, dataset="midi", window=16)
-    save_model(model, run)
-    data = Data(windows, windows[:5], shape, np.zeros(40, int), np.zeros(5, int), ["piece"])
-
-    def last_step(path):  # of the last note-on, at 4 steps per beat
-        midi_file = mido.MidiFile(str(path))
-        ends = [sum(m.time for m in track[:i + 1]) for track in midi_file.tracks
-                for i, m in enumerate(track) if m.type == "note_on" and m.velocity > 0]
-        return max(ends) * 4 // midi_file.ticks_per_beat
-
-    longer = actions.sample_run(run, tmp_path / "long", n=3, seed=0, data=data, length=48,
-                            threshold=0.1)
-    short = actions.sample_run(run, tmp_path / "short", n=3, seed=0, data=data, threshold=0.1)
-    assert max(last_step(p) for p in longer[:-1]) >= 16 > max(last_step(p) for p in short[:-1])
-    assert np.load(longer[-1])["means"].shape == (3, 48, 2 * 78)
-    with pytest.raises(ConfigError, match="prior only"):
-        actions.sample_run(run, tmp_path / "x", from_test=0, data=data, length=48)
 
 
 # ---------------------------------------------------------------------------- labels
@@ -408,49 +263,3 @@ def test_conditional_sampling_reads_the_labels(labelled, toy):
     completed = gen.complete_occluded(labelled, x[:2], gen.occlusion_mask((784,)), 2,
                                       labels=labels[:2])
     assert completed.shape == (2, 784)
-
-
-def test_sample_run_of_a_conditional_music_model_names_files_by_label(tmp_path):
-    shape = (16, 2 * 78)
-    rng = np.random.RandomState(0)
-    windows = (rng.rand(40, *shape) < 0.15).astype(np.float32)
-    labels = np.arange(40) % 2
-    config = ModelConfig(input_shape=shape, latent=3, hidden=[16], activation="relu",
-                         conditional=True, label_names=["jazz", "rock"])
-    model = train_tiny(config, windows, steps=5, labels=labels.astype(np.int32))
-    run = tmp_path / "run"
-    _run_folder(run, config, dataset="midi", window=16)
-    save_model(model, run)
-    data = Data(windows, windows[:5], shape, labels, labels[:5], ["jazz", "rock"])
-    paths = actions.sample_run(run, tmp_path / "all", n=5, seed=0, data=data)
-    assert [p.name for p in paths] == ["jazz_000.mid", "jazz_001.mid", "jazz_002.mid",
-                                       "rock_000.mid", "rock_001.mid", "samples.npz"]
-    saved = np.load(paths[-1])
-    assert saved["labels"].tolist() == [0, 1, 0, 1, 0]
-    assert saved["label_names"].tolist() == ["jazz", "rock"]
-    np.testing.assert_allclose(saved["means"][1], gen.decode(model, saved["z"][1:2],
-                                                             labels=1)[0], atol=1e-6)
-    paths = actions.sample_run(run, tmp_path / "rock", n=3, seed=0, data=data, label="rock")
-    assert [p.name for p in paths] == ["rock_000.mid", "rock_001.mid", "rock_002.mid",
-                                       "samples.npz"]
-    with pytest.raises(ConfigError, match="unknown label 'disco'; the model knows jazz, rock"):
-        actions.sample_run(run, tmp_path / "x", label="disco", data=data)
-    assert not (tmp_path / "x").exists()
-
-
-def test_the_piano_roll_beside_a_midi_file_is_drawn_on_its_grid_and_layout(tmp_path,
-                                                                            monkeypatch):
-    """A benchmark roll (T, 88), one step a beat, is drawn as 88 keys on that grid, not
-    as a note state of 44 pitches at 4 steps a beat."""
-    drawn = {}
-
-    def record(array, path, **options):
-        drawn.update(options, shape=np.asarray(array).shape)
-
-    monkeypatch.setattr(midi_files, "plot_piano_roll", record)
-    roll = np.zeros((8, 88), np.float32)
-    roll[:, 39] = 1
-    midi_files.write_midi_samples([roll], tmp_path, steps_per_beat=1, low=21,
-                                  note_state=False, threshold=0.5)
-    assert (drawn["steps_per_beat"], drawn["note_state"], drawn["low"]) == (1, False, 21)
-    assert drawn["shape"] == (8, 88)
