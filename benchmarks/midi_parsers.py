@@ -1,6 +1,6 @@
 """Whether ``midi.reader`` earns its keep: its parse against mido's and symusic's.
 
-    python benchmarks/midi_parsers.py [--json] [--data DIR] [--repeat N]
+    python -m benchmarks.midi_parsers [--json] [--data DIR] [--repeat N]
 
 On every MIDI file of DIR/bach_lute and DIR/genre_midi, read into memory first (no disk
 in the timings), milliseconds per file to go from the file's bytes to its notes in ticks:
@@ -28,14 +28,13 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+import mido
+import numpy as np
+
+from midi.dataset import midi_files
+from midi.reader import parse_midi_bytes
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import mido  # noqa: E402
-import numpy as np  # noqa: E402
-
-from midi.dataset import midi_files  # noqa: E402
-from midi.reader import parse_midi_bytes  # noqa: E402
 
 FOLDERS = ("bach_lute", "genre_midi")
 

@@ -153,7 +153,7 @@ def music_runs(plan, root, out, device, progress):
     for decoder in ("hier", "lstm"):
         for warmup in (plan.music_warmup, 0.0):
             config = hier_config(root, plan.music_epochs, device, limit=plan.study.limit)
-            config.train.free_bits, config.train.kl_warmup = 0.0, warmup
+            config.train.free_nats, config.train.kl_warmup = 0.0, warmup
             config.model.decoder = decoder
             name = "bach_{}_{}".format("flat" if decoder == "lstm" else decoder,
                                        "warmup" if warmup else "nowarmup")

@@ -23,7 +23,7 @@ from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, Mo
 from chainer_vae.data import DATASETS, LABELLED_DATASETS, default_data_config
 from chainer_vae.data.midi import BEATS_PER_BAR, CORPUS_PREFIX, is_corpus
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
-from chainer_vae.errors import ChainerVAEError, ConfigError
+from chainer_vae.errors import ChainerVAEError, ConfigError, print_warning
 from chainer_vae.inference import attributes, evaluate
 from chainer_vae.inference.probe import CLASSIFIERS, probe
 from chainer_vae.model.layers import ACTIVATIONS
@@ -61,7 +61,7 @@ MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "decoder_hidden", "ac
                  "channels", "likelihood", "sigma", "learned_variance", "autoregressive",
                  "step_made", "dropout", "conditional", "bar", "bar_handover")
 TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
-                 "snapshot_every", "keep_snapshots", "average", "select", "free_bits",
+                 "snapshot_every", "keep_snapshots", "average", "select", "free_nats",
                  "weight_decay", "adversarial")
 RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
 # data options that mean something for some data sets only: {option: those data sets}
@@ -74,7 +74,7 @@ ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("
 INIT_MODEL_OPTIONS = ("dropout", "bar_handover")
 # the objective a run started with --init-from keeps unless told otherwise: a model trained
 # with free bits loses its latent when fine-tuned without them
-INIT_OBJECTIVE = ("free_bits", "beta")
+INIT_OBJECTIVE = ("free_nats", "beta")
 
 
 def dataset_type(text):
@@ -128,6 +128,23 @@ class _Parser(argparse.ArgumentParser):
 
 def _flag(name):
     return "--" + name.replace("_", "-")
+
+
+class _FreeBits(argparse.Action):
+    """``--free-bits``: ``--free-nats`` by its old name, in nats as it always took; notes
+    that it was given, for ``_train``'s warning (MusicVAE's free bits are bits)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.free_bits_given = values
+
+
+def _warn_free_bits(args):
+    """The one-line warning of ``--free-bits``, once its run's config is sound."""
+    given = getattr(args, "free_bits_given", None)
+    if given is not None:
+        print_warning("--free-bits {0:g} is {0:g} nats, not bits (MusicVAE's free_bits B is "
+                      "B x 0.693 nats); it is deprecated: write --free-nats {0:g}".format(given))
 
 
 def _schema_option(group, flag, section, **options):
@@ -235,9 +252,14 @@ def _add_train(subparsers):
     _schema_option(run, "--snapshot-every", TrainConfig,
                    help="epochs between snapshots (default 1)")
     _schema_option(run, "--keep-snapshots", TrainConfig, help="newest snapshots kept (default 2)")
-    _schema_option(run, "--free-bits", TrainConfig, metavar="NATS",
-                   help="charge an example's KL only above this many nats (MusicVAE's free "
-                        "bits, against a decoder that ignores z; default 0)")
+    _schema_option(run, "--free-nats", TrainConfig, metavar="NATS",
+                   help="charge an example's KL only above this many nats, against a decoder "
+                        "that ignores z (MusicVAE's free bits in nats: its free_bits B is "
+                        "B x 0.693 nats; default 0)")
+    # the name of --free-nats before, with the same value in nats: old command lines (the
+    # shipped models' cards) still train what they trained
+    run.add_argument("--free-bits", dest="free_nats", action=_FreeBits, metavar="NATS",
+                     type=option_type(TrainConfig, "free_nats"), help=argparse.SUPPRESS)
     _schema_option(run, "--average", TrainConfig, metavar="DECAY",
                    help="evaluate and save a moving average of the parameters with this "
                         "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
@@ -531,6 +553,7 @@ def _distributed(args):
 def _train(args):
     dist = _distributed(args)
     config = _resumed_config(args, dist) if args.resume is not None else _new_config(args)
+    _warn_free_bits(args)
     train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist,
           max_minutes=args.max_minutes)
     if dist.is_writer:

@@ -24,16 +24,21 @@ from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
 CONFIG_VERSION = 8
-# Keys a config.json of an older version may lack (their default is what those runs did).
+# Keys a config.json of an older version may lack (their default is what those runs did),
+# by their names of today.
 ADDED_IN = {2: {"data": {"valid_fraction"}, "train": {"select", "init_from"}},
             3: {"model": {"conditional", "label_names"}},
-            4: {"model": {"bar"}, "train": {"free_bits"}},
+            4: {"model": {"bar"}, "train": {"free_nats"}},
             5: {"model": {"decoder_hidden"}, "train": {"weight_decay"}},
             6: {"data": {"also"}},
             7: {"model": {"label_input"}},
             8: {"model": {"bar_handover"}, "train": {"adversarial"}}}
 # What a config.json older than a key's version did, where that is not the key's default.
 LEGACY = {7: {"model": {"label_input": False}}, 8: {"model": {"bar_handover": False}}}
+# Keys renamed in a version, {version: {section: {old name: new name}}}: a config.json
+# older than that version is read under the new name, with the same value. free_bits was
+# always nats; MusicVAE's free_bits are bits, so the name misled.
+RENAMED_IN = {8: {"train": {"free_bits": "free_nats"}}}
 
 
 @dataclass(frozen=True)
@@ -168,8 +173,9 @@ class TrainConfig:
     # "valid": keep the parameters of the epoch best on the validation split
     select: str = _field("last", Choice(("last", "valid")))
     init_from: List[str] = _field([])  # run folders whose parameters the run began with
-    # nats of KL per example the loss does not charge (MusicVAE's free bits; 0: off)
-    free_bits: float = _field(0.0, NON_NEGATIVE)
+    # nats of KL per example the loss does not charge (0: off); MusicVAE's free bits, in
+    # nats: its free_bits of B bits are B ln 2 nats
+    free_nats: float = _field(0.0, NON_NEGATIVE)
     # L2 penalty: this rate times each parameter is added to its gradient before Adam
     # (chainer's WeightDecay hook, as in the study's code; 0: off; above 1 it only diverges)
     weight_decay: float = _field(0.0, FRACTION)
@@ -248,7 +254,7 @@ class RunConfig:
                    if model.likelihood not in ("bernoulli", "gaussian") else
                    "it trains on one z per example, not --k {}".format(self.train.k)
                    if self.train.k != 1 else
-                   "it charges the whole KL, not --free-bits" if self.train.free_bits else None)
+                   "it charges the whole KL, not --free-nats" if self.train.free_nats else None)
         if problem:
             raise ConfigError("{}--adversarial trains a VAE-GAN on images: {}".format(
                 where, problem))
@@ -305,6 +311,7 @@ def _hints(cls):
 def _section(cls, values, source, name, version):
     if not isinstance(values, dict):
         raise ConfigError("{}: section {!r} must be an object".format(source, name))
+    values = _renamed(values, source, name, version)
     known = {spec.name for spec in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
@@ -321,6 +328,22 @@ def _section(cls, values, source, name, version):
     legacy = {key: value for since, sections in LEGACY.items() if version < since
               for key, value in sections.get(name, {}).items() if key not in values}
     return cls(**{**legacy, **values})
+
+
+def _renamed(values, source, name, version):
+    """The keys of section ``name`` of a config.json of ``version`` under their names of
+    today (``RENAMED_IN``)."""
+    values = dict(values)
+    for since, sections in sorted(RENAMED_IN.items()):
+        for old, new in sections.get(name, {}).items():
+            if version >= since or old not in values:
+                continue
+            if new in values:
+                raise ConfigError("{}: {}.{} and {}.{} are one key (named {} before config "
+                                  "version {}); keep one".format(source, name, old, name, new,
+                                                                  old, since))
+            values[new] = values.pop(old)
+    return values
 
 
 def _spec(cls, name):

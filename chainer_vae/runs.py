@@ -38,6 +38,11 @@ LOG_FILE = "log"
 LATENTS_FILE = "latents.npz"
 SNAPSHOT_PREFIX = "snapshot_epoch_"
 LOCK_FILE = ".lock"
+# Log keys renamed since, {old: new}; ``read_log`` reads an old log under the new names.
+# ``reconstr`` (E_q[-log p(x|z)], nats per example) became ``rec_loss``, the name Chainer's
+# VAE example gives that loss, as its later ``reconstr`` is the log-likelihood.
+RENAMED_LOG_KEYS = {prefix + "reconstr": prefix + "rec_loss"
+                    for prefix in ("main/", "validation/main/")}
 
 
 # ---------------------------------------------------------------------------- devices, seeds
@@ -175,9 +180,10 @@ def sound_snapshot(out, warn=print_warning):
 
 def read_log(log):
     """The entries of a Chainer ``LogReport`` file: a path to it, to its run folder, or
-    the list itself."""
+    the list itself; the keys of a log written before a rename under their new names
+    (``RENAMED_LOG_KEYS``)."""
     if isinstance(log, (list, tuple)):
-        return list(log)
+        return [_renamed(entry) for entry in log]
     path = Path(log)
     if path.is_dir():
         path = path / LOG_FILE
@@ -189,7 +195,14 @@ def read_log(log):
         raise RunDirError("{}: not a Chainer log ({})".format(path, error)) from None
     if not isinstance(entries, list):
         raise RunDirError("{}: not a Chainer log (expected a list of entries)".format(path))
-    return entries
+    return [_renamed(entry) for entry in entries]
+
+
+def _renamed(entry):
+    """A log entry with its renamed keys under their new names (other values as they are)."""
+    if not isinstance(entry, dict):
+        return entry
+    return {RENAMED_LOG_KEYS.get(key, key): value for key, value in entry.items()}
 
 
 def read_latents(path):

@@ -186,7 +186,7 @@ def hier_config(root, epochs, device, transpose=(), limit=None, **train):
     (the latent is used) reached over 5 epochs of KL warm-up. ``train`` sets other
     ``TrainConfig`` fields."""
     config = midi_config(root, "lstm", epochs, device, limit=limit, batch_size=32,
-                         free_bits=48.0, kl_warmup=5.0, **train)
+                         free_nats=48.0, kl_warmup=5.0, **train)
     bar = BEATS_PER_BAR * config.data.steps_per_beat
     config.data.window, config.data.hop, config.data.transpose = 4 * bar, bar, list(transpose)
     model = config.model

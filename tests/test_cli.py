@@ -145,6 +145,31 @@ def test_decoder_hidden_and_weight_decay_are_kept_in_the_run(toy_mnist, tmp_path
     assert code == 0 and "32 (decoder 16 8)" in (run / "index.html").read_text()
 
 
+def test_free_nats_and_their_old_name_free_bits_set_the_same_nats(toy_mnist, tmp_path,
+                                                                     capsys):
+    """--free-bits is --free-nats by its old name (nats, as it always took), with a warning
+    saying so; the help shows --free-nats alone, in nats."""
+    saved = {}
+    for flag in ("--free-nats", "--free-bits"):
+        run = tmp_path / flag
+        code, _, err = run_cli(capsys, "train", "--data-dir", toy_mnist, "--limit", "60",
+                               "--epochs", "1", "--hidden", "8", "--latent", "2", flag, "2.5",
+                               "--out", run, "--no-progress")
+        assert code == 0, err
+        saved[flag] = json.loads((run / "config.json").read_text())["train"]["free_nats"]
+        warned = [line for line in err.splitlines() if "--free-bits" in line]
+        assert warned == ([] if flag == "--free-nats" else [
+            "chainer-vae: warning: --free-bits 2.5 is 2.5 nats, not bits (MusicVAE's free_bits "
+            "B is B x 0.693 nats); it is deprecated: write --free-nats 2.5"])
+    assert saved == {"--free-nats": 2.5, "--free-bits": 2.5}
+    assert cli.main(["train", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--free-nats NATS charge an example's KL only above this many nats" in shown
+    assert "--free-bits" not in shown
+    code, _, err = run_cli(capsys, "train", "--free-bits", "-1")
+    assert_one_line_error(code, err, "--free-bits", "at least 0")
+
+
 def test_module_entry_point_runs_as_a_program():
     done = subprocess.run([sys.executable, "-m", "chainer_vae.cli", "evaluate", "/nonexistent"],
                           capture_output=True, text=True)

@@ -61,7 +61,7 @@ def test_a_bad_config_names_the_file_and_the_key(tmp_path, edit, words):
 ADDED_KEYS = [
     (2, {"data": {"valid_fraction": 0.0}, "train": {"select": "last", "init_from": []}}),
     (3, {"model": {"conditional": False, "label_names": []}}),
-    (4, {"model": {"bar": 16}, "train": {"free_bits": 0.0}}),
+    (4, {"model": {"bar": 16}, "train": {"free_nats": 0.0}}),
     (5, {"model": {"decoder_hidden": []}, "train": {"weight_decay": 0.0}}),
     (6, {"data": {"also": []}}),
     (7, {"model": {"label_input": False}}),
@@ -88,6 +88,24 @@ def test_an_older_config_lacks_only_the_keys_added_since(tmp_path, version, adde
     raw["version"] = 1
     with pytest.raises(ConfigError, match="train key.s. missing: epochs"):
         RunConfig.load(write(tmp_path, raw))
+
+
+def test_free_bits_of_a_config_before_version_8_are_its_free_nats(tmp_path):
+    """Version 8 renamed train.free_bits (always nats) to free_nats: the same number."""
+    old = RunConfig().to_dict()
+    del old["train"]["free_nats"]
+    old["version"], old["train"]["free_bits"] = 7, 96.0
+    config = RunConfig.load(write(tmp_path, old))
+    assert config.train.free_nats == 96.0
+    config.save(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert (saved["version"], saved["train"]["free_nats"]) == (8, 96.0)
+    assert "free_bits" not in saved["train"]
+    both = dict(old, train=dict(old["train"], free_nats=96.0))
+    with pytest.raises(ConfigError, match="train.free_bits and train.free_nats are one key"):
+        RunConfig.load(write(tmp_path, both))
+    with pytest.raises(ConfigError, match="unknown train key.s.: free_bits"):
+        RunConfig.load(write(tmp_path, dict(old, version=8)))
 
 
 def test_a_version_4_config_builds_the_mirror_decoder(tmp_path):

@@ -1,9 +1,11 @@
-"""The package's imports go one way, down the layers of ../shared/DESIGN.md, without cycles.
+"""The package's imports go one way, down the layers of docs/reference.md (Layers), without
+cycles; that table and ``RANKS`` below are one table.
 
 Parsed from the source (no import runs): every ``import``/``from ... import`` of a
 ``chainer_vae`` or ``midi`` module anywhere in a file, also inside functions.
 """
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -102,6 +104,19 @@ def find_cycle(graph):
             if cycle:
                 return cycle
     return None
+
+
+def documented_layers():
+    """{module: layer} of the Layers table of docs/reference.md."""
+    text = (REPO / "docs" / "reference.md").read_text(encoding="utf-8")
+    section = text.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    return {name: int(layer) for layer, modules in re.findall(r"^\| (\d+) \| (.*) \|$",
+                                                              section, re.MULTILINE)
+            for name in re.findall(r"`([\w.]+)`", modules)}
+
+
+def test_the_documented_layers_are_these():
+    assert documented_layers() == RANKS
 
 
 def test_every_module_has_a_layer():

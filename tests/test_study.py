@@ -110,7 +110,7 @@ def test_the_hierarchical_bach_run_is_musicvae_s_model_on_4_bar_windows(preset):
     data, model, train = config.data, config.model, config.train
     assert (data.dataset, data.window, data.hop, data.windows_per_piece) == ("midi", 64, 16, None)
     assert (model.encoder, model.decoder, model.bar) == ("lstm", "hier", 16)
-    assert model.autoregressive and model.step_made > 0 and train.free_bits > 0
+    assert model.autoregressive and model.step_made > 0 and train.free_nats > 0
     assert train.epochs == plan.bach_hier_epochs and data.limit == plan.limit
     assert data.transpose == list(plan.bach_hier_transpose)
     config.model.input_shape = (64, NOTE_STATE[1])  # what the data set it to

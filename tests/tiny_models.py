@@ -1,5 +1,6 @@
 """What the tests share: the toy digits, tiny trained VAEs, randomised links, run configs
-and run-folder readers, and models whose likelihoods are known in closed form."""
+and run-folder readers, the notes of a MIDI file, and models whose likelihoods are known
+in closed form."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import math
 
 import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
 import chainer
+import mido
 import numpy as np
 
 from chainer_vae.config import ModelConfig, RunConfig, default_model_config
@@ -84,6 +86,12 @@ def command_line_config(argv, input_shape=(64, 88)):
 
 def read_log(run_dir):
     return json.loads((run_dir / "log").read_text())
+
+
+def note_ons(path):
+    """The note-on messages that sound (velocity above 0) of the MIDI file ``path``."""
+    return [message for track in mido.MidiFile(str(path)).tracks for message in track
+            if message.type == "note_on" and message.velocity > 0]
 
 
 def parameters(run_dir):

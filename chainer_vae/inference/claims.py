@@ -47,7 +47,7 @@ def curve_summary(log, prefix="main/"):
     if not log:
         raise ConfigError("an empty training log has no curves")
     kl = [float(entry[prefix + "kl"]) for entry in log]
-    reconstr = [float(entry[prefix + "reconstr"]) for entry in log]
+    reconstr = [float(entry[prefix + "rec_loss"]) for entry in log]
     peak = int(numpy.argmax(kl))
     return {"epochs": len(log), "kl_first": kl[0], "kl_peak": kl[peak],
             "kl_peak_epoch": int(log[peak]["epoch"]), "kl_last": kl[-1],

@@ -71,7 +71,7 @@ class MLPDecoder(_Decoder):
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(500,), activation_name="tanh",
-                 step_made=0, labels=0, decoder_hidden=(), **unused):
+                 step_made=0, labels=0, decoder_hidden=()):
         super().__init__(output_shape, likelihood, labels)
         self._features = int(numpy.prod(output_shape))
         self.step_made = step_made
@@ -110,7 +110,7 @@ class ConvDecoder(_Decoder):
     encoder exactly (``outsize`` fixes odd sizes such as 7 -> 14 -> 28 or 25 -> 50 -> 100)."""
 
     def __init__(self, output_shape, latent, likelihood, hidden=(500,), channels=(32, 64),
-                 activation_name="relu", labels=0, **unused):
+                 activation_name="relu", labels=0):
         super().__init__(output_shape, likelihood, labels)
         n_channels, height, width = image_shape(output_shape)
         grid = conv_grid(height, width, len(channels))
@@ -148,7 +148,7 @@ class LSTMDecoder(_Decoder):
     """
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), autoregressive=False,
-                 step_made=0, dropout=0.0, labels=0, **unused):
+                 step_made=0, dropout=0.0, labels=0):
         super().__init__(output_shape, likelihood, labels)
         self._steps, self._features = sequence_shape(output_shape)
         self.autoregressive = autoregressive

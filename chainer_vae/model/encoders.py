@@ -55,7 +55,7 @@ class MLPEncoder(_GaussianEncoder):
     """Flattens x and applies fully connected layers of sizes ``hidden``."""
 
     def __init__(self, input_shape, latent, hidden=(500,), activation_name="tanh", labels=0,
-                 label_input=False, **unused):
+                 label_input=False):
         in_size = int(numpy.prod(input_shape))
         reads_label = labels if label_input else 0
         trunk = MLP(in_size + reads_label, list(hidden), activation_name)
@@ -74,7 +74,7 @@ class ConvEncoder(_GaussianEncoder):
     """
 
     def __init__(self, input_shape, latent, hidden=(500,), channels=(32, 64),
-                 activation_name="relu", labels=0, label_input=False, **unused):
+                 activation_name="relu", labels=0, label_input=False):
         self._image_shape = image_shape(input_shape)
         n_channels, height, width = self._image_shape
         last_h, last_w = conv_grid(height, width, len(channels))[-1]
@@ -99,7 +99,7 @@ class LSTMEncoder(_GaussianEncoder):
     directions are the features."""
 
     def __init__(self, input_shape, latent, hidden=(256,), bidirectional=True, labels=0,
-                 label_input=False, **unused):
+                 label_input=False):
         steps, features = sequence_shape(input_shape)
         size = hidden[0] if hidden else 256
         n_directions = 2 if bidirectional else 1

@@ -36,8 +36,7 @@ class HierarchicalDecoder(_Decoder):
     docstring). ``bar`` is the number of steps of a bar."""
 
     def __init__(self, output_shape, latent, likelihood, hidden=(256,), bar=16,
-                 autoregressive=False, step_made=0, dropout=0.0, labels=0, handover=False,
-                 **unused):
+                 autoregressive=False, step_made=0, dropout=0.0, labels=0, handover=False):
         super().__init__(output_shape, likelihood, labels)
         steps, self._features = sequence_shape(output_shape)
         if bar < 1 or steps % bar:

@@ -1,6 +1,12 @@
 """The part registry: a VAE built from a ``ModelConfig`` whose parts are looked up by
-name, so ``config.json`` rebuilds any model."""
+name, so ``config.json`` rebuilds any model.
+
+The options of a model (``build_model``) are one set for every part; ``build_part`` gives
+each part those its constructor names, and refuses an option that no part takes (a
+misspelt one), which a part given every option would drop unseen.
+"""
 import dataclasses
+import inspect
 
 import numpy
 
@@ -17,6 +23,7 @@ from chainer_vae.resources import check_fits
 
 DECODERS = dict(decoders.DECODERS, hier=HierarchicalDecoder)
 DISCRIMINATOR_CHANNELS = (32, 64)  # a VAE-GAN's discriminator: the conv encoder's layers
+PARTS = {"encoder": ENCODERS, "decoder": DECODERS}
 # parts with no weight that depends on the number of steps: they read or write any length
 SEQUENCE_ENCODERS, SEQUENCE_DECODERS = ("lstm",), ("lstm", "hier")
 
@@ -37,6 +44,30 @@ def _check(config):
         if value and config.decoder not in allowed:
             raise ConfigError("{} needs the {} decoder, not {!r}".format(
                 option, _one_of(allowed), config.decoder))
+
+
+def part_options(cls):
+    """The options part class ``cls`` takes: its constructor's arguments that have a
+    default (the others are its inputs: shapes, latent size, likelihood), sorted."""
+    return sorted(name for name, parameter in inspect.signature(cls).parameters.items()
+                  if parameter.default is not inspect.Parameter.empty)
+
+
+def build_part(kind, name, *inputs, **options):
+    """The ``kind`` ("encoder" or "decoder") registered as ``name``, built from
+    ``inputs`` and those of ``options`` its constructor takes; the others are left to
+    the other parts. An option that no registered part takes is a ``ConfigError``
+    naming it, the part and the options the part takes."""
+    cls = choice(PARTS[kind], name, kind)
+    known = set().union(*(part_options(part) for parts in PARTS.values()
+                          for part in parts.values()))
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError("unknown option{} {} for the {} {} ({}); it takes {}".format(
+            "s" if len(unknown) > 1 else "", ", ".join(unknown), name, kind, cls.__name__,
+            ", ".join(part_options(cls))))
+    takes = set(part_options(cls))
+    return cls(*inputs, **{key: value for key, value in options.items() if key in takes})
 
 
 def _one_of(names):
@@ -131,8 +162,6 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
     check_fits(4 * copies * parameter_count(config), "this model ({:,} values{})".format(
         parameter_count(config), ", {} copies".format(copies) if copies > 1 else ""),
         "choose smaller --latent, --hidden or --channels")
-    encoder_cls = choice(ENCODERS, config.encoder, "encoder")
-    decoder_cls = choice(DECODERS, config.decoder, "decoder")
     options = dict(hidden=tuple(config.hidden), activation_name=config.activation,
                    channels=tuple(config.channels), bidirectional=config.bidirectional,
                    autoregressive=config.autoregressive, step_made=config.step_made,
@@ -141,8 +170,10 @@ def build_model(config: ModelConfig, copies=1) -> VAE:
                    decoder_hidden=tuple(config.decoder_hidden), label_input=config.label_input)
     likelihood = make_likelihood(config.likelihood, sigma=config.sigma,
                                  learned_variance=config.learned_variance)
-    encoder = encoder_cls(config.input_shape, config.latent, **options)
-    decoder = decoder_cls(config.input_shape, config.latent, likelihood, **options)
+    encoder = build_part("encoder", config.encoder, config.input_shape, config.latent,
+                         **options)
+    decoder = build_part("decoder", config.decoder, config.input_shape, config.latent,
+                         likelihood, **options)
     return VAE(encoder, decoder, Prior(config.latent))
 
 

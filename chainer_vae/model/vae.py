@@ -116,35 +116,39 @@ class ELBOLoss(chainer.Chain):
     """The negative ELBO with ``k`` samples of z per example and a KL weight ``beta``.
 
     loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)), reported as ``loss``,
-    ``reconstr``, ``kl`` and ``beta`` (nats per example); for a conditional model x|z, y
-    and z|x, y. The KL term is the closed form (``ops.kl_divergence``). ``beta`` is
-    changed during training by the KL warm-up. Called with a batch x (B, ...) and, from
-    a labelled data set (``data.Labelled``), its labels y (B,).
+    ``rec_loss`` (E_q[-log p(x|z)], a loss: positive for binary data), ``kl`` and
+    ``beta`` (nats per example); for a conditional model x|z, y and z|x, y. The KL term
+    is the closed form (``ops.kl_divergence``). ``beta`` is changed during training by
+    the KL warm-up. Called with a batch x (B, ...) and, from a labelled data set
+    (``data.Labelled``), its labels y (B,).
 
-    With ``free_bits`` (nats, > 0) an example's KL is charged only above that floor,
-    beta * max(KL - free_bits, 0), as MusicVAE does, so the first nats the latent
-    carries are free and the decoder cannot win by ignoring z; ``kl`` still reports
-    the whole KL, and ``loss`` what is minimised.
+    With ``free_nats`` (nats, > 0) an example's KL is charged only above that floor,
+    beta * max(KL - free_nats, 0), as MusicVAE's free bits do (its ``free_bits`` of B
+    bits are B ln 2 nats), so the first nats the latent carries are free and the decoder
+    cannot win by ignoring z; ``kl`` still reports the whole KL, and ``loss`` what is
+    minimised.
     """
 
-    def __init__(self, model, k=1, beta=1.0, free_bits=0.0):
+    def __init__(self, model, k=1, beta=1.0, free_nats=0.0):
         super().__init__()
         self.k = k
         self.beta = beta
-        self.free_bits = free_bits
+        self.free_nats = free_nats
         with self.init_scope():
             self.model = model
 
     def forward(self, x, y=None):
         q_z, _, log_px_z = self.model.posterior_draws(x, self.k, y)
         kl = ops.kl_divergence(q_z, self.model.prior())  # (B,)
-        if not self.free_bits:
-            loss, reconstr, kl = ops.negative_elbo(log_px_z, kl, self.beta)
+        if not self.free_nats:
+            loss, rec_loss, kl = ops.negative_elbo(log_px_z, kl, self.beta)
         else:
-            loss, reconstr, _ = ops.negative_elbo(log_px_z, F.relu(kl - self.free_bits),
+            loss, rec_loss, _ = ops.negative_elbo(log_px_z, F.relu(kl - self.free_nats),
                                                   self.beta)
             kl = F.mean(kl)
-        chainer.report({"loss": loss, "reconstr": reconstr, "kl": kl, "beta": self.beta}, self)
+        # ``rec_loss``: what Chainer's VAE example (v2 to v5) logs for this very term; its
+        # v7 example's ``reconstr`` is the opposite, the mean log-likelihood
+        chainer.report({"loss": loss, "rec_loss": rec_loss, "kl": kl, "beta": self.beta}, self)
         return loss
 
 

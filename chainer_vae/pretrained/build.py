@@ -54,6 +54,8 @@ class Recipe:
     music: bool = True
 
 
+# --free-bits: the shipped cards' command as it trained them (--free-nats by its old name,
+# the same nats)
 HIER = ("--arch", "lstm", "--decoder", "hier", "--autoregressive", "--step-made", "100",
         "--latent", "64", "--hidden", "256", "--free-bits", "96", "--select", "valid",
         "--seed", "0")

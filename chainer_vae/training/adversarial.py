@@ -44,7 +44,7 @@ class VAEGANLoss(chainer.Chain):
     ``model.discriminator.Discriminator`` that its own optimizer trains (not a child, so
     the main optimizer leaves it alone). ``beta`` is set by the KL warm-up.
 
-    Reports ``loss`` (the negative ELBO of the pixels with this beta), ``reconstr``
+    Reports ``loss`` (the negative ELBO of the pixels with this beta), ``rec_loss``
     (-log p(x|z), pixels), ``kl``, ``beta``, ``feature`` (``L_llike``) and ``gan``
     (``L_GAN``, the discriminator's loss).
     """
@@ -65,7 +65,7 @@ class VAEGANLoss(chainer.Chain):
         z = ops.reshape(q_z.sample(1), (batch, model.latent))
         p_x = model.decoder(z, x, y)
         kl = F.mean(ops.kl_divergence(q_z, model.prior()))
-        reconstr = -F.mean(p_x.log_prob(x))
+        rec_loss = -F.mean(p_x.log_prob(x))
         x_tilde = differentiable_mean(p_x)
         z_prior = chainer.Variable(
             model.xp.random.standard_normal((batch, model.latent)).astype(x.dtype))
@@ -79,7 +79,7 @@ class VAEGANLoss(chainer.Chain):
         _, detached_prior = disc(x_prior.array)
         gan = F.mean(F.softplus(-real_logit) + F.softplus(detached_fake)
                      + F.softplus(detached_prior))
-        chainer.report({"loss": reconstr + self.beta * kl, "reconstr": reconstr, "kl": kl,
+        chainer.report({"loss": rec_loss + self.beta * kl, "rec_loss": rec_loss, "kl": kl,
                         "beta": self.beta, "feature": feature, "gan": gan}, self)
         return Objectives(encoder=self.beta * kl + feature,
                           decoder=self.gamma * feature + fooled, discriminator=gan)

@@ -38,8 +38,8 @@ from chainer_vae.training.optim import FusedAdam
 # arrays of the size of a batch of examples one training step holds at once (an estimate:
 # the data, the decoder's outputs, the log-likelihood terms and their gradients)
 ACTIVATION_COPIES = 8
-REPORT_KEYS = ["main/loss", "main/reconstr", "main/kl", "main/beta",
-               "validation/main/loss", "validation/main/reconstr", "validation/main/kl"]
+REPORT_KEYS = ["main/loss", "main/rec_loss", "main/kl", "main/beta",
+               "validation/main/loss", "validation/main/rec_loss", "validation/main/kl"]
 
 
 class _PlainText:
@@ -186,7 +186,7 @@ def _updater(config, model, optimizer, iterator, device, dist):
     if config.train.adversarial:
         return adversarial_updater(config, model, optimizer, iterator, to_device, device, dist)
     loss = ELBOLoss(model, k=config.train.k, beta=config.train.beta,
-                    free_bits=config.train.free_bits)
+                    free_nats=config.train.free_nats)
     optimizer.setup(loss)
     return training.updaters.StandardUpdater(iterator, optimizer, converter=to_device,
                                              device=device), loss

@@ -7,11 +7,9 @@ import json
 import mido
 import numpy as np
 
-from benchmark_scripts import load
+from benchmarks import midi_parsers
 from midi.reader import parse_midi_bytes
 from midi_factories import conductor, midi_bytes, midi_file, note_track, save
-
-midi_parsers = load("midi_parsers")
 
 
 def tricky_file() -> bytes:

@@ -199,7 +199,7 @@ def test_a_hierarchical_model_scores_whole_pieces_padded_to_whole_bars(tiny_root
                      "4", "--latent", "2", "--window", "8", "--epochs", "1", "--free-bits", "2",
                      "--out", str(run), "--no-progress"]) == 0
     config = json.loads((run / "config.json").read_text())
-    assert (config["model"]["bar"], config["train"]["free_bits"]) == (4, 2.0)  # 4 beats of 1 step
+    assert (config["model"]["bar"], config["train"]["free_nats"]) == (4, 2.0)  # 4 beats of 1 step
     capsys.readouterr()
     assert cli.main(["evaluate", str(run), "--whole", "--iw-samples", "3", "--json",
                      "--no-progress"]) == 0

@@ -1,7 +1,6 @@
-"""chainer_vae.inference.sampling and the writers of chainer_vae.outputs: prior samples, reconstructions, latent paths, completion, files."""
+"""chainer_vae.inference.sampling: prior samples, reconstructions, latent paths,
+completion, conditional sampling (the files written of them: tests/outputs/)."""
 from __future__ import annotations
-
-import json
 
 import chainer_vae  # noqa: F401  (installs the compatibility shim before chainer)
 import chainer
@@ -12,16 +11,12 @@ from scipy.stats import norm
 from chainer_vae.data.images import image_layout
 from chainer_vae.data import examples_array
 from chainer_vae.inference import sampling as gen
-from chainer_vae.outputs import images, midi_files
-from chainer_vae.config import ModelConfig, RunConfig
-from chainer_vae.data import Data
+from chainer_vae.outputs import images
+from chainer_vae.config import ModelConfig
 from chainer_vae.errors import ConfigError
 from chainer_vae.model import build_model
-from chainer_vae.runs import save_model
 
 from tiny_models import toy_images, train_tiny
-
-PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -209,48 +204,6 @@ def test_other_architectures(arch, shape):
     assert images.as_images(decoded).shape == (4, 28, 28)
 
 
-def test_write_image_grid(tmp_path, toy):
-    path = images.write_image_grid(toy[0][:10], tmp_path / "grid.png", ncols=5)
-    data = path.read_bytes()
-    assert data.startswith(PNG)
-    from matplotlib import image as mpimage
-
-    image = mpimage.imread(str(path))
-    assert image.shape[:2] == ((2 * 29 - 1) * 4, (5 * 29 - 1) * 4)
-    assert not list(tmp_path.glob(".*")), "temporary files left behind"
-
-
-def _midi_or_skip():
-    midi = pytest.importorskip("midi")
-    if not hasattr(midi, "roll_to_midi"):
-        pytest.skip("the midi package has no roll_to_midi yet")
-    return pytest.importorskip("mido", reason="mido is needed to read MIDI files back")
-
-
-def _note_ons(path, mido):
-    return [m for track in mido.MidiFile(str(path)).tracks for m in track
-            if m.type == "note_on" and m.velocity > 0]
-
-
-def test_write_midi_samples(tmp_path):
-    mido = _midi_or_skip()
-    rng = np.random.RandomState(0)
-    probabilities = rng.rand(3, 16, 2 * 78).astype(np.float32) * 0.4  # some above 0.2
-    paths = midi_files.write_midi_samples(probabilities, tmp_path / "out", threshold=0.2)
-    assert [p.name for p in paths] == ["sample_000.mid", "sample_001.mid", "sample_002.mid"]
-    for path in paths:
-        assert len(_note_ons(path, mido)) > 0
-        assert path.with_suffix(".png").read_bytes().startswith(PNG)
-    silent = midi_files.write_midi_samples([np.zeros((8, 156), np.float32)], tmp_path / "q",
-                                    prefix="quiet")
-    assert _note_ons(silent[0], mido) == []
-    # A stricter threshold keeps fewer notes.
-    strict = midi_files.write_midi_samples(probabilities[:1], tmp_path / "s", threshold=0.35)
-    assert len(_note_ons(strict[0], mido)) < len(_note_ons(paths[0], mido))
-    with pytest.raises(ConfigError):
-        midi_files.write_midi_samples([np.zeros((8, 7), np.float32)], tmp_path / "bad")
-
-
 def test_examples_array_from_arrays_and_datasets(toy):
     from chainer_vae.data.images import ImageDataset
 
@@ -264,8 +217,7 @@ def test_examples_array_from_arrays_and_datasets(toy):
     np.testing.assert_array_equal(examples_array(pairs), x[:3])
 
 
-# ---------------------------------------------------------------------------- run folders
-
+# ---------------------------------------------------------------------------- labels
 
 @pytest.fixture(scope="module")
 def labelled(toy):
@@ -311,22 +263,3 @@ def test_conditional_sampling_reads_the_labels(labelled, toy):
     completed = gen.complete_occluded(labelled, x[:2], gen.occlusion_mask((784,)), 2,
                                       labels=labels[:2])
     assert completed.shape == (2, 784)
-
-
-
-def test_the_piano_roll_beside_a_midi_file_is_drawn_on_its_grid_and_layout(tmp_path,
-                                                                            monkeypatch):
-    """A benchmark roll (T, 88), one step a beat, is drawn as 88 keys on that grid, not
-    as a note state of 44 pitches at 4 steps a beat."""
-    drawn = {}
-
-    def record(array, path, **options):
-        drawn.update(options, shape=np.asarray(array).shape)
-
-    monkeypatch.setattr(midi_files, "plot_piano_roll", record)
-    roll = np.zeros((8, 88), np.float32)
-    roll[:, 39] = 1
-    midi_files.write_midi_samples([roll], tmp_path, steps_per_beat=1, low=21,
-                                  note_state=False, threshold=0.5)
-    assert (drawn["steps_per_beat"], drawn["note_state"], drawn["low"]) == (1, False, 21)
-    assert drawn["shape"] == (8, 88)

@@ -153,8 +153,8 @@ def test_longer_pieces_come_from_the_same_weights_and_bars_stay_whole():
         at_length(model, config, 10)
 
 
-def test_free_bits_charge_the_kl_above_the_floor_only():
-    """loss = reconstruction + mean over examples of max(KL - free_bits, 0); the report's
+def test_free_nats_charge_the_kl_above_the_floor_only():
+    """loss = reconstruction + mean over examples of max(KL - free_nats, 0); the report's
     kl stays the whole mean KL."""
     from chainer_vae.config import ModelConfig
     from chainer_vae.model import ELBOLoss, build_model, ops
@@ -166,7 +166,7 @@ def test_free_bits_charge_the_kl_above_the_floor_only():
     free = float(np.median(kl))  # half the examples above the floor, half below
     results = {}
     for floor in (0.0, free):
-        loss = ELBOLoss(model, free_bits=floor)
+        loss = ELBOLoss(model, free_nats=floor)
         reporter = chainer.Reporter()
         reporter.add_observer("main", loss)
         observation = {}
@@ -174,7 +174,7 @@ def test_free_bits_charge_the_kl_above_the_floor_only():
         with reporter.scope(observation):
             value = float(loss(x).array)
         results[floor] = (value, float(chainer.as_array(observation["main/kl"])),
-                          float(chainer.as_array(observation["main/reconstr"])))
+                          float(chainer.as_array(observation["main/rec_loss"])))
     (plain, kl_plain, reconstr), (floored, kl_floored, reconstr_floored) = (
         results[0.0], results[free])
     assert kl_plain == kl_floored == pytest.approx(kl.mean(), rel=1e-5)

@@ -6,8 +6,11 @@ import chainer_vae  # noqa: F401
 
 from chainer_vae.config import ModelConfig
 from chainer_vae.errors import ConfigError
-from chainer_vae.model import build_model, same_weights
-from chainer_vae.model.registry import parameter_count
+from chainer_vae.model import build_model, ops, same_weights
+from chainer_vae.model.decoders import MLPDecoder
+from chainer_vae.model.encoders import MLPEncoder
+from chainer_vae.model.likelihoods import make_likelihood
+from chainer_vae.model.registry import PARTS, build_part, parameter_count, part_options
 
 CONFIGS = [
     dict(),
@@ -68,3 +71,38 @@ def test_only_the_mlp_decoder_has_hidden_sizes_of_its_own():
     with pytest.raises(ConfigError, match="--decoder-hidden needs the mlp decoder, not 'conv'"):
         build_model(ModelConfig(encoder="conv", decoder="conv", input_shape=(1, 28, 28),
                                 decoder_hidden=[16]))
+
+
+def test_a_misspelt_part_option_names_itself_the_part_and_what_it_takes():
+    with pytest.raises(ConfigError) as caught:
+        build_part("encoder", "mlp", (6,), 2, hidden=(5,), hiden=(7,))
+    assert str(caught.value) == ("unknown option hiden for the mlp encoder (MLPEncoder); it "
+                                 "takes activation_name, hidden, label_input, labels")
+    with pytest.raises(ConfigError, match=r"unknown options bars, hiden for the hier decoder "
+                                          r"\(HierarchicalDecoder\); it takes autoregressive, "
+                                          r"bar, dropout, handover, hidden, labels, step_made$"):
+        build_part("decoder", "hier", (8, 3), 2, make_likelihood("bernoulli"), bars=4, hiden=1)
+    # a part built by hand has no default for what it does not take
+    with pytest.raises(TypeError, match="hiden"):
+        MLPEncoder((6,), 2, hiden=(7,))
+
+
+def test_each_part_is_given_only_the_options_it_takes():
+    options = dict(hidden=(5,), channels=(4,), bar=3, bidirectional=False, label_input=True,
+                   decoder_hidden=(6, 7), activation_name="relu")
+    decoder = build_part("decoder", "mlp", (9,), 2, make_likelihood("bernoulli"), **options)
+    assert isinstance(decoder, MLPDecoder)
+    assert [link.W.shape for link in decoder.trunk] + [decoder.out.W.shape] == [
+        (6, 2), (7, 6), (9, 7)]
+    encoder = build_part("encoder", "lstm", (4, 3), 2, **options)
+    assert type(encoder.lstm) is ops.NStepLSTM  # bidirectional=False reached it
+    with pytest.raises(ConfigError, match="unknown encoder 'gru'; choose one of conv, lstm, mlp"):
+        build_part("encoder", "gru", (4, 3), 2)
+
+
+def test_every_option_build_model_passes_is_taken_by_a_part():
+    taken = {name for parts in PARTS.values() for part in parts.values()
+             for name in part_options(part)}
+    assert taken == {"activation_name", "autoregressive", "bar", "bidirectional", "channels",
+                     "decoder_hidden", "dropout", "handover", "hidden", "label_input", "labels",
+                     "step_made"}

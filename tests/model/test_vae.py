@@ -150,9 +150,9 @@ def test_loss_reports_its_parts_in_nats_per_example():
         total = loss(x)
     parts = {key: float(chainer.as_array(value)) for key, value in observation.items()}
     assert parts["main/beta"] == 0.25
-    assert parts["main/loss"] == pytest.approx(parts["main/reconstr"] + 0.25 * parts["main/kl"])
+    assert parts["main/loss"] == pytest.approx(parts["main/rec_loss"] + 0.25 * parts["main/kl"])
     assert float(total.array) == pytest.approx(parts["main/loss"])
-    assert 12 * 0.1 < parts["main/reconstr"] < 12 * 5  # per example, not per pixel or batch
+    assert 12 * 0.1 < parts["main/rec_loss"] < 12 * 5  # per example, not per pixel or batch
 
 
 @pytest.mark.parametrize("change,message", [

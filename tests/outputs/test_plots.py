@@ -124,7 +124,7 @@ def test_latent_projection():
 
 
 LOG = [{"epoch": e, "iteration": 10 * e, "main/loss": 200.0 / e, "validation/main/loss": 210.0 / e,
-        "main/kl": 5.0 + e, "validation/main/kl": 5.5 + e, "main/reconstr": 190.0 / e}
+        "main/kl": 5.0 + e, "validation/main/kl": 5.5 + e, "main/rec_loss": 190.0 / e}
        for e in range(1, 6)]
 
 

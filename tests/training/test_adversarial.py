@@ -108,7 +108,7 @@ def test_an_old_config_loads_without_the_adversarial_key(tmp_path):
     (["--dataset", "jsb"], "needs --dataset mnist"),
     (["--step-made", "8"], "reads its own output"),
     (["--k", "2"], "one z per example"),
-    (["--free-bits", "1"], "--free-bits"),
+    (["--free-nats", "1"], "--free-nats"),
     (["--binarize", "none", "--likelihood", "continuous-bernoulli"], "no mean"),
 ])
 def test_adversarial_where_it_cannot_apply_is_one_line_and_exit_2(options, problem, tmp_path,

@@ -27,6 +27,11 @@ def test_run_folder_holds_everything_needed(toy_mnist, tmp_path):
     log = read_log(run)
     assert [entry["epoch"] for entry in log] == [1, 2]
     assert log[1]["validation/main/loss"] < log[0]["validation/main/loss"]
+    for prefix in ("main/", "validation/main/"):  # loss = rec_loss + beta KL, beta 1
+        entry = log[1]
+        assert entry[prefix + "loss"] == pytest.approx(
+            entry[prefix + "rec_loss"] + entry[prefix + "kl"], rel=1e-5)
+        assert entry[prefix + "rec_loss"] > 0 and prefix + "reconstr" not in entry
     config = RunConfig.load(run)
     assert config.model.input_shape == (784,)
     model = load_weights(build_model(config.model), run / "model.npz")  # config.json alone rebuilds it

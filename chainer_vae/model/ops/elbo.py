@@ -11,9 +11,9 @@ LOG_PX_Z, KL = 0, 1
 
 
 class _NegativeELBO(function_node.FunctionNode):
-    """(log p(x|z) (N,), KL (B,)) -> (loss, reconstr, kl), three scalars:
+    """(log p(x|z) (N,), KL (B,)) -> (loss, rec_loss, kl), three scalars:
 
-        reconstr = -sum(log p(x|z)) / N,  kl = sum(KL) / B,  loss = reconstr + beta * kl
+        rec_loss = -sum(log p(x|z)) / N,  kl = sum(KL) / B,  loss = rec_loss + beta * kl
 
     N = k B when k samples of z were drawn per example.
     """
@@ -27,15 +27,15 @@ class _NegativeELBO(function_node.FunctionNode):
         dtype = self._dtype = log_px_z.dtype
         self._shapes = (log_px_z.shape, kl.shape)
         self._sizes = (log_px_z.size, kl.size)
-        reconstr = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
+        rec_loss = xp.asarray(-log_px_z.sum() / log_px_z.size, dtype=dtype)
         kl_mean = xp.asarray(kl.sum() / kl.size, dtype=dtype)
-        return xp.asarray(reconstr + self.beta * kl_mean, dtype=dtype), reconstr, kl_mean
+        return xp.asarray(rec_loss + self.beta * kl_mean, dtype=dtype), rec_loss, kl_mean
 
     def backward(self, indexes, grad_outputs):
         math = backward_math()
-        g_loss, g_reconstr, g_kl = math.values(grad_outputs)
+        g_loss, g_rec_loss, g_kl = math.values(grad_outputs)
         grads = []
-        for index, g_term, weight, sign in ((LOG_PX_Z, g_reconstr, 1.0, -1.0),
+        for index, g_term, weight, sign in ((LOG_PX_Z, g_rec_loss, 1.0, -1.0),
                                             (KL, g_kl, self.beta, 1.0)):
             g = _total(g_loss, g_term, weight)
             if g is None or index not in indexes:
@@ -54,12 +54,12 @@ def _total(g_loss, g_term, loss_weight):
 
 
 def negative_elbo(log_px_z, kl, beta):
-    """(loss, reconstr, kl) of the negative ELBO, in nats per example, as Variables: see
+    """(loss, rec_loss, kl) of the negative ELBO, in nats per example, as Variables: see
     ``_NegativeELBO``. ``log_px_z`` (k B,) per sample of z, ``kl`` (B,) per example,
     ``beta`` the KL term's weight. Not in chainer: one node, or with the fused paths off
     the same sums in chainer functions."""
     if not fused_enabled():
-        reconstr = -F.sum(log_px_z) / log_px_z.size
+        rec_loss = -F.sum(log_px_z) / log_px_z.size
         kl_mean = F.sum(kl) / kl.size
-        return reconstr + beta * kl_mean, reconstr, kl_mean
+        return rec_loss + beta * kl_mean, rec_loss, kl_mean
     return _NegativeELBO(beta).apply((log_px_z, kl))

@@ -50,7 +50,7 @@ def _loss_and_gradients(options, on, k=2):
         model.cleargrads()
         value.backward()
     terms = [float(chainer.as_array(observed["main/" + term]))
-             for term in ("loss", "reconstr", "kl")]
+             for term in ("loss", "rec_loss", "kl")]
     return terms, {name: p.grad.copy() for name, p in model.namedparams()}, node_labels(value)
 
 
