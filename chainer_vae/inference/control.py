@@ -59,7 +59,7 @@ def downbeat_ratio(run, n=64, seed=0, limit=500):
     return {"real": real, "samples": drawn, "ratio_of_ratios": drawn["ratio"] / real["ratio"]}
 
 
-def attribute_response(run, vectors, n=64, amounts=AMOUNTS, seed=0, limit=500):
+def attribute_response(run, vectors, n=64, amounts=AMOUNTS, seed=0, limit=200):
     """For each attribute: its mean on ``n`` prior samples at each amount (the same z's
     moved), Spearman's rho between amount and attribute over the amounts' means
     (``rho_of_means``) and over all samples (``rho``), and the samples' prior overlap at
@@ -90,7 +90,7 @@ def _rho(a, b):
     return float(spearmanr(a, b)[0])
 
 
-def temperature_response(run, n=64, temperatures=TEMPERATURES, seed=0, limit=500):
+def temperature_response(run, n=64, temperatures=TEMPERATURES, seed=0, limit=200):
     """Prior overlap with held-out windows and notes per bar of ``n`` prior samples at
     each temperature."""
     music = music_options(run.config.data)
