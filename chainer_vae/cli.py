@@ -18,10 +18,11 @@ from midi.render import choose_synth, render_wav
 from midi.walk import tolerant_output
 
 from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
-                                RunConfig, TrainConfig, default_model_config, number_type,
-                                option_type)
-from chainer_vae.data import DATASETS, LABELLED_DATASETS, default_data_config
-from chainer_vae.data.midi import BEATS_PER_BAR, CORPUS_PREFIX, is_corpus
+                                RunConfig, TrainConfig, number_type, option_type)
+from chainer_vae.config_resolve import (ARCH_OPTION, DATA_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS,
+                                        resolve_config, resumed_config)
+from chainer_vae.data import DATASETS
+from chainer_vae.data.midi import CORPUS_PREFIX, is_corpus
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
 from chainer_vae.errors import ChainerVAEError, ConfigError, print_warning
 from chainer_vae.inference import attributes, evaluate
@@ -39,43 +40,15 @@ from chainer_vae.training import train
 from chainer_vae.training.distributed import COMMUNICATORS, for_communicator
 
 ARCHES = ("mlp", "conv", "lstm")
+# the options of ``train`` that fill config.json, by the config fields they set
+OPTIONS = DATA_OPTIONS + MODEL_OPTIONS + TRAIN_OPTIONS + (ARCH_OPTION,)
 COUNT = number_type(int, AT_LEAST_ONE)
 INDEX = number_type(int, NON_NEGATIVE)
-HIER_BARS = 4  # bars of a window for --decoder hier unless --window says otherwise
-# A conditional MNIST model's latent unless --latent says otherwise: the label carries the
-# digit, the latent its style. With 20 dimensions the encoder also puts the digit into z,
-# and prior samples then follow z rather than the label asked for (benchmarks/README.md:
-# 78.7 % agreement at 20, 89.3 % at 8, 98.5 % at 4).
-CONDITIONAL_MNIST_LATENT = 4
 # The largest --prior-scale, --distance and --attribute amount, in prior standard
 # deviations (and the largest --temperature): a z beyond some tens of them lies where no
 # training example encodes, and 1e39 overflows float32.
 MAX_SPREAD = 100.0
 AMOUNT = number_type(float, Range(-MAX_SPREAD, MAX_SPREAD))
-# The options of ``train`` that fill each section of config.json, by their dest names
-# (the names of the config fields they set).
-DATA_OPTIONS = ("dataset", "data_dir", "also", "binarize", "classes", "train_per_class",
-                "test_per_class", "limit", "steps_per_beat", "window", "hop", "transpose",
-                "valid_fraction")
-MODEL_OPTIONS = ("encoder", "decoder", "latent", "hidden", "decoder_hidden", "activation",
-                 "channels", "likelihood", "sigma", "learned_variance", "autoregressive",
-                 "step_made", "dropout", "conditional", "bar", "bar_handover")
-TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "k", "beta", "kl_warmup", "device", "seed",
-                 "snapshot_every", "keep_snapshots", "average", "select", "free_nats",
-                 "weight_decay", "adversarial")
-RESUMABLE = ("epochs", "lr", "device")  # what --resume may change (saved in config.json)
-# data options that mean something for some data sets only: {option: those data sets}
-ONLY_FOR = {"binarize": ("mnist",), "classes": ("mnist",), "train_per_class": ("mnist",),
-            "test_per_class": ("mnist",), "steps_per_beat": ("midi",),
-            "window": ("midi",) + SEQUENCE_DATASETS, "hop": ("midi",) + SEQUENCE_DATASETS,
-            "transpose": ("midi",) + SEQUENCE_DATASETS, "valid_fraction": ("mnist", "midi"),
-            "also": ("midi",)}
-# what --init-from may change about the source run's model: it decides no weight
-INIT_MODEL_OPTIONS = ("dropout", "bar_handover")
-# the objective a run started with --init-from keeps unless told otherwise: a model trained
-# with free bits loses its latent when fine-tuned without them
-INIT_OBJECTIVE = ("free_nats", "beta")
-
 
 def dataset_type(text):
     """An argparse ``type`` for ``--dataset``: a data set's name or ``corpus:NAME``."""
@@ -126,10 +99,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "{}: error: {}\n".format(self.prog, message))
 
 
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
 class _FreeBits(argparse.Action):
     """``--free-bits``: ``--free-nats`` by its old name, in nats as it always took; notes
     that it was given, for ``_train``'s warning (MusicVAE's free bits are bits)."""
@@ -158,134 +127,163 @@ def _add_train(subparsers):
     # set and --arch, or of the --init-from run) with the options given on top, and
     # --resume refuses the options it cannot change.
     p = subparsers.add_parser("train", help="train a VAE; writes a run folder")
-    data = p.add_argument_group("data")
-    data.add_argument("--dataset", type=dataset_type,
-                      help="mnist (default), midi (a folder of <label>/*.mid), corpus:NAME "
-                           "(music21's corpus: {}; pip install 'chainer-vae[corpus]') or a "
-                           "polyphonic benchmark: {}".format(", ".join(CORPORA),
-                                                             ", ".join(SEQUENCE_DATASETS)))
-    data.add_argument("--data-dir", help="MNIST folder (default $CHAINER_VAE_DATA/mnist, else "
-                      "downloaded to ~/.cache/chainer_vae/mnist), MIDI root of <label>/*.mid "
-                      "(default $CHAINER_VAE_DATA/bach_lute), or the folder or .mat file of a "
-                      "benchmark (default $CHAINER_VAE_DATA/polyphonic)")
-    data.add_argument("--binarize", choices=("none", "threshold", "dynamic"),
-                      help="MNIST: grey levels, x >= 0.5 (default), or Bernoulli draws every "
-                           "epoch")
-    _schema_option(data, "--classes", DataConfig, nargs="+", help="MNIST: keep only these digits")
-    _schema_option(data, "--train-per-class", DataConfig, help="MNIST: training images per digit")
-    _schema_option(data, "--test-per-class", DataConfig, help="MNIST: test images per digit")
-    _schema_option(data, "--limit", DataConfig, help="use only the first N examples of each split "
-                                                     "(pieces for the benchmarks)")
-    _schema_option(data, "--steps-per-beat", DataConfig,
+    _add_data_options(p.add_argument_group("data"))
+    model = p.add_argument_group("model")
+    _add_model_parts(model)
+    _add_model_variants(model)
+    run = p.add_argument_group("training")
+    _add_optimiser_options(run)
+    _add_objective_options(run)
+    _add_run_options(run)
+    _add_progress(p)
+    p.set_defaults(handler=_train)
+
+
+def _add_data_options(group):
+    """The data group of ``train``: what the run reads."""
+    group.add_argument("--dataset", type=dataset_type,
+                       help="mnist (default), midi (a folder of <label>/*.mid), corpus:NAME "
+                            "(music21's corpus: {}; pip install 'chainer-vae[corpus]') or a "
+                            "polyphonic benchmark: {}".format(", ".join(CORPORA),
+                                                              ", ".join(SEQUENCE_DATASETS)))
+    group.add_argument("--data-dir", help="MNIST folder (default $CHAINER_VAE_DATA/mnist, else "
+                       "downloaded to ~/.cache/chainer_vae/mnist), MIDI root of <label>/*.mid "
+                       "(default $CHAINER_VAE_DATA/bach_lute), or the folder or .mat file of a "
+                       "benchmark (default $CHAINER_VAE_DATA/polyphonic)")
+    group.add_argument("--binarize", choices=("none", "threshold", "dynamic"),
+                       help="MNIST: grey levels, x >= 0.5 (default), or Bernoulli draws every "
+                            "epoch")
+    _schema_option(group, "--classes", DataConfig, nargs="+", help="MNIST: keep only these digits")
+    _schema_option(group, "--train-per-class", DataConfig, help="MNIST: training images per digit")
+    _schema_option(group, "--test-per-class", DataConfig, help="MNIST: test images per digit")
+    _schema_option(group, "--limit", DataConfig,
+                   help="use only the first N examples of each split (pieces for the "
+                        "benchmarks)")
+    _schema_option(group, "--steps-per-beat", DataConfig,
                    help="MIDI: grid steps per quarter note (default 4)")
-    _schema_option(data, "--window", DataConfig,
+    _schema_option(group, "--window", DataConfig,
                    help="music: steps per example (default 100 for MIDI, 16 for the "
                         "benchmarks)")
-    _schema_option(data, "--hop", DataConfig,
+    _schema_option(group, "--hop", DataConfig,
                    help="music: steps between windows (default: window)")
-    data.add_argument("--also", nargs="+", metavar="SOURCE",
-                      help="MIDI: more pieces beside --data-dir: MIDI folders (<label>/*.mid), "
-                           "corpus:NAME, benchmarks (jsb, nottingham, musedata, piano-midi) or their .mat "
-                           "files, converted to the same grid; a benchmark keeps its split")
-    _schema_option(data, "--transpose", DataConfig, nargs="*",
+    group.add_argument("--also", nargs="+", metavar="SOURCE",
+                       help="MIDI: more pieces beside --data-dir: MIDI folders (<label>/*.mid), "
+                            "corpus:NAME, benchmarks (jsb, nottingham, musedata, piano-midi) or "
+                            "their .mat files, converted to the same grid; a benchmark keeps its "
+                            "split")
+    _schema_option(group, "--transpose", DataConfig, nargs="*",
                    help="music: extra training copies transposed by these semitones")
-    _schema_option(data, "--valid-fraction", DataConfig, metavar="F",
+    _schema_option(group, "--valid-fraction", DataConfig, metavar="F",
                    help="MNIST, MIDI: hold out this fraction of the training examples "
                         "(MIDI: of the pieces) for validation (default 0.1 with --select "
                         "valid, else 0; the benchmarks have their own validation split)")
 
-    model = p.add_argument_group("model")
-    model.add_argument("--arch", choices=ARCHES, help="encoder and decoder (default mlp)")
-    model.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
-    model.add_argument("--decoder", choices=ARCHES + ("hier",),
+
+def _add_model_parts(group):
+    """The model group of ``train``, its parts and sizes."""
+    group.add_argument("--arch", choices=ARCHES, help="encoder and decoder (default mlp)")
+    group.add_argument("--encoder", choices=ARCHES, help="override the encoder of --arch")
+    group.add_argument("--decoder", choices=ARCHES + ("hier",),
                        help="override the decoder of --arch; hier: MusicVAE's hierarchical "
                             "decoder, a conductor LSTM over bars and an LSTM per bar")
-    _schema_option(model, "--latent", ModelConfig, help="latent size (default 20)")
-    _schema_option(model, "--hidden", ModelConfig, nargs="+",
+    _schema_option(group, "--latent", ModelConfig, help="latent size (default 20)")
+    _schema_option(group, "--hidden", ModelConfig, nargs="+",
                    help="hidden sizes (default: 500 for MNIST, 1000 500 100 for MIDI)")
-    _schema_option(model, "--decoder-hidden", ModelConfig, nargs="+", metavar="SIZES",
+    _schema_option(group, "--decoder-hidden", ModelConfig, nargs="+", metavar="SIZES",
                    help="mlp decoder: its own hidden sizes, from z to the output (default: "
                         "--hidden reversed; the study's music decoder: 100 500)")
-    model.add_argument("--activation", choices=sorted(ACTIVATIONS))
-    _schema_option(model, "--channels", ModelConfig, nargs="+", help="conv channels per layer")
-    model.add_argument("--likelihood", choices=sorted(LIKELIHOODS),
+    group.add_argument("--activation", choices=sorted(ACTIVATIONS))
+    _schema_option(group, "--channels", ModelConfig, nargs="+", help="conv channels per layer")
+
+
+def _add_model_variants(group):
+    """The model group of ``train``, its likelihood and decoder variants."""
+    group.add_argument("--likelihood", choices=sorted(LIKELIHOODS),
                        help="default bernoulli; continuous-bernoulli for grey levels (MNIST "
                             "with --binarize none, its default then)")
-    _schema_option(model, "--sigma", ModelConfig, help="gaussian: fixed std (default 1)")
-    model.add_argument("--learned-variance", action="store_true", default=None,
+    _schema_option(group, "--sigma", ModelConfig, help="gaussian: fixed std (default 1)")
+    group.add_argument("--learned-variance", action="store_true", default=None,
                        help="gaussian: learn the std")
-    model.add_argument("--autoregressive", action="store_true", default=None,
+    group.add_argument("--autoregressive", action="store_true", default=None,
                        help="lstm decoder reads the previous step")
-    _schema_option(model, "--step-made", ModelConfig, metavar="UNITS",
+    _schema_option(group, "--step-made", ModelConfig, metavar="UNITS",
                    help="lstm decoder: the values within a step depend on the lower ones; "
                         "mlp decoder: each pixel on the ones before it (a MADE with UNITS "
                         "hidden units; default 0: independent)")
-    _schema_option(model, "--bar", ModelConfig, metavar="STEPS",
+    _schema_option(group, "--bar", ModelConfig, metavar="STEPS",
                    help="hier decoder: steps of a bar (default: 4 beats of --steps-per-beat; "
                         "--window must be a whole number of bars, default 4 bars)")
-    model.add_argument("--bar-handover", action=argparse.BooleanOptionalAction, default=None,
+    group.add_argument("--bar-handover", action=argparse.BooleanOptionalAction, default=None,
                        help="hier decoder, autoregressive: each bar reads the previous bar's "
                             "last step first, as MusicVAE (default: on; an --init-from run "
                             "keeps its own)")
-    _schema_option(model, "--dropout", ModelConfig, metavar="RATE",
+    _schema_option(group, "--dropout", ModelConfig, metavar="RATE",
                    help="lstm decoder: drop this fraction of its hidden units in training "
                         "(default 0)")
-    model.add_argument("--conditional", action="store_true", default=None,
+    group.add_argument("--conditional", action="store_true", default=None,
                        help="a conditional VAE: encoder and decoder read the label (MNIST "
                             "digit, MIDI folder label); sample --label chooses it")
 
-    run = p.add_argument_group("training")
-    _schema_option(run, "--epochs", TrainConfig, help="epochs (default 20)")
-    _schema_option(run, "--batch-size", TrainConfig, help="default 100")
-    _schema_option(run, "--lr", TrainConfig, help="Adam learning rate (default 1e-3)")
-    _schema_option(run, "--weight-decay", TrainConfig, metavar="RATE",
+
+def _add_optimiser_options(group):
+    """The training group of ``train``: the optimiser, device and snapshots."""
+    _schema_option(group, "--epochs", TrainConfig, help="epochs (default 20)")
+    _schema_option(group, "--batch-size", TrainConfig, help="default 100")
+    _schema_option(group, "--lr", TrainConfig, help="Adam learning rate (default 1e-3)")
+    _schema_option(group, "--weight-decay", TrainConfig, metavar="RATE",
                    help="L2 penalty: add RATE x each parameter to its gradient before Adam "
                         "(chainer's WeightDecay hook; the study: 5e-4; default 0)")
-    _schema_option(run, "--k", TrainConfig,
+    _schema_option(group, "--k", TrainConfig,
                    help="samples of z per example in the ELBO (default 1)")
-    _schema_option(run, "--beta", TrainConfig, help="weight of the KL term (default 1)")
-    _schema_option(run, "--kl-warmup", TrainConfig,
+    _schema_option(group, "--beta", TrainConfig, help="weight of the KL term (default 1)")
+    _schema_option(group, "--kl-warmup", TrainConfig,
                    help="epochs over which beta rises from 0 (default 0: no warm-up)")
-    run.add_argument("--device",
-                     help="Chainer device: @numpy (default), @cupy:0, or an integer (-1 = CPU)")
-    _schema_option(run, "--seed", TrainConfig, help="default 0")
-    _schema_option(run, "--snapshot-every", TrainConfig,
+    group.add_argument("--device",
+                       help="Chainer device: @numpy (default), @cupy:0, or an integer (-1 = CPU)")
+    _schema_option(group, "--seed", TrainConfig, help="default 0")
+    _schema_option(group, "--snapshot-every", TrainConfig,
                    help="epochs between snapshots (default 1)")
-    _schema_option(run, "--keep-snapshots", TrainConfig, help="newest snapshots kept (default 2)")
-    _schema_option(run, "--free-nats", TrainConfig, metavar="NATS",
+    _schema_option(group, "--keep-snapshots", TrainConfig, help="newest snapshots kept (default 2)")
+
+
+def _add_objective_options(group):
+    """The training group of ``train``: the objective and the parameters kept."""
+    _schema_option(group, "--free-nats", TrainConfig, metavar="NATS",
                    help="charge an example's KL only above this many nats, against a decoder "
                         "that ignores z (MusicVAE's free bits in nats: its free_bits B is "
                         "B x 0.693 nats; default 0)")
     # the name of --free-nats before, with the same value in nats: old command lines (the
     # shipped models' cards) still train what they trained
-    run.add_argument("--free-bits", dest="free_nats", action=_FreeBits, metavar="NATS",
-                     type=option_type(TrainConfig, "free_nats"), help=argparse.SUPPRESS)
-    _schema_option(run, "--average", TrainConfig, metavar="DECAY",
+    group.add_argument("--free-bits", dest="free_nats", action=_FreeBits, metavar="NATS",
+                       type=option_type(TrainConfig, "free_nats"), help=argparse.SUPPRESS)
+    _schema_option(group, "--average", TrainConfig, metavar="DECAY",
                    help="evaluate and save a moving average of the parameters with this "
                         "decay per step, e.g. 0.999 (default 0: the parameters themselves)")
-    _schema_option(run, "--adversarial", TrainConfig, nargs="?", const=1.0, metavar="GAMMA",
+    _schema_option(group, "--adversarial", TrainConfig, nargs="?", const=1.0, metavar="GAMMA",
                    help="MNIST: train a VAE-GAN (Larsen et al., 2016), a discriminator's "
                         "features giving the reconstruction loss; GAMMA weighs it against "
                         "the GAN loss in the decoder's objective (default 1)")
-    run.add_argument("--select", choices=("last", "valid"),
-                     help="the parameters the run keeps: those of the last epoch (default), or "
-                          "of the epoch with the lowest validation loss (best_model.npz while "
-                          "training; the log's best_epoch names it)")
-    run.add_argument("--max-minutes", type=number_type(float, NON_NEGATIVE), metavar="M",
-                     help="end at the first end of an epoch after M minutes of training, with "
-                          "a snapshot (--resume continues)")
-    run.add_argument("--init-from", nargs="+", metavar="RUN",
-                     help="begin with the parameters (model.npz) of this run, or the mean of "
-                          "those of several runs of one model; the model is theirs, the data "
-                          "options theirs unless given")
-    run.add_argument("--out", default="result", help="run folder (default result)")
-    run.add_argument("--resume", nargs="?", const="latest",
-                     help="continue the run in --out from its newest snapshot (or this one) "
-                          "with its config.json; --epochs may extend it, --lr and --device "
-                          "change it")
-    _add_communicator(run)
-    _add_progress(p)
-    p.set_defaults(handler=_train)
+    group.add_argument("--select", choices=("last", "valid"),
+                       help="the parameters the run keeps: those of the last epoch (default), or "
+                            "of the epoch with the lowest validation loss (best_model.npz while "
+                            "training; the log's best_epoch names it)")
+
+
+def _add_run_options(group):
+    """The training group of ``train``: the run folder, its start and its length."""
+    group.add_argument("--max-minutes", type=number_type(float, NON_NEGATIVE), metavar="M",
+                       help="end at the first end of an epoch after M minutes of training, with "
+                            "a snapshot (--resume continues)")
+    group.add_argument("--init-from", nargs="+", metavar="RUN",
+                       help="begin with the parameters (model.npz) of this run, or the mean of "
+                            "those of several runs of one model; the model is theirs, the data "
+                            "options theirs unless given")
+    group.add_argument("--out", default="result", help="run folder (default result)")
+    group.add_argument("--resume", nargs="?", const="latest",
+                       help="continue the run in --out from its newest snapshot (or this one) "
+                            "with its config.json; --epochs may extend it, --lr and --device "
+                            "change it")
+    _add_communicator(group)
 
 
 def _add_evaluate(subparsers):
@@ -471,77 +469,11 @@ def _given(args, names):
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def _new_config(args) -> RunConfig:
-    """The config of a new run: the defaults of its data set and --arch, or the data and
-    model of the --init-from run, with the options given on top."""
-    data_options = _given(args, DATA_OPTIONS)
-    model_options = _given(args, MODEL_OPTIONS + ("arch",))
-    if is_corpus(data_options.get("dataset", "")):  # a MIDI source that is no folder
-        if "data_dir" in data_options:
-            raise ConfigError("--data-dir: --dataset {} reads music21's corpus, not a folder"
-                              .format(data_options["dataset"]))
-        data_options["data_dir"], data_options["dataset"] = data_options["dataset"], "midi"
-    if args.init_from:
-        source = RunConfig.load(pretrained.run_folder(args.init_from[0]))
-        grid = data_options.get("steps_per_beat", source.data.steps_per_beat)
-        if grid != source.data.steps_per_beat:
-            raise ConfigError("--steps-per-beat {}: --init-from {} was trained on a grid of {} "
-                              "steps per beat, MIDI pitches {}-{}; its data must be on that "
-                              "grid".format(grid, args.init_from[0], source.data.steps_per_beat,
-                                            source.data.low, source.data.high - 1))
-        fixed = sorted(set(model_options) - set(INIT_MODEL_OPTIONS))
-        if fixed:
-            raise ConfigError("{}: the model comes from --init-from {}".format(
-                ", ".join(_flag(name) for name in fixed), args.init_from[0]))
-        if data_options.get("dataset", source.data.dataset) != source.data.dataset:
-            raise ConfigError("--dataset {}: --init-from {} was trained on {}".format(
-                data_options["dataset"], args.init_from[0], source.data.dataset))
-        data, model = source.data, source.model
-    else:
-        data = default_data_config(data_options.get("dataset", "mnist"))
-        arch = model_options.pop("arch", "mlp")
-        model = default_model_config(data.dataset, arch)
-    for name, value in data_options.items():
-        if data.dataset not in ONLY_FOR.get(name, (data.dataset,)):
-            raise ConfigError("{} applies to {} only, not to --dataset {}".format(
-                _flag(name), ", ".join(ONLY_FOR[name]), data.dataset))
-        setattr(data, name, list(value) if name in ("transpose", "also") else value)
-    for name, value in model_options.items():
-        setattr(model, name, value)
-    if model.decoder == "hier" and "bar" not in model_options:
-        model.bar = BEATS_PER_BAR * data.steps_per_beat
-    if model.decoder == "hier" and "window" not in data_options and not args.init_from:
-        data.window = HIER_BARS * model.bar  # MusicVAE's 4 bars; a data set's 100 steps are none
-    if (model.conditional and data.dataset == "mnist" and "latent" not in model_options
-            and not args.init_from):
-        model.latent = CONDITIONAL_MNIST_LATENT
-    if model.conditional and data.dataset not in LABELLED_DATASETS:
-        raise ConfigError("--conditional needs labelled examples ({}); the {} data set has no "
-                          "labels".format(", ".join(LABELLED_DATASETS), data.dataset))
-    if model.likelihood == "continuous-bernoulli" and "binarize" not in data_options:
-        data.binarize = "none"  # grey levels, the only data it models
-    train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
-    if args.init_from:
-        train_config.init_from = list(args.init_from)
-        for name in set(INIT_OBJECTIVE) - set(_given(args, TRAIN_OPTIONS)):
-            setattr(train_config, name, getattr(source.train, name))
-    if (train_config.select == "valid" and "valid_fraction" not in data_options
-            and data.dataset not in SEQUENCE_DATASETS and not data.valid_fraction):
-        data.valid_fraction = 0.1
-    return RunConfig(data=data, model=model, train=train_config).validate()
-
-
 def _resumed_config(args, dist) -> RunConfig:
     """The config of the run in --out (rank 0's), with the options --resume may change."""
-    given = _given(args, DATA_OPTIONS + MODEL_OPTIONS + TRAIN_OPTIONS + ("arch", "init_from"))
-    fixed = sorted(set(given) - set(RESUMABLE))
-    if fixed:
-        raise ConfigError("--resume continues the run in {} as its config.json says; it cannot "
-                          "change {}".format(args.out, ", ".join(_flag(name) for name in fixed)))
-    config = dist.root_value(lambda: RunConfig.load(args.out))
-    for name, value in given.items():
-        setattr(config.train, name, value)
-    return config
+    given = _given(args, OPTIONS + ("init_from",))
+    return resumed_config(given, args.out, lambda: dist.root_value(
+        lambda: RunConfig.load(args.out)))
 
 
 def _distributed(args):
@@ -552,7 +484,10 @@ def _distributed(args):
 
 def _train(args):
     dist = _distributed(args)
-    config = _resumed_config(args, dist) if args.resume is not None else _new_config(args)
+    if args.resume is not None:
+        config = _resumed_config(args, dist)
+    else:
+        config = resolve_config(_given(args, OPTIONS), init_from=args.init_from)
     _warn_free_bits(args)
     train(config, args.out, resume=args.resume, progress=args.progress, distributed=dist,
           max_minutes=args.max_minutes)

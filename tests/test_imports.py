@@ -19,7 +19,7 @@ RANKS = {
     "chainer_vae.pretrained": 1,
     "chainer_vae.config": 2,
     "chainer_vae.model": 3, "chainer_vae.data": 3,
-    "chainer_vae.runs": 4,
+    "chainer_vae.runs": 4, "chainer_vae.config_resolve": 4,
     "chainer_vae.training.distributed": 5,
     "chainer_vae.inference": 6,
     "chainer_vae.training": 7,
