@@ -630,9 +630,10 @@ def build_parser():
     return parser
 
 
-# The exception types that mean bad input (including unreadable or unwritable paths):
-# reported in one line, exit code 2.
-USER_ERRORS = (ChainerVAEError, MidiFileError, OSError)
+# The exception types that mean bad input (including a path the user gave that cannot be
+# read or written, errors.PathError): reported in one line, exit code 2. Any other
+# OSError is a bug and shows its traceback.
+USER_ERRORS = (ChainerVAEError, MidiFileError)
 
 
 def main(argv=None):

@@ -219,8 +219,8 @@ def test_labels_and_grey_levels_are_refused_in_one_line(run, conditional_run, to
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--temperature", "1e39"], ["--temperature", "must be in [0, 100]", "1e39"]),
-    (["--temperature", "100.5"], ["--temperature", "must be in [0, 100]"]),
+    (["--temperature", "1e39"], ["--temperature", "must be in (0, 100]", "1e39"]),
+    (["--temperature", "100.5"], ["--temperature", "must be in (0, 100]"]),
     (["--vary", "0", "--distance", "1e308"], ["--distance", "must be in [0, 100]"]),
     (["--vary", "0", "--distance", "inf"], ["--distance", "finite"])])
 def test_absurd_spreads_are_refused_before_any_work(run, tmp_path, capsys, args, words):
