@@ -268,3 +268,19 @@ def test_a_config_whose_model_does_not_fit_in_memory_is_named(run, tmp_path, cap
     (edited / "config.json").write_text(json.dumps(raw))
     code, _, err = run_cli(capsys, "sample", edited, "--out", tmp_path / "o")
     assert_one_line(code, err, str(edited / "config.json"), "would need", "of memory")
+
+
+def test_an_out_folder_under_a_file_is_named_in_one_line(toy_mnist, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1",
+                           "--out", blocker / "run", "--no-progress")
+    assert_one_line(code, err, str(blocker / "run"), "Not a directory")
+
+
+def test_an_os_error_of_no_path_the_user_gave_is_a_bug_with_its_traceback(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("a bug, not bad input")
+    monkeypatch.setattr(cli, "evaluate", broken)
+    with pytest.raises(OSError, match="a bug"):
+        cli.main(["evaluate", str(run), "--iw-samples", "2"])
