@@ -26,8 +26,9 @@ RANKS = {
     "chainer_vae.outputs": 8,
     "chainer_vae.study": 9,
     "chainer_vae.claims": 10,
-    "chainer_vae.cli": 11,
-    "chainer_vae.pretrained.build": 12,
+    "chainer_vae.cli_parser": 11,
+    "chainer_vae.cli": 12,
+    "chainer_vae.pretrained.build": 13,
 }
 
 
