@@ -284,3 +284,16 @@ def test_an_os_error_of_no_path_the_user_gave_is_a_bug_with_its_traceback(run, m
     monkeypatch.setattr(cli, "evaluate", broken)
     with pytest.raises(OSError, match="a bug"):
         cli.main(["evaluate", str(run), "--iw-samples", "2"])
+
+
+def test_a_full_disk_under_the_log_names_the_run_folder(toy_mnist, tmp_path, monkeypatch,
+                                                         capsys):
+    from chainer.training.extensions import log_report
+
+    def dump(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(log_report.json, "dump", dump)
+    out = tmp_path / "full-log"
+    code, _, err = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1",
+                           "--hidden", "8", "--out", out, "--no-progress")
+    assert_one_line(code, err, "cannot write {}".format(out), "No space left on device")

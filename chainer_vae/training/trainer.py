@@ -21,7 +21,7 @@ from chainer.training import extensions as chainer_extensions
 from chainer_vae.config import RunConfig
 from chainer_vae.data import load_data
 from chainer_vae.data.iterators import BatchIterator, to_device
-from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.errors import ConfigError, RunDirError, path_error
 from chainer_vae.model import ELBOLoss, same_weights
 from chainer_vae.resources import check_fits
 from chainer_vae.files import read_arrays
@@ -263,10 +263,10 @@ def train(config: RunConfig, out, resume=None, progress=None, distributed=None,
             # a diverging run ends with the NaN guard's one line, not NumPy's warnings
             with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 trainer.run(show_loop_exception_msg=False)
-        except OSError:
+        except OSError as error:  # what the extensions write into the run folder
             if dist.is_writer:
                 trim_log(out)  # the epochs past the newest snapshot are run again
-            raise
+            raise path_error(error, out) from None
         model = result_model(trainer, model)
         if config.train.select == "valid" and dist.is_writer:
             load_weights(model, out / BEST_MODEL_FILE)
