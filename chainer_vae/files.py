@@ -35,8 +35,8 @@ def make_folder(path):
 def atomic_output(path):
     """Yield a temporary path beside ``path`` (same suffix, so writers that pick a format
     by suffix still work); rename it to ``path`` when the block succeeds, remove it when
-    the block fails (an ``OSError`` becomes a ``PathError`` that names ``path`` when it
-    names no file)."""
+    the block fails (an ``OSError`` of the operating system becomes a ``PathError``, which
+    names ``path`` when the error names no file)."""
     path = Path(path)
     with user_path(path):
         handle, temporary = tempfile.mkstemp(prefix=".", suffix=".part" + path.suffix,
@@ -49,9 +49,9 @@ def atomic_output(path):
     except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        if isinstance(error, OSError):  # a full disk, say
+        if isinstance(error, OSError) and error.errno is not None:  # a full disk, say
             raise path_error(error, path) from None
-        raise
+        raise  # not the file's: a download's HTTP error, say
 
 
 @contextlib.contextmanager
