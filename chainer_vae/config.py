@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.errors import ConfigError, RunDirError, path_error
 from chainer_vae.files import atomic_write_text
 
 CONFIG_FILE = "config.json"
@@ -292,6 +292,8 @@ class RunConfig:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as error:
             raise ConfigError("{}: not valid JSON ({})".format(path, error)) from None
+        except OSError as error:
+            raise path_error(error, path, "read") from None
         return cls.from_dict(raw, source=str(path))
 
 

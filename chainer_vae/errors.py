@@ -23,6 +23,25 @@ class RunDirError(ChainerVAEError, ValueError):
     """A run folder is missing or lacks what the command needs (config.json, model.npz)."""
 
 
+class PathError(ChainerVAEError, OSError):
+    """A path the user gave (a run or output folder, a data file, a config) cannot be
+    read or written: no such folder, no permission, a full disk. The message names it."""
+
+
+def path_error(error, path, verb="write"):
+    """The ``PathError`` of ``OSError`` ``error`` met using ``path``: its message as it
+    was when it names a file or has no error number, else ``cannot VERB PATH: reason``
+    (a full disk names no file)."""
+    if isinstance(error, PathError):
+        return error
+    if error.errno is None:
+        return PathError(*error.args)
+    if error.filename is None:
+        return PathError(error.errno, "cannot {} {}: {}".format(
+            verb, path, error.strerror or error))
+    return PathError(error.errno, error.strerror, error.filename, None, error.filename2)
+
+
 class DamagedFile(ChainerVAEError, ValueError):
     """A file the project wrote (weights, snapshot, latents) is missing, empty, truncated
     or not what it claims; the message names it."""

@@ -11,17 +11,36 @@ from pathlib import Path
 
 import numpy
 
-from chainer_vae.errors import DamagedFile, NotFinite
+from chainer_vae.errors import DamagedFile, NotFinite, path_error
+
+
+@contextlib.contextmanager
+def user_path(path, verb="write"):
+    """A block that uses ``path``, a path the user chose: an ``OSError`` in it becomes a
+    ``PathError`` naming ``path`` (``errors.path_error``)."""
+    try:
+        yield
+    except OSError as error:
+        raise path_error(error, path, verb) from None
+
+
+def make_folder(path):
+    """Create folder ``path`` and its parents unless they exist; a ``PathError`` naming
+    it when it cannot be (a file in the way, no permission)."""
+    with user_path(path, "create"):
+        Path(path).mkdir(parents=True, exist_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside ``path`` (same suffix, so writers that pick a format
     by suffix still work); rename it to ``path`` when the block succeeds, remove it when
-    the block fails (an ``OSError`` that names no file then names ``path``)."""
+    the block fails (an ``OSError`` of the operating system becomes a ``PathError``, which
+    names ``path`` when the error names no file)."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=".", suffix=".part" + path.suffix,
-                                         dir=str(path.parent))
+    with user_path(path):
+        handle, temporary = tempfile.mkstemp(prefix=".", suffix=".part" + path.suffix,
+                                             dir=str(path.parent))
     os.close(handle)
     try:
         yield temporary
@@ -30,11 +49,9 @@ def atomic_output(path):
     except BaseException as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        if (isinstance(error, OSError) and error.filename is None
-                and error.errno is not None):  # a full disk, say
-            raise OSError(error.errno, "cannot write {}: {}".format(
-                path, error.strerror or error)) from None
-        raise
+        if isinstance(error, OSError) and error.errno is not None:  # a full disk, say
+            raise path_error(error, path) from None
+        raise  # not the file's: a download's HTTP error, say
 
 
 @contextlib.contextmanager

@@ -27,8 +27,9 @@ import numpy
 
 from chainer_vae.config import CONFIG_FILE, RunConfig
 from chainer_vae.data import Data, load_data
-from chainer_vae.errors import ConfigError, DamagedFile, RunDirError, print_warning
-from chainer_vae.files import atomic_output, atomic_write_text, read_arrays
+from chainer_vae.errors import ConfigError, DamagedFile, RunDirError, path_error, print_warning
+from chainer_vae.files import (atomic_output, atomic_write_text, make_folder, read_arrays,
+                               user_path)
 from chainer_vae.model import VAE, build_model, same_weights
 from chainer_vae.pretrained import is_pretrained, run_folder
 
@@ -107,10 +108,7 @@ def save_npz_uncompressed(path, target):
     try:
         chainer.serializers.save_npz(path, target, compression=False)
     except OSError as error:
-        if error.filename is not None or error.errno is None:
-            raise
-        raise OSError(error.errno, "cannot write {}: {}".format(
-            _final_name(path), error.strerror or error)) from None
+        raise path_error(error, _final_name(path)) from None
 
 
 def _final_name(path):
@@ -193,6 +191,8 @@ def read_log(log):
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise RunDirError("{}: not a Chainer log ({})".format(path, error)) from None
+    except OSError as error:
+        raise path_error(error, path, "read") from None
     if not isinstance(entries, list):
         raise RunDirError("{}: not a Chainer log (expected a list of entries)".format(path))
     return [_renamed(entry) for entry in entries]
@@ -229,8 +229,9 @@ def writing(out):
     """
     out = Path(out)
     new = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    lock = open(out / LOCK_FILE, "a+")
+    make_folder(out)
+    with user_path(out / LOCK_FILE):
+        lock = open(out / LOCK_FILE, "a+")
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -34,7 +34,7 @@ from chainer_vae import pretrained
 from chainer_vae.config import RunConfig, default_model_config
 from chainer_vae.data.base import ENV_VAR, data_root
 from chainer_vae.data.midi import BEATS_PER_BAR, piece_window
-from chainer_vae.files import atomic_write_text
+from chainer_vae.files import atomic_write_text, make_folder
 from chainer_vae.inference import evaluate, sampling
 from chainer_vae.inference.music import (held_out_f1, music_options, on_other_pieces,
                                          prior_overlap)
@@ -353,7 +353,7 @@ def run_study(out, plan=None, device="@numpy", progress=False):
     """Run every stage of the study under ``out``; returns (and writes) the summary."""
     plan = plan or StudyPlan.quick()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     heard = pretrained_samples(out)
     root = data_root()
     steered = steering_samples(out, root) if plan.steering else {}

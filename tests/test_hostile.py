@@ -219,8 +219,8 @@ def test_labels_and_grey_levels_are_refused_in_one_line(run, conditional_run, to
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--temperature", "1e39"], ["--temperature", "must be in [0, 100]", "1e39"]),
-    (["--temperature", "100.5"], ["--temperature", "must be in [0, 100]"]),
+    (["--temperature", "1e39"], ["--temperature", "must be in (0, 100]", "1e39"]),
+    (["--temperature", "100.5"], ["--temperature", "must be in (0, 100]"]),
     (["--vary", "0", "--distance", "1e308"], ["--distance", "must be in [0, 100]"]),
     (["--vary", "0", "--distance", "inf"], ["--distance", "finite"])])
 def test_absurd_spreads_are_refused_before_any_work(run, tmp_path, capsys, args, words):
@@ -268,3 +268,32 @@ def test_a_config_whose_model_does_not_fit_in_memory_is_named(run, tmp_path, cap
     (edited / "config.json").write_text(json.dumps(raw))
     code, _, err = run_cli(capsys, "sample", edited, "--out", tmp_path / "o")
     assert_one_line(code, err, str(edited / "config.json"), "would need", "of memory")
+
+
+def test_an_out_folder_under_a_file_is_named_in_one_line(toy_mnist, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1",
+                           "--out", blocker / "run", "--no-progress")
+    assert_one_line(code, err, str(blocker / "run"), "Not a directory")
+
+
+def test_an_os_error_of_no_path_the_user_gave_is_a_bug_with_its_traceback(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("a bug, not bad input")
+    monkeypatch.setattr(cli, "evaluate", broken)
+    with pytest.raises(OSError, match="a bug"):
+        cli.main(["evaluate", str(run), "--iw-samples", "2"])
+
+
+def test_a_full_disk_under_the_log_names_the_run_folder(toy_mnist, tmp_path, monkeypatch,
+                                                         capsys):
+    from chainer.training.extensions import log_report
+
+    def dump(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(log_report.json, "dump", dump)
+    out = tmp_path / "full-log"
+    code, _, err = run_cli(capsys, "train", "--data-dir", toy_mnist, "--epochs", "1",
+                           "--hidden", "8", "--out", out, "--no-progress")
+    assert_one_line(code, err, "cannot write {}".format(out), "No space left on device")

@@ -19,15 +19,16 @@ RANKS = {
     "chainer_vae.pretrained": 1,
     "chainer_vae.config": 2,
     "chainer_vae.model": 3, "chainer_vae.data": 3,
-    "chainer_vae.runs": 4,
+    "chainer_vae.runs": 4, "chainer_vae.config_resolve": 4,
     "chainer_vae.training.distributed": 5,
     "chainer_vae.inference": 6,
     "chainer_vae.training": 7,
     "chainer_vae.outputs": 8,
     "chainer_vae.study": 9,
     "chainer_vae.claims": 10,
-    "chainer_vae.cli": 11,
-    "chainer_vae.pretrained.build": 12,
+    "chainer_vae.cli_parser": 11,
+    "chainer_vae.cli": 12,
+    "chainer_vae.pretrained.build": 13,
 }
 
 

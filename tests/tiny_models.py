@@ -77,9 +77,12 @@ def toy_config(data_dir, epochs=2, **train):
 def command_line_config(argv, input_shape=(64, 88)):
     """The ``RunConfig`` that ``chainer-vae`` builds for ``argv`` (a train command line),
     with the input shape ``build_trainer`` would set from the data."""
-    from chainer_vae.cli import _new_config, build_parser
+    from chainer_vae.cli import OPTIONS, build_parser
+    from chainer_vae.config_resolve import resolve_config
 
-    config = _new_config(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    config = resolve_config({name: getattr(args, name) for name in OPTIONS
+                             if getattr(args, name) is not None}, init_from=args.init_from)
     config.model.input_shape = tuple(input_shape)
     return config
 

@@ -7,6 +7,7 @@ import numpy
 
 from chainer_vae.data import examples_array
 from chainer_vae.errors import RunDirError
+from chainer_vae.files import make_folder
 from chainer_vae.inference import sampling
 from chainer_vae.inference.music import music_options
 from chainer_vae.outputs import figures, plots
@@ -37,7 +38,7 @@ def plot_run(run_dir, out_dir=None, data=None, device=None, limit=1000, seed=0, 
     latents = read_latents(run_dir) if (run_dir / LATENTS_FILE).is_file() else None
     config, model, data = run.config, run.model, run.data
     out = Path(out_dir) if out_dir is not None else run_dir / "figures"
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     x = examples_array(data.test, limit)
     labels = None if data.test_labels is None else numpy.asarray(data.test_labels)[:len(x)]
     names = data.label_names or None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from chainer_vae.files import atomic_write_text
+from chainer_vae.files import atomic_write_text, make_folder
 
 TABLE_FILE, JSON_FILE = "claims.md", "claims.json"
 VERDICTS = {True: "yes", False: "**no**", None: "not measured"}
@@ -50,7 +50,7 @@ def write_claims_table(rows, folder, notes=()):
     """Write ``folder/claims.md`` (the table and ``notes``) and ``folder/claims.json`` (a
     list of the rows' fields); returns their paths."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     table, raw = folder / TABLE_FILE, folder / JSON_FILE
     atomic_write_text(table, claims_markdown(rows, notes))
     atomic_write_text(raw, json.dumps([dataclasses.asdict(row) for row in rows], indent=2)

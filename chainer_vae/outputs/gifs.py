@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy
 
 from chainer_vae.errors import ConfigError
-from chainer_vae.files import atomic_output
+from chainer_vae.files import atomic_output, make_folder
 from chainer_vae.outputs import plots
 from chainer_vae.outputs.images import as_images, tile
 from chainer_vae.runs import read_latents
@@ -38,7 +38,7 @@ def save_gif(frames, path, fps=4, loop=0):
     images = [Image.fromarray(frame).convert("RGB") for frame in frames]
     images = [image.quantize(colors=256, method=Image.Quantize.MEDIANCUT) for image in images]
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_output(path) as temporary:
         images[0].save(temporary, format="GIF", save_all=True, append_images=images[1:],
                        duration=max(20, int(round(1000 / fps))), loop=loop, optimize=False)
@@ -53,7 +53,7 @@ def write_latent_gifs(run_dir, out_dir=None, fps=4, label_names=None, record=Non
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir
     record = read_latents(run_dir) if record is None else record
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     epochs, z, labels = record["epochs"], record["z"], record["labels"]
     if len(epochs) == 0:
         return []

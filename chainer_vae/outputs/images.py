@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy
 
 from chainer_vae.data.images import image_layout
-from chainer_vae.files import atomic_output, require_finite
+from chainer_vae.files import atomic_output, make_folder, require_finite
 from chainer_vae.inference.sampling import to_numpy
 
 
@@ -48,7 +48,7 @@ def write_image_grid(images, path, ncols=None, shape=None, scale=4, invert=False
     if scale > 1:
         grid = numpy.kron(grid, numpy.ones((scale, scale), numpy.float32))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_output(path) as temporary:
         mpimage.imsave(temporary, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png")
     return path

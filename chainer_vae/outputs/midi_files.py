@@ -7,7 +7,7 @@ import midi
 import numpy
 
 from chainer_vae.errors import ConfigError
-from chainer_vae.files import require_finite
+from chainer_vae.files import make_folder, require_finite
 from chainer_vae.inference.sampling import to_numpy
 from chainer_vae.outputs.plots import plot_piano_roll
 
@@ -22,7 +22,7 @@ def write_midi_samples(arrays, out_dir, steps_per_beat=4, low=24, threshold=0.2,
     pitch starts to play; pitches from MIDI ``low``. Files are numbered from ``first``,
     with as many digits as ``total`` files (default: these) need. Returns the .mid paths."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     arrays = [require_finite(numpy.asarray(to_numpy(a), dtype=numpy.float32), out_dir)
               for a in arrays]
     total = len(arrays) if total is None else total

@@ -32,7 +32,7 @@ import midi
 from midi.plot import draw_roll
 
 from chainer_vae.errors import ConfigError, RunDirError
-from chainer_vae.files import atomic_output
+from chainer_vae.files import atomic_output, make_folder
 from chainer_vae.outputs.images import as_images, tile
 from chainer_vae.runs import read_log
 
@@ -50,7 +50,7 @@ def _figure(width, height):
 def save_figure(fig, path):
     """Write ``fig`` to ``path`` as a PNG, atomically; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_output(path) as temporary:
         fig.savefig(temporary, format="png", dpi=DPI)
     return path

@@ -19,8 +19,8 @@ from urllib.parse import quote
 from midi.walk import files_below
 
 from chainer_vae.config import CONFIG_FILE, RunConfig
-from chainer_vae.errors import RunDirError, print_warning
-from chainer_vae.files import atomic_write_text
+from chainer_vae.errors import RunDirError, path_error, print_warning
+from chainer_vae.files import atomic_write_text, make_folder
 from chainer_vae.pretrained import CARD_FILE, card
 from chainer_vae.runs import LOG_FILE, read_log
 
@@ -87,7 +87,7 @@ def write_report(folder, out=None):
     else:
         raise RunDirError("{}: neither a run folder ({}) nor a study folder ({})".format(
             folder, CONFIG_FILE, SUMMARY_FILE))
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     body = [head] + [_media_section(out, subfolder, files)
                      for subfolder, files in _media(out)]
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -166,6 +166,8 @@ def _study_section(folder):
         summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise RunDirError("{}: not valid JSON ({})".format(folder / SUMMARY_FILE, error)) from None
+    except OSError as error:
+        raise path_error(error, folder / SUMMARY_FILE, "read") from None
     summary = summary if isinstance(summary, dict) else {}
     rows = []
     for name, result in summary.items():

@@ -34,7 +34,7 @@ from chainer import training
 
 from chainer_vae.data import examples_array
 from chainer_vae.errors import TrainingDiverged
-from chainer_vae.files import write_arrays
+from chainer_vae.files import make_folder, write_arrays
 from chainer_vae.inference import sampling
 from chainer_vae.runs import (LATENTS_FILE, latest_snapshot, read_latents, save_model,
                               serialize_random_state)
@@ -222,7 +222,7 @@ class LatentRecorder(training.Extension):
             for key in ("epochs", "z", "grid"):
                 if key in arrays:
                     arrays[key] = numpy.concatenate([old[key][keep], arrays[key]])
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self._path.parent)
         write_arrays(self._path, arrays)
         return self._path
 

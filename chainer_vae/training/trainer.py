@@ -21,7 +21,7 @@ from chainer.training import extensions as chainer_extensions
 from chainer_vae.config import RunConfig
 from chainer_vae.data import load_data
 from chainer_vae.data.iterators import BatchIterator, to_device
-from chainer_vae.errors import ConfigError, RunDirError
+from chainer_vae.errors import ConfigError, RunDirError, path_error
 from chainer_vae.model import ELBOLoss, same_weights
 from chainer_vae.resources import check_fits
 from chainer_vae.files import read_arrays
@@ -110,6 +110,18 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     and Evaluator; only rank 0 gets the extensions that write.
     """
     dist = distributed if distributed is not None else SingleProcess()
+    device, data, model, monitored = _model_and_data(config, data, progress, dist)
+    trainer, result, budget = _trainer(config, out, model, data, monitored, device, dist,
+                                       max_minutes)
+    if dist.is_writer:
+        _add_writer_extensions(trainer, config, result, data, out, progress, budget)
+    return trainer, model, data
+
+
+def _model_and_data(config, data, progress, dist):
+    """(device, data, model, monitored examples) of a run, seeded as ``dist``'s rank: the
+    data loaded unless given (rank 0 first), the model built on the device once its
+    training step is known to fit in memory."""
     train_config = config.train
     config.validate()
     device = get_device(dist.device_spec(train_config.device))
@@ -128,7 +140,15 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
                "choose a smaller --batch-size or --k")
     model.to_device(device)
     device.use()
+    return device, data, model, monitored
 
+
+def _trainer(config, out, model, data, monitored, device, dist, max_minutes):
+    """(the Trainer, the model it evaluates and saves, its ``TimeBudget``) with the
+    extensions every rank runs: the optimizer, the NaN guard, the parameter average, the
+    KL warm-up, the Evaluator on ``monitored`` and the random state."""
+    train_config = config.train
+    labelled = config.model.conditional
     average = (ParameterAverage(model, model.copy(mode="copy"), train_config.average)
                if train_config.average else None)
     result = average.model if average else model  # what is evaluated, recorded and saved
@@ -155,8 +175,13 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     extend(trainer, "validation", dist.evaluator(chainer_extensions.Evaluator(
         monitor_iter, test_loss, converter=to_device, device=device)))
     extend(trainer, "random_state", dist.rank_state_keeper(train_iter) or RandomStateKeeper())
-    if not dist.is_writer:
-        return trainer, model, data
+    return trainer, result, budget
+
+
+def _add_writer_extensions(trainer, config, result, data, out, progress, budget):
+    """The extensions of the rank that writes: the best model, latents, log, printed and
+    plotted reports, progress bar and snapshots (also when ``budget`` ends the run)."""
+    train_config = config.train
     keys = REPORT_KEYS + (ADVERSARIAL_KEYS if train_config.adversarial else [])
     if train_config.select == "valid":
         extend(trainer, "best_model", BestModel(result, Path(out) / BEST_MODEL_FILE))
@@ -176,7 +201,6 @@ def build_trainer(config: RunConfig, out, progress=True, data=None, distributed=
     extend(trainer, "snapshot", chainer_extensions.snapshot(
         filename=SNAPSHOT_PREFIX + "{.updater.epoch}", savefun=save_npz_uncompressed,
         n_retains=train_config.keep_snapshots), trigger=_Either(snapshots, budget))
-    return trainer, model, data
 
 
 def _updater(config, model, optimizer, iterator, device, dist):
@@ -239,10 +263,10 @@ def train(config: RunConfig, out, resume=None, progress=None, distributed=None,
             # a diverging run ends with the NaN guard's one line, not NumPy's warnings
             with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 trainer.run(show_loop_exception_msg=False)
-        except OSError:
+        except OSError as error:  # what the extensions write into the run folder
             if dist.is_writer:
                 trim_log(out)  # the epochs past the newest snapshot are run again
-            raise
+            raise path_error(error, out) from None
         model = result_model(trainer, model)
         if config.train.select == "valid" and dist.is_writer:
             load_weights(model, out / BEST_MODEL_FILE)
