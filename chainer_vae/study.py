@@ -111,8 +111,7 @@ class StudyPlan:
         the decoder 20-100-500-15600 at lr 1e-5 for 100 epochs, on up to 200 overlapping
         100-step windows per piece. The genre stage is not the study's: none; the
         hierarchical model on the Bach pieces is there to compare with, as in ``full``.
-        Its MNIST stages took 71 minutes on a shared 2-core machine (docs/reproduction.md);
-        the music stages, hours more there."""
+        The whole preset took 2 h 21 min on a shared 2-core machine (docs/reproduction.md)."""
         return cls(mnist_epochs=150, mnist_batch=32, mnist_lr=5e-5, bach_epochs=100,
                    bach_batch=32, bach_lr=1e-5, bach_windows_per_piece=200,
                    bach_decoder_hidden=(100, 500), weight_decay=5e-4, bach_hier_epochs=200,
