@@ -1,24 +1,22 @@
-"""The options of the ``chainer-vae`` command: its argparse parser and the ``type`` of
-each option that is not a config field (a config field's option is parsed and checked by
-the config schema, ``config.option_type``).
+"""The options of the ``chainer-vae`` command: its argparse parser (the ``type`` of each
+option that is not a config field is in ``cli_types``; a config field's option is parsed and
+checked by the config schema, ``config.option_type``).
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from midi.attributes import ATTRIBUTES
 from midi.corpus import CORPORA
 
 from chainer_vae import pretrained
-from chainer_vae.config import (AT_LEAST_ONE, NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range,
-                                TrainConfig, number_type, option_type)
+from chainer_vae.cli_types import (COUNT, INDEX, MAX_SPREAD, attribute_type, dataset_type,
+                                   example_type, run_type)
+from chainer_vae.config import (NON_NEGATIVE, SEED, DataConfig, ModelConfig, Range, TrainConfig,
+                                number_type, option_type)
 from chainer_vae.config_resolve import ARCH_OPTION, DATA_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS
-from chainer_vae.data import DATASETS
-from chainer_vae.data.midi import CORPUS_PREFIX, is_corpus
 from chainer_vae.data.polyphonic import DATASETS as SEQUENCE_DATASETS
-from chainer_vae.errors import ConfigError, print_warning
-from chainer_vae.inference import attributes
+from chainer_vae.errors import print_warning
 from chainer_vae.inference.probe import CLASSIFIERS
 from chainer_vae.model.layers import ACTIVATIONS
 from chainer_vae.model.likelihoods import LIKELIHOODS
@@ -27,54 +25,6 @@ from chainer_vae.training.distributed import COMMUNICATORS
 ARCHES = ("mlp", "conv", "lstm")
 # the options of ``train`` that fill config.json, by the config fields they set
 OPTIONS = DATA_OPTIONS + MODEL_OPTIONS + TRAIN_OPTIONS + (ARCH_OPTION,)
-COUNT = number_type(int, AT_LEAST_ONE)
-INDEX = number_type(int, NON_NEGATIVE)
-# The largest --prior-scale, --distance and --attribute amount, in prior standard
-# deviations (and the largest --temperature): a z beyond some tens of them lies where no
-# training example encodes, and 1e39 overflows float32.
-MAX_SPREAD = 100.0
-AMOUNT = number_type(float, Range(-MAX_SPREAD, MAX_SPREAD))
-
-def dataset_type(text):
-    """An argparse ``type`` for ``--dataset``: a data set's name or ``corpus:NAME``."""
-    if text in DATASETS or (is_corpus(text) and text[len(CORPUS_PREFIX):] in CORPORA):
-        return text
-    raise argparse.ArgumentTypeError("invalid choice: {!r} (choose from {})".format(
-        text, ", ".join(list(DATASETS) + [CORPUS_PREFIX + name for name in CORPORA])))
-
-
-def run_type(text):
-    """An argparse ``type`` for RUN: a run folder, or a shipped model ``pretrained:NAME``
-    (its folder in the package; an unknown name lists the known ones)."""
-    try:
-        return pretrained.run_folder(text)
-    except ConfigError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def example_type(text):
-    """An argparse ``type`` for an example a user names: a test example's index (an
-    integer at least 0) or the path of a MIDI file, which must exist."""
-    if text.strip().lstrip("+-").isdigit():
-        return INDEX(text)
-    if not Path(text).is_file():
-        raise argparse.ArgumentTypeError("{}: neither a test example's index nor a MIDI "
-                                         "file".format(text))
-    return Path(text)
-
-
-def attribute_type(text):
-    """An argparse ``type`` for ``--attribute NAME=AMOUNT``: (attribute, amount), the name
-    one of ``midi.attributes.ATTRIBUTES`` (or the one it is part of), the amount a number
-    within +-MAX_SPREAD."""
-    name, equals, amount = text.partition("=")
-    if not equals:
-        raise argparse.ArgumentTypeError("{!r}: expected NAME=AMOUNT, e.g. note_density=+1"
-                                         .format(text))
-    try:
-        return attributes.attribute_name(name.strip()), AMOUNT(amount)
-    except ConfigError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -272,8 +222,7 @@ def _add_run_options(group):
 
 def _add_evaluate(subparsers):
     p = subparsers.add_parser("evaluate", help="ELBO and IWAE log-likelihood of a run")
-    p.add_argument("run_dir", type=run_type, metavar="RUN",
-                   help="a run folder, or a shipped model: pretrained:NAME")
+    _add_run(p)
     p.add_argument("--split", choices=("test", "valid"), default="test",
                    help="the held-out split to score (default test)")
     p.add_argument("--whole", action="store_true",
@@ -292,8 +241,7 @@ def _add_evaluate(subparsers):
 def _add_sample(subparsers):
     p = subparsers.add_parser(
         "sample", help="generate from a trained run: digits as a PNG grid, music as MIDI files")
-    p.add_argument("run_dir", type=run_type, metavar="RUN",
-                   help="a run folder, or a shipped model: pretrained:NAME")
+    _add_run(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--n", type=COUNT, default=16,
                    help="number of samples from the prior, or of --vary's variations")
@@ -352,8 +300,7 @@ def _add_attributes(subparsers):
     p = subparsers.add_parser(
         "attributes", help="music: latent directions that add note density, mean pitch, pitch "
                            "range, polyphony or notes in scale (for sample --attribute)")
-    p.add_argument("run_dir", type=run_type, metavar="RUN",
-                   help="a music run folder, or a shipped model: pretrained:NAME")
+    _add_run(p, "a music run folder")
     p.add_argument("--windows", type=COUNT, default=4000,
                    help="training windows drawn at random to measure them on (default 4000)")
     p.add_argument("--seed", type=number_type(int, SEED), default=0)
@@ -363,8 +310,7 @@ def _add_attributes(subparsers):
 
 def _add_plot(subparsers):
     p = subparsers.add_parser("plot", help="draw the study's figures for a trained run")
-    p.add_argument("run_dir", type=run_type, metavar="RUN",
-                   help="a run folder, or a shipped model: pretrained:NAME")
+    _add_run(p)
     p.add_argument("--out", help="output folder (default RUN_DIR/figures)")
     p.add_argument("--device", help="Chainer device (default: the run's)")
 
@@ -372,8 +318,7 @@ def _add_plot(subparsers):
 def _add_probe(subparsers):
     p = subparsers.add_parser("probe", help="test error of a classifier fitted on the latent "
                                             "means of a few labelled training examples")
-    p.add_argument("run_dir", type=run_type, metavar="RUN",
-                   help="a run folder, or a shipped model: pretrained:NAME")
+    _add_run(p)
     p.add_argument("--labels", type=COUNT, nargs="+", default=[100, 600, 1000, 3000],
                    help="labelled training examples, as many of each class (default 100 600 "
                         "1000 3000)")
@@ -424,6 +369,11 @@ def _add_study(subparsers):
                         "$CHAINER_VAE_DATA/mnist; the music claims need bach_lute)")
     p.add_argument("--device", default="@numpy")
     _add_progress(p)
+
+
+def _add_run(p, what="a run folder"):
+    p.add_argument("run_dir", type=run_type, metavar="RUN",
+                   help=what + ", or a shipped model: pretrained:NAME")
 
 
 def _add_communicator(p):

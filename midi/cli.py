@@ -77,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
         "every file below IN is converted to the same place below OUT."))
     commands = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)
 
+    _add_encode(commands)
+    _add_decode(commands)
+    _add_info(commands)
+    _add_plot(commands)
+    _add_compare(commands)
+    _add_corpus(commands)
+    _add_render(commands)
+    return parser
+
+
+def _add_encode(commands) -> None:
     encode = commands.add_parser("encode", help="MIDI file(s) to piano-roll .npz")
     encode.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
     encode.add_argument("output", metavar="OUT", help=".npz file, or folder")
@@ -84,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     _policy_options(encode)
     encode.set_defaults(command=_encode)
 
+
+def _add_decode(commands) -> None:
     decode = commands.add_parser("decode", help="piano-roll .npz file(s) to MIDI")
     decode.add_argument("input", metavar="IN", help="a .npz roll (or bare note-state array) or a folder")
     decode.add_argument("output", metavar="OUT", help=".mid file, or folder")
@@ -101,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"refuse a roll of more notes (default {DEFAULT_MAX_NOTES})")
     decode.set_defaults(command=_decode)
 
+
+def _add_info(commands) -> None:
     info = commands.add_parser("info", help="tracks, tempo map, meters, pitch range, grid fit")
     info.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
     info.add_argument("--steps-per-beat", type=integer(1, MAX_STEPS_PER_BEAT), default=4,
@@ -110,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     _max_bytes_option(info)
     info.set_defaults(command=_info)
 
+
+def _add_plot(commands) -> None:
     plot = commands.add_parser("plot", help="piano-roll picture of a MIDI or .npz file")
     plot.add_argument("input", metavar="IN", help="a MIDI file, a .npz roll, or a folder")
     plot.add_argument("output", metavar="OUT", help=".png (or .pdf, .svg) file, or folder")
@@ -117,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     _policy_options(plot)
     plot.set_defaults(command=_plot)
 
+
+def _add_compare(commands) -> None:
     compare = commands.add_parser(
         "compare", help="how much generated pieces resemble real ones (MGEval's overlapping "
                         "areas and KL divergences, feature by feature)")
@@ -132,6 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     _policy_options(compare)
     compare.set_defaults(command=_compare)
 
+
+def _add_corpus(commands) -> None:
     corpus = commands.add_parser(
         "corpus", help="a collection of music21's corpus as MIDI files, OUT/<mode>/<piece>.mid, "
                        "as training converts it (pip install music21)")
@@ -140,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     _grid_options(corpus)
     corpus.set_defaults(command=_corpus)
 
+
+def _add_render(commands) -> None:
     render = commands.add_parser("render", help="MIDI file(s) to WAV audio: FluidSynth, or the "
                                                 "built-in synthesizer where it is missing")
     render.add_argument("input", metavar="IN", help="a MIDI file or a folder of them")
@@ -156,7 +179,6 @@ def _parser() -> argparse.ArgumentParser:
                              "(default)")
     _progress_option(render)
     render.set_defaults(command=_render)
-    return parser
 
 
 def _grid_options(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ RANKS = {
     "chainer_vae.training": 7,
     "chainer_vae.outputs": 8,
     "chainer_vae.study": 9,
-    "chainer_vae.claims": 10,
+    "chainer_vae.claims": 10, "chainer_vae.cli_types": 10,
     "chainer_vae.cli_parser": 11,
     "chainer_vae.cli": 12,
     "chainer_vae.pretrained.build": 13,
