@@ -362,7 +362,7 @@ def _add_study(subparsers):
                         "lr 5e-5 for 150 epochs, Bach at lr 1e-5 for 100 epochs with the "
                         "decoder 20-100-500-15600 and up to 200 overlapping windows a piece, "
                         "no genre stage, the hierarchical model beside it for 200 epochs "
-                        "(an estimated 1.75 hours on 2 CPU cores)")
+                        "(2 h 21 min measured on a shared 2-core machine)")
     p.add_argument("--claims", action="store_true",
                    help="instead, test the study's claims at the preset's lengths, one "
                         "experiment each: OUT/claims/claims.md (needs MNIST in "
