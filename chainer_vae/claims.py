@@ -302,17 +302,9 @@ def conditional_samples(run, judge, plan):
                     {"agreement": share, "per_label": per_label.tolist()})
 
 
-def run_claims(out, plan=None, device="@numpy", progress=False):
-    """Every claim's experiment under ``out/claims``; returns the rows and writes the
-    table (``outputs.claims_table``). MNIST must be in ``$CHAINER_VAE_DATA/mnist``
-    (a ``DataError`` otherwise); without ``bach_lute`` the music rows say "not measured"."""
-    plan = plan or ClaimsPlan.preset("quick")
-    root = data_root()
-    if root is None or not (root / "mnist").is_dir():
-        raise DataError("study --claims needs MNIST in ${}/mnist ({})".format(
-            ENV_VAR, "unset" if root is None else "no such folder under " + str(root)))
-    out = Path(out) / CLAIMS_FOLDER
-    data_dir = str(root / "mnist")
+def mnist_claims(plan, out, data_dir, device, progress):
+    """Claims 1, 2 (MNIST), 4, 5, 6 and 7: their rows, and a note on the digit classifier
+    that judges claims 5-7."""
     runs = {k: _trained(plan.mnist(k, device, data_dir), out / "mnist_z{}".format(k),
                         progress, "MLP VAE 784-500-{}".format(k))
             for k in sorted({2, 20} | set(plan.linear_latents))}
@@ -321,17 +313,6 @@ def run_claims(out, plan=None, device="@numpy", progress=False):
     rows += [loss_curves(runs[k][1], "MLP VAE 784-500-{} on the study's MNIST subsets, {} "
                          "epochs (training batches' averages)".format(k, len(runs[k][1])))
              for k in (2, 20)]
-    bach = root / "bach_lute"
-    if bach.is_dir():
-        config = plan.study.bach(bach, device)
-        _, log = _trained(config, out / "bach_mlp", progress, "the study's Bach MLP")
-        rows.append(loss_curves(log, "the study's MLP 15600-1000-500-100-20 on the Bach pieces, "
-                                     "{} epochs (training batches' averages)".format(len(log))))
-        rows += warmup_and_decoders(music_runs(plan, bach, out, device, progress), plan)
-    else:
-        rows += [ClaimRow(claim, statement, "needs ${}/bach_lute".format(ENV_VAR), "", None)
-                 for claim, statement in ((2, "KL and reconstruction on the Bach pieces"),
-                                          (3, "KL warm-up; weak decoders"))]
     data = load_data(z20.config.data, "mlp", progress=False)
     train_x = examples_array(data.train)
     test_x, test_labels = examples_array(data.test, plan.test_digits), numpy.asarray(
@@ -354,10 +335,44 @@ def run_claims(out, plan=None, device="@numpy", progress=False):
     conditional, _ = _trained(conditional_config, out / "conditional_z4", progress,
                               "conditional MLP VAE 784-500-4")
     rows.append(conditional_samples(conditional, judge, plan))
-    table, _ = write_claims_table(rows, out, notes=[
-        "The digit classifier: scikit-learn's {} on the grey pixels of the training digits "
-        "({} a digit), test accuracy {:.2%} on {} real test digits.".format(
-            plan.classifier, plan.train_per_class or "all", accuracy, len(judge_data[3]))])
+    note = ("The digit classifier: scikit-learn's {} on the grey pixels of the training digits "
+            "({} a digit), test accuracy {:.2%} on {} real test digits.".format(
+                plan.classifier, plan.train_per_class or "all", accuracy, len(judge_data[3])))
+    return rows, note
+
+
+def music_claims(plan, root, out, device, progress):
+    """Claims 2 (the study's Bach MLP) and 3 on the Bach pieces in ``root``; rows that say
+    "not measured" when that folder is missing."""
+    if not root.is_dir():
+        return [ClaimRow(claim, statement, "needs ${}/bach_lute".format(ENV_VAR), "", None)
+                for claim, statement in ((2, "KL and reconstruction on the Bach pieces"),
+                                         (3, "KL warm-up; weak decoders"))]
+    _, log = _trained(plan.study.bach(root, device), out / "bach_mlp", progress,
+                      "the study's Bach MLP")
+    rows = [loss_curves(log, "the study's MLP 15600-1000-500-100-20 on the Bach pieces, "
+                             "{} epochs (training batches' averages)".format(len(log)))]
+    return rows + warmup_and_decoders(music_runs(plan, root, out, device, progress), plan)
+
+
+def run_claims(out, plan=None, device="@numpy", progress=False):
+    """Every claim's experiment under ``out/claims``; returns the rows and writes the
+    table (``outputs.claims_table``), in the claims' order. The MNIST claims come first and
+    their table is written before the music runs start, which take the longest at the
+    full-length presets. MNIST must be in ``$CHAINER_VAE_DATA/mnist`` (a ``DataError``
+    otherwise); without ``bach_lute`` the music rows say "not measured"."""
+    plan = plan or ClaimsPlan.preset("quick")
+    root = data_root()
+    if root is None or not (root / "mnist").is_dir():
+        raise DataError("study --claims needs MNIST in ${}/mnist ({})".format(
+            ENV_VAR, "unset" if root is None else "no such folder under " + str(root)))
+    out = Path(out) / CLAIMS_FOLDER
+    rows, note = mnist_claims(plan, out, str(root / "mnist"), device, progress)
+    write_claims_table(sorted(rows, key=lambda row: row.claim), out, notes=[
+        note, "The music claims (2 on the Bach pieces, and 3) are still running."])
+    rows = sorted(rows + music_claims(plan, root / "bach_lute", out, device, progress),
+                  key=lambda row: row.claim)
+    table, _ = write_claims_table(rows, out, notes=[note])
     _say("== claims: {} of {} hold; the table: {}".format(
         sum(row.holds is True for row in rows), len(rows), table))
     return rows

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import chainer_vae  # noqa: F401  (before chainer)
-from chainer_vae import cli
+from chainer_vae import claims, cli
 from chainer_vae.claims import ClaimsPlan, run_claims
 from chainer_vae.study import StudyPlan
 
@@ -40,3 +42,24 @@ def test_claims_without_mnist_are_one_line_and_exit_2(tmp_path, monkeypatch, cap
                      str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "needs MNIST" in err and "mnist" in err
+
+
+def test_the_mnist_claims_table_is_written_before_the_music_runs(toy_mnist, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setenv("CHAINER_VAE_DATA", str(toy_mnist.parent))
+    study = StudyPlan.smoke()
+    study.mnist_epochs, study.mnist_lr = 1, 1e-2
+    plan = ClaimsPlan(study=study, train_per_class=None, test_per_class=None,
+                      linear_latents=(2,), classifier="logistic", samples=50,
+                      test_digits=100)
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(claims, "music_claims", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_claims(tmp_path, plan)
+    table = (tmp_path / "claims" / "claims.md").read_text()
+    assert "still running" in table
+    written = json.loads((tmp_path / "claims" / "claims.json").read_text())
+    assert sorted({row["claim"] for row in written}) == [1, 2, 4, 5, 6, 7]
