@@ -9,7 +9,7 @@ export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints.txt
 export CHAINER_VAE_DATA ?= $(abspath $(CURDIR)/../shared/data)
 OUT ?= study
 
-.PHONY: install mpi demo test bench pretrained gpu-wheels clean
+.PHONY: install mpi demo claims test bench pretrained gpu-wheels clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ mpi: install
 
 demo: install
 	$(VENV)/bin/chainer-vae study --out $(OUT)
+
+# The study's claims, one experiment each: $(OUT)/claims/claims.md. PRESET=full or paper: the
+# study's lengths (hours on a CPU).
+PRESET ?= quick
+claims: install
+	$(VENV)/bin/chainer-vae study --claims --preset $(PRESET) --out $(OUT)
 
 test: install
 	$(PY) -m pytest -q tests
