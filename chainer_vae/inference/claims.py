@@ -41,16 +41,17 @@ def curve_summary(log, prefix="main/"):
     """The KL and reconstruction terms of a training log (a list of per-epoch dicts, as
     ``runs.read_log`` returns; ``prefix`` "main/" for the training batches' averages,
     "validation/main/" for the test split's), in nats per example: the KL at the first
-    epoch, at its peak (and the peak's epoch) and at the end; the reconstruction term
+    epoch, at its lowest and its peak (with their epochs) and at the end; the reconstruction term
     at the first and the last epoch and its fall (first - last, and as a fraction of the
     first)."""
     if not log:
         raise ConfigError("an empty training log has no curves")
     kl = [float(entry[prefix + "kl"]) for entry in log]
     reconstr = [float(entry[prefix + "rec_loss"]) for entry in log]
-    peak = int(numpy.argmax(kl))
+    peak, lowest = int(numpy.argmax(kl)), int(numpy.argmin(kl))
     return {"epochs": len(log), "kl_first": kl[0], "kl_peak": kl[peak],
-            "kl_peak_epoch": int(log[peak]["epoch"]), "kl_last": kl[-1],
+            "kl_peak_epoch": int(log[peak]["epoch"]), "kl_lowest": kl[lowest],
+            "kl_lowest_epoch": int(log[lowest]["epoch"]), "kl_last": kl[-1],
             "reconstr_first": reconstr[0], "reconstr_last": reconstr[-1],
             "reconstr_fall": reconstr[0] - reconstr[-1],
             "reconstr_fall_fraction": (reconstr[0] - reconstr[-1]) / abs(reconstr[0])}

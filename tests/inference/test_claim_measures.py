@@ -80,9 +80,10 @@ def test_separation_of_clusters_and_of_noise():
 
 def test_curve_summary_of_a_log():
     log = [{"epoch": e + 1, "main/kl": kl, "main/rec_loss": r}
-           for e, (kl, r) in enumerate([(5.0, 200.0), (7.0, 150.0), (6.0, 100.0)])]
+           for e, (kl, r) in enumerate([(5.0, 200.0), (4.0, 180.0), (7.0, 150.0), (6.0, 100.0)])]
     found = claims.curve_summary(log)
-    assert (found["kl_first"], found["kl_peak"], found["kl_peak_epoch"]) == (5.0, 7.0, 2)
+    assert (found["kl_first"], found["kl_peak"], found["kl_peak_epoch"]) == (5.0, 7.0, 3)
+    assert (found["kl_lowest"], found["kl_lowest_epoch"]) == (4.0, 2)
     assert (found["kl_last"], found["reconstr_fall"], found["reconstr_fall_fraction"]) == (
         6.0, 100.0, 0.5)
     with pytest.raises(ConfigError):
