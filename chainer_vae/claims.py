@@ -122,8 +122,8 @@ def latent_separation(run, run_dir, limit):
 
 
 def loss_curves(log, what):
-    """Claim 2 on one training log: KL at epoch 1, its lowest, its peak and the end; the fall of the
-    reconstruction term."""
+    """Claim 2 on one training log: KL at epoch 1, at its lowest, its peak and the end;
+    the fall of the reconstruction term."""
     found = measure.curve_summary(log)
     rise = found["kl_last"] - found["kl_first"]
     return ClaimRow(
