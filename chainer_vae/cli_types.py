@@ -23,6 +23,7 @@ INDEX = number_type(int, NON_NEGATIVE)
 MAX_SPREAD = 100.0
 AMOUNT = number_type(float, Range(-MAX_SPREAD, MAX_SPREAD))
 
+
 def dataset_type(text):
     """An argparse ``type`` for ``--dataset``: a data set's name or ``corpus:NAME``."""
     if text in DATASETS or (is_corpus(text) and text[len(CORPUS_PREFIX):] in CORPORA):

@@ -12,13 +12,18 @@ from chainer_vae.claims import ClaimsPlan, run_claims
 from chainer_vae.study import StudyPlan
 
 
-def test_every_claim_has_a_row_on_toy_digits(toy_mnist, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("CHAINER_VAE_DATA", str(toy_mnist.parent))
+def _toy_plan(epochs):
+    """Claims on the toy digits in seconds: every digit, one linear k, a logistic judge."""
     study = StudyPlan.smoke()
-    study.mnist_epochs, study.mnist_lr = 2, 1e-2
-    plan = ClaimsPlan(study=study, train_per_class=None, test_per_class=None,
+    study.mnist_epochs, study.mnist_lr = epochs, 1e-2
+    return ClaimsPlan(study=study, train_per_class=None, test_per_class=None,
                       linear_latents=(2,), classifier="logistic", samples=50,
                       test_digits=100)
+
+
+def test_every_claim_has_a_row_on_toy_digits(toy_mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHAINER_VAE_DATA", str(toy_mnist.parent))
+    plan = _toy_plan(epochs=2)
     rows = run_claims(tmp_path, plan)
     assert sorted({row.claim for row in rows}) == [1, 2, 3, 4, 5, 6, 7]
     measured = [row for row in rows if row.holds is not None]
@@ -47,11 +52,7 @@ def test_claims_without_mnist_are_one_line_and_exit_2(tmp_path, monkeypatch, cap
 def test_the_mnist_claims_table_is_written_before_the_music_runs(toy_mnist, tmp_path,
                                                                   monkeypatch):
     monkeypatch.setenv("CHAINER_VAE_DATA", str(toy_mnist.parent))
-    study = StudyPlan.smoke()
-    study.mnist_epochs, study.mnist_lr = 1, 1e-2
-    plan = ClaimsPlan(study=study, train_per_class=None, test_per_class=None,
-                      linear_latents=(2,), classifier="logistic", samples=50,
-                      test_digits=100)
+    plan = _toy_plan(epochs=1)
 
     def interrupted(*args):
         raise KeyboardInterrupt

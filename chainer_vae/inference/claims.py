@@ -41,9 +41,9 @@ def curve_summary(log, prefix="main/"):
     """The KL and reconstruction terms of a training log (a list of per-epoch dicts, as
     ``runs.read_log`` returns; ``prefix`` "main/" for the training batches' averages,
     "validation/main/" for the test split's), in nats per example: the KL at the first
-    epoch, at its lowest and its peak (with their epochs) and at the end; the reconstruction term
-    at the first and the last epoch and its fall (first - last, and as a fraction of the
-    first)."""
+    epoch, at its lowest and its peak (with their epochs) and at the end; the
+    reconstruction term at the first and the last epoch and its fall (first - last, and as
+    a fraction of the first)."""
     if not log:
         raise ConfigError("an empty training log has no curves")
     kl = [float(entry[prefix + "kl"]) for entry in log]
