@@ -5,34 +5,28 @@ the study's MNIST setting (``study.mnist_config``) and Bach settings (``StudyPla
 ``study.hier_config``) at the preset's lengths; the measurements are
 ``chainer_vae.inference.claims``'; ``outputs.claims_table`` writes the table
 (``out/claims/claims.md`` and ``claims.json``). Each row says the rule by which the claim
-holds, fixed before the runs. A finished run whose request (``claims_request.json``) is
-this one's is read again, not retrained.
+holds, fixed before the runs. A finished run of the same config is read again, not
+retrained, and one stopped part way resumes (``training.train_once``).
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy
 
-from chainer_vae.config import RunConfig
 from chainer_vae.data import examples_array, load_data
 from chainer_vae.data.base import ENV_VAR, data_root
 from chainer_vae.errors import DataError
-from chainer_vae.files import atomic_write_text
 from chainer_vae.inference import claims as measure
 from chainer_vae.inference import sampling
 from chainer_vae.inference.classifier import make_classifier, real_examples
 from chainer_vae.outputs.claims_table import ClaimRow, write_claims_table
 from chainer_vae.runs import (LATENTS_FILE, build_for, get_device, load_run, read_latents,
                               read_log, seed_everything)
-from chainer_vae.study import StudyPlan, hier_config, mnist_config
-from chainer_vae.training import train
+from chainer_vae.study import StudyPlan, hier_config, train_stage
 
-REQUEST_FILE = "claims_request.json"
 CLAIMS_FOLDER = "claims"
 ANGLE_LIMIT = 10.0  # degrees: the largest principal angle of a subspace "the same" as PCA's
 AGREEMENT_LIMIT = 0.9  # share of conditional samples a classifier must give their label
@@ -77,15 +71,10 @@ def _say(text):
 
 
 def _trained(config, run_dir, progress, label):
-    """The run of ``config`` in ``run_dir``, trained unless a finished run of the same
-    request is there; returns (its ``LoadedRun``, its log)."""
-    run_dir = Path(run_dir)
-    request = json.dumps(config.to_dict(), sort_keys=True)
-    done = run_dir / REQUEST_FILE
-    if not (done.is_file() and done.read_text() == request and (run_dir / "model.npz").is_file()):
-        _say("== claims: {} ({} epochs) -> {}".format(label, config.train.epochs, run_dir))
-        train(config, run_dir, progress=progress)
-        atomic_write_text(done, request)
+    """The run of ``config`` in ``run_dir`` (``study.train_stage``: trained unless it is
+    there, resumed if it stopped part way); returns (its ``LoadedRun``, its log)."""
+    _say("== claims: {} ({} epochs) -> {}".format(label, config.train.epochs, run_dir))
+    train_stage(config, run_dir, progress)
     return load_run(run_dir), read_log(run_dir)
 
 

@@ -354,7 +354,9 @@ def _add_pretrained(subparsers):
 
 def _add_study(subparsers):
     p = subparsers.add_parser("study", help="run the study end to end (short runs by default)")
-    p.add_argument("--out", default="study", help="output folder")
+    p.add_argument("--out", default="study",
+                   help="output folder; run again into it, a study stopped part way "
+                        "carries on (finished stages are read again, not retrained)")
     p.add_argument("--preset", choices=("quick", "full", "smoke", "paper"), default="quick",
                    help="quick: a few minutes on 2 CPU cores; full: the study's lengths "
                         "(hours on a CPU, use a GPU); smoke: seconds, for checks; paper: the "

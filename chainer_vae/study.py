@@ -1,7 +1,8 @@
 """The study end to end: the runs behind the README's main command (``make demo``).
 
 Every stage trains through the same ``chainer_vae.training.train`` a user runs from the
-CLI, then evaluates, draws the figures and generates samples from the latent prior, so a
+CLI (once: ``train_once`` reads a finished stage again and resumes one stopped part way,
+so a study run again into its folder carries on), then evaluates, draws the figures and generates samples from the latent prior, so a
 short default run and a long one differ only in their numbers of epochs:
 
 - MNIST with the study's subsets (1600 training and 400 test digits per class), the
@@ -46,7 +47,7 @@ from chainer_vae.outputs.steering import write_steering
 from chainer_vae.outputs.report import (AUDIO, MUSIC_METRICS, PRETRAINED_FOLDER, SUMMARY_FILE,
                                        write_report)
 from chainer_vae.runs import load_run, read_log
-from chainer_vae.training import train
+from chainer_vae.training import train_once
 
 
 LONG_BARS = 16  # the long piece the study sets beside a real one
@@ -157,6 +158,13 @@ def mnist_config(latent, epochs, device, data_dir=None, limit=None, **train):
     return config
 
 
+def snapshot_every(epochs):
+    """Epochs between the snapshots of a music stage of ``epochs`` epochs: about ten in a
+    run, so that a stage stopped part way loses a tenth of its epochs at most. Its config
+    keeps only the newest, for the models are large (the study's MLP has 32M weights)."""
+    return max(1, epochs // 10)
+
+
 def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None,
                 decoder_hidden=(), **train):
     """The study's MIDI setting: 100-step windows of the 156-column note-state matrix on a
@@ -170,9 +178,7 @@ def midi_config(root, arch, epochs, device, windows_per_piece=None, limit=None,
     config.data.dataset, config.data.data_dir = "midi", str(root)
     config.data.windows_per_piece, config.data.limit = windows_per_piece, limit
     config.train = dataclasses.replace(config.train, epochs=epochs, device=device, **train)
-    # Large models (the study's MLP has 32M weights, 24M with its own decoder): a
-    # snapshot at the end only.
-    config.train.snapshot_every, config.train.keep_snapshots = max(1, epochs), 1
+    config.train.snapshot_every, config.train.keep_snapshots = snapshot_every(epochs), 1
     return config
 
 
@@ -207,7 +213,7 @@ def run_mnist(out, plan, device, progress):
         run_dir = out / "mnist_z{}".format(latent)
         _say("== MNIST, MLP VAE 784-500-{} ({} epochs) -> {}".format(
             latent, plan.mnist_epochs, run_dir))
-        train(plan.mnist(latent, device, data_dir), run_dir, progress=progress)
+        train_stage(plan.mnist(latent, device, data_dir), run_dir, progress)
         scores = evaluate(run_dir, iw_samples=plan.iw_samples, limit=plan.iw_limit,
                           progress=progress)
         summary[run_dir.name] = scores.to_dict()
@@ -221,6 +227,17 @@ def run_mnist(out, plan, device, progress):
     return summary
 
 
+def train_stage(config, run_dir, progress, minutes=None):
+    """Train ``config`` into ``run_dir`` (``train_once``: a finished run of it there is
+    read again, one stopped part way resumes), for at most the epochs ending past
+    ``minutes``, saying when it did not train from the start."""
+    done = train_once(config, run_dir, progress=progress, max_minutes=minutes)
+    if done == "found":
+        _say("   finished in {} already: read again, not retrained".format(run_dir))
+    elif done == "resumed":
+        _say("   resumed from the newest snapshot of the run stopped part way")
+
+
 def run_midi(out, name, config, plan, progress, minutes=None):
     """Train ``config`` (a ``midi_config`` or ``hier_config``) into ``out / name`` (for
     at most the epochs ending past ``minutes``), then write what ``music_outputs`` does."""
@@ -230,7 +247,7 @@ def run_midi(out, name, config, plan, progress, minutes=None):
         config.data.data_dir, "-".join(parts), config.train.epochs,
         "" if minutes is None else ", at most {:g} minutes".format(minutes),
         ", from " + config.train.init_from[0] if config.train.init_from else "", run_dir))
-    train(config, run_dir, progress=progress, max_minutes=minutes)
+    train_stage(config, run_dir, progress, minutes)
     return music_outputs(out, name, load_run(run_dir), run_dir, plan)
 
 
@@ -253,7 +270,7 @@ def finetune_config(model_name, root, epochs, device, lr, limit=None):
                                valid_fraction=0.0, limit=limit)
     train_config = dataclasses.replace(
         source.train, epochs=epochs, device=device, lr=lr, select="last",
-        init_from=[pretrained.PREFIX + model_name], snapshot_every=max(1, epochs),
+        init_from=[pretrained.PREFIX + model_name], snapshot_every=snapshot_every(epochs),
         keep_snapshots=1)
     return RunConfig(data=data, model=source.model, train=train_config)
 

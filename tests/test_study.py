@@ -191,3 +191,16 @@ def test_generated_midi_is_rendered_by_fluidsynth_or_else_the_built_in_synthesiz
     install_fake(tmp_path, monkeypatch)
     assert study.render_if_possible(songs) == [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")]
     assert (tmp_path / "b.wav").read_bytes().startswith(b"RIFF")
+
+
+@pytest.mark.parametrize("preset", ["quick", "full", "paper"])
+def test_a_music_stage_stopped_part_way_loses_a_tenth_of_its_epochs_at_most(preset):
+    plan, root = getattr(StudyPlan, preset)(), Path("music")
+    stages = [plan.bach(root, "@numpy"), plan.bach_hier(root, "@numpy"),
+              plan.bach_finetuned(root, "@numpy")]
+    if plan.genre_epochs:
+        stages.append(plan.genre(root, "@numpy"))
+    for config in stages:
+        train = config.train
+        assert 1 <= train.snapshot_every <= max(1, train.epochs // 10)
+        assert train.keep_snapshots == 1  # the study's MLP has 32M weights
