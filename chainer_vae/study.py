@@ -2,8 +2,9 @@
 
 Every stage trains through the same ``chainer_vae.training.train`` a user runs from the
 CLI (once: ``train_once`` reads a finished stage again and resumes one stopped part way,
-so a study run again into its folder carries on), then evaluates, draws the figures and generates samples from the latent prior, so a
-short default run and a long one differ only in their numbers of epochs:
+so a study run again into its folder carries on), then evaluates, draws the figures and
+generates samples from the latent prior, so a short default run and a long one differ
+only in their numbers of epochs:
 
 - MNIST with the study's subsets (1600 training and 400 test digits per class), the
   MLP VAE with latent sizes 2, 10 and 20 (Fig. 2-5, the manifold, the GIFs, samples by

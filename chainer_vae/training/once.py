@@ -42,12 +42,10 @@ def train_once(config, out, progress=None, max_minutes=None):
     out = Path(out)
     asked = json.loads(json.dumps(config.to_dict()))  # as it reads back: tuples are lists
     found = _request(out)
-    if found is not None and found.get("config") == asked:
-        if found.get("finished") and (out / MODEL_FILE).is_file():
-            return "found"
-        resume = "latest" if snapshots(out) else None
-    else:
-        resume = None
+    same = found is not None and found.get("config") == asked
+    if same and found.get("finished") and (out / MODEL_FILE).is_file():
+        return "found"
+    resume = "latest" if same and snapshots(out) else None
     make_folder(out)
     _write_request(out, asked, finished=False)
     # ``train`` fills in what the data say (the input shape) and resolves the runs to start

@@ -17,12 +17,13 @@ def test_a_finished_run_of_the_same_config_is_found_and_left_as_it_is(toy_mnist,
                                                                       capsys):
     run = tmp_path / "run"
     assert train_once(toy_config(toy_mnist), run, progress=False) == "trained"
-    saved = (run / "model.npz").read_bytes()
+    saved, written = (run / "model.npz").read_bytes(), (run / "model.npz").stat().st_mtime_ns
     request = json.loads((run / once.REQUEST_FILE).read_text())
     assert request["finished"] and RunConfig.from_dict(request["config"]) == toy_config(toy_mnist)
     study.train_stage(toy_config(toy_mnist), run, progress=False)
     assert "read again, not retrained" in capsys.readouterr().out
     assert (run / "model.npz").read_bytes() == saved
+    assert (run / "model.npz").stat().st_mtime_ns == written  # not written again
     assert [entry["epoch"] for entry in read_log(run)] == [1, 2]
 
 
